@@ -1,0 +1,33 @@
+"""deepcolor: a deep-learning toolkit for image colour work.
+
+Public API (imported lazily, so `import deepcolor` stays cheap):
+
+- `deepcolor.colorize(image, model="default", render_size=...)`: grey -> colour at full resolution.
+- `deepcolor.enhance(image, ...)`: revive dull or faded colours.
+- `deepcolor.decolorize(image, method=...)`: colour -> grey, keeping contrast.
+- `deepcolor.create_model(name, **kwargs)`: build a registered model family.
+- `deepcolor.color`: differentiable colour-space conversions on tensors.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "colorize": "deepcolor.inference",
+    "enhance": "deepcolor.inference",
+    "decolorize": "deepcolor.decolor",
+    "create_model": "deepcolor.models",
+    "list_models": "deepcolor.models",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'deepcolor' has no attribute {name!r}")

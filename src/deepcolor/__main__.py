@@ -1,0 +1,3 @@
+from deepcolor.cli.main import main
+
+main()

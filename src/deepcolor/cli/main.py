@@ -1,0 +1,56 @@
+"""The `deepcolor` command: a Click group whose sub-commands are imported only when used.
+
+Each sub-command lives in its own module `deepcolor.cli.<name>` and exposes a `click.Command` called `command`.
+Lazy loading keeps `deepcolor --help` and `deepcolor info` fast: torch-heavy modules load only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> (module, one-line help shown by `deepcolor --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "colorize": ("deepcolor.cli.colorize", "Colorize grey photos at full resolution."),
+    "enhance": ("deepcolor.cli.enhance", "Revive dull or faded colours (colour -> grey -> colour)."),
+    "decolorize": ("deepcolor.cli.decolorize", "Colour to grey, keeping the contrast that luma loses."),
+    "convert": ("deepcolor.cli.convert", "Show an image's channels in another colour space."),
+    "demo": ("deepcolor.cli.demo", "Colorize scikit-image's sample photos into comparison sheets."),
+    "train": ("deepcolor.cli.train", "Train a colorization model from a YAML preset."),
+    "evaluate": ("deepcolor.cli.evaluate", "Score models against the truth on a folder or tar shard."),
+    "models": ("deepcolor.cli.models", "List the registered model families and shipped weights."),
+    "export": ("deepcolor.cli.export", "Export a model to ONNX."),
+    "info": ("deepcolor.cli.info", "Versions, threads and the device that would be used."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help texts come from the table so that `--help` imports nothing heavy.
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deepcolor")
+def cli() -> None:
+    """deepcolor: colour spaces, colorization, decolorization and enhancement for photos."""
+
+
+def main() -> None:
+    cli(prog_name="deepcolor")
+
+
+if __name__ == "__main__":
+    main()
