@@ -1,0 +1,171 @@
+"""Edge-aware upsampling of predicted chroma: the fast guided filter (He & Sun, arXiv:1505.00996).
+
+The network predicts ab at a small render size. Plain bilinear upsampling of that ab lets colour bleed across
+the edges of the full-resolution photo (a red coat turns a few pixels of the wall behind it pink). The guided
+filter models ab, in every small window, as a linear function of the lightness: ab = A * L + B. The
+coefficients A, B are fitted at the render size (guide = L at the render size, input = predicted ab), which is
+cheap; they vary slowly, so they are upsampled bilinearly, and the full-resolution ab is A * L_full + B: it
+follows every edge of the full-resolution L.
+
+The full-resolution step is done in row tiles (`GuidedCoefficients.apply_rows`) so that a 50-megapixel photo
+never needs a full-resolution float copy of the coefficients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+# Defaults for a guide in [0, 1] (L* / 100): a 5 x 5 window at the render size, and eps = 0.02^2, i.e. a
+# lightness step of about 2 L* units inside a window is enough for the colour to follow it.
+DEFAULT_RADIUS = 2
+DEFAULT_EPS = 4e-4
+
+
+def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2 r + 1)^2 window, averaging only the pixels inside the image at the borders.
+
+    Args:
+        x: (B, C, H, W) float tensor.
+        radius: window radius r >= 0.
+
+    Returns:
+        (B, C, H, W) local means, same dtype and device.
+    """
+    if radius == 0:
+        return x
+    # avg_pool2d needs padding <= kernel // 2, which holds for kernel = 2 r + 1; a window larger than the
+    # image is clipped to the image by count_include_pad=False.
+    return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+
+
+def _source_index(out_size: int, in_size: int, start: int, stop: int, device: torch.device):
+    """Rows of a size-`in_size` grid that bilinear (align_corners=False) resizing to `out_size` reads for
+    output rows [start, stop): (i0, i1, weight of i1), exactly as `F.interpolate` computes them."""
+    dst = torch.arange(start, stop, device=device, dtype=torch.float64)
+    src = ((dst + 0.5) * (in_size / out_size) - 0.5).clamp_(min=0.0)
+    i0 = src.floor().long().clamp_(max=in_size - 1)
+    i1 = (i0 + 1).clamp_(max=in_size - 1)
+    return i0, i1, (src - i0).float()
+
+
+@dataclass
+class GuidedCoefficients:
+    """Guided-filter coefficients fitted at the render size, applied to a full-resolution guide.
+
+    `coef` is (B, 2 C, h, W): the C slopes A then the C offsets B, already upsampled along the width to the
+    full width W but still at the render height h; `apply_rows` finishes the bilinear upsampling for a band of
+    output rows and evaluates A * guide + B.
+    """
+
+    coef: torch.Tensor
+    full_height: int
+
+    @property
+    def channels(self) -> int:
+        return self.coef.shape[1] // 2
+
+    def apply_rows(self, guide_rows: torch.Tensor, start: int) -> torch.Tensor:
+        """Output for full-resolution rows [start, start + guide_rows.shape[-2]).
+
+        Args:
+            guide_rows: (B, 1, T, W) the full-resolution guide of those rows, same scale as the fitted guide.
+            start: index of the first row in the full-resolution image.
+
+        Returns:
+            (B, C, T, W) filtered output for those rows.
+        """
+        rows = guide_rows.shape[-2]
+        low_height = self.coef.shape[-2]
+        i0, i1, w = _source_index(self.full_height, low_height, start, start + rows, self.coef.device)
+        top = self.coef.index_select(2, i0)  # (B, 2C, T, W)
+        bottom = self.coef.index_select(2, i1)
+        coef = torch.lerp(top, bottom, w.to(self.coef.dtype).view(1, 1, -1, 1))
+        c = self.channels
+        return torch.addcmul(coef[:, c:], coef[:, :c], guide_rows)
+
+    def apply(self, guide: torch.Tensor, tile_rows: int | None = None) -> torch.Tensor:
+        """Output for the whole full-resolution guide (B, 1, H, W) -> (B, C, H, W), computed in row bands."""
+        height, width = guide.shape[-2:]
+        if height != self.full_height or width != self.coef.shape[-1]:
+            fitted = (self.full_height, self.coef.shape[-1])
+            raise ValueError(f"Guide size {(height, width)} differs from the fitted size {fitted}")
+        tile_rows = tile_rows or rows_per_tile(width)
+        out = guide.new_empty(guide.shape[0], self.channels, height, width)
+        for start in range(0, height, tile_rows):
+            stop = min(height, start + tile_rows)
+            out[:, :, start:stop] = self.apply_rows(guide[:, :, start:stop], start)
+        return out
+
+
+def rows_per_tile(width: int, pixels: int = 1 << 21) -> int:
+    """Rows in a band of about `pixels` pixels (2 M by default: a few tens of MB per float temporary)."""
+    return max(1, pixels // max(1, width))
+
+
+def fit_guided(
+    guide_low: torch.Tensor,
+    src_low: torch.Tensor,
+    full_size: tuple[int, int],
+    radius: int = DEFAULT_RADIUS,
+    eps: float = DEFAULT_EPS,
+) -> GuidedCoefficients:
+    """Fit guided-filter coefficients at low resolution, ready to be applied at `full_size`.
+
+    Args:
+        guide_low: (B, 1, h, w) guide at the low resolution (e.g. L* / 100 in [0, 1]).
+        src_low: (B, C, h, w) the image to upsample (e.g. predicted a*b*), same h, w as `guide_low`.
+        full_size: (H, W) of the full-resolution guide that the coefficients will be applied to.
+        radius: window radius in low-resolution pixels.
+        eps: regularisation, in squared guide units: lightness variations below sqrt(eps) are not followed.
+
+    Returns:
+        GuidedCoefficients for `apply` / `apply_rows`.
+    """
+    if guide_low.dim() != 4 or guide_low.shape[1] != 1:
+        raise ValueError(f"guide_low must have a shape of (B, 1, h, w). Got {tuple(guide_low.shape)}")
+    same_grid = src_low.shape[-2:] == guide_low.shape[-2:] and src_low.shape[0] == guide_low.shape[0]
+    if src_low.dim() != 4 or not same_grid:
+        raise ValueError(
+            f"src_low must be (B, C, h, w) with the guide's B, h, w. Got {tuple(src_low.shape)} "
+            f"and guide {tuple(guide_low.shape)}"
+        )
+    # Small windows on tiny inputs: the window never needs to exceed the image.
+    radius = max(0, min(radius, (min(guide_low.shape[-2:]) - 1) // 2))
+    mean_i = box_filter(guide_low, radius)
+    mean_p = box_filter(src_low, radius)
+    cov_ip = box_filter(guide_low * src_low, radius) - mean_i * mean_p
+    var_i = box_filter(guide_low * guide_low, radius) - mean_i * mean_i
+    a = cov_ip / (var_i.clamp(min=0.0) + eps)
+    b = mean_p - a * mean_i
+    coef = box_filter(torch.cat([a, b], dim=1), radius)  # (B, 2C, h, w)
+    height, width = full_size
+    # Along the width now (cheap: h rows); the height is finished band by band in apply_rows. Same
+    # arithmetic as one bilinear resize to (H, W), since the height pass of this call is the identity.
+    coef = F.interpolate(coef, size=(coef.shape[-2], width), mode="bilinear", align_corners=False)
+    return GuidedCoefficients(coef=coef.contiguous(), full_height=height)
+
+
+def guided_upsample(
+    src_low: torch.Tensor,
+    guide_low: torch.Tensor,
+    guide_full: torch.Tensor,
+    radius: int = DEFAULT_RADIUS,
+    eps: float = DEFAULT_EPS,
+) -> torch.Tensor:
+    """Fast guided upsampling: `src_low` to the size of `guide_full`, following the edges of `guide_full`.
+
+    Args:
+        src_low: (B, C, h, w) low-resolution image to upsample (e.g. a*b* predicted at the render size).
+        guide_low: (B, 1, h, w) the guide at the low resolution (the full guide resized to h, w).
+        guide_full: (B, 1, H, W) the full-resolution guide, same scale as `guide_low` (e.g. L* / 100).
+        radius: window radius in low-resolution pixels.
+        eps: regularisation in squared guide units.
+
+    Returns:
+        (B, C, H, W) upsampled image, same dtype and device as `src_low`.
+    """
+    coefficients = fit_guided(guide_low, src_low, tuple(guide_full.shape[-2:]), radius=radius, eps=eps)
+    return coefficients.apply(guide_full)
