@@ -48,6 +48,14 @@ def test_xyz_to_lab_matches_skimage(rgb: np.ndarray) -> None:
     np.testing.assert_allclose(lab, skimage.color.xyz2lab(xyz), rtol=0, atol=TOL64)
 
 
+def test_xyz_to_lab_at_the_companding_threshold() -> None:
+    # skimage's threshold 0.008856 is (6/29)^3 = 0.0088565 rounded: values in between take the cube root.
+    t = np.array([0.0, 0.008, 0.008855, 0.008856, 0.0088562, 0.0088564, 0.0088566, 0.009, 1.0])
+    xyz = as_image(t[:, None] * color.D65_WHITE.numpy())
+    lab = to_numpy(color.xyz_to_lab(to_tensor(xyz)))
+    np.testing.assert_allclose(lab, skimage.color.xyz2lab(xyz), rtol=0, atol=TOL64)
+
+
 @pytest.mark.parametrize("lab", [random_lab(), as_image(EDGE_LAB)], ids=["random", "edge"])
 def test_lab_to_xyz_matches_skimage(lab: np.ndarray) -> None:
     xyz = to_numpy(color.lab_to_xyz(to_tensor(lab)))
