@@ -1,0 +1,431 @@
+"""Evaluation of colorization models against the truth, over a folder of images or a tar shard.
+
+    results = evaluate(["default", "runs/ae/best.pt"], "../shared/data/val/bsd100", output_dir="eval-out")
+    print(format_table(results))
+
+For every image: the truth's L* is kept, each model predicts ab through THE inference path
+(`deepcolor.inference.Colorizer.predict_ab`), and the prediction Lab(L*_truth, ab_pred) is converted to sRGB,
+clipped to the gamut and rounded to 8 bits: every metric is computed on that 8-bit image, the one a user gets,
+so gamut clipping and quantisation count against a model. The built-in baseline `gray` (ab = 0, the grey photo
+itself) always runs first. Metrics (see `deepcolor.metrics.colorization` for their exact definitions):
+
+| column | what | better |
+| --- | --- | --- |
+| psnr | PSNR of the 8-bit sRGB image, dB, per image (identical images are capped at 100 dB) | higher |
+| ssim | SSIM (Wang et al., Gaussian 11 x 11, sigma 1.5) of the 8-bit sRGB image, channel mean | higher |
+| ciede2000 | mean CIEDE2000 over the pixels | lower |
+| auc | AuC of the ab error over thresholds 0-150 (Zhang et al. 2016), in [0, 1] | higher |
+| colorfulness_pred, colorfulness_true | Hasler and Suesstrunk's colourfulness of prediction and truth | - |
+| colorfulness_gap | mean of (pred - truth) per image; negative: duller than the truth | near 0 |
+| colorfulness_ratio | mean(pred) / mean(truth) over the images | near 1 |
+
+Images are read in a fixed order (a folder: image files sorted by relative path, sub-folders included; a tar:
+member order), at full size, without augmentation. A bad image is reported on one line and skipped; the
+results say which failed. Outputs under `output_dir`: `per_image.csv`, `summary.csv` and `sheet.png` (grey |
+each model | truth for the first `sheet_count` images), each written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _stdio
+import math
+import os
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from deepcolor.cli.batch import echo_error
+from deepcolor.color import lab_to_rgb, rgb_to_lab
+from deepcolor.io import IMAGE_EXTENSIONS, ImageError, is_image_name, read_image, write_image
+from deepcolor.metrics.colorization import auc_ab, ciede2000, colorfulness, psnr, quantize_8bit, ssim
+from deepcolor.viz import make_sheet
+
+GRAY = "gray"
+PSNR_CAP_DB = 100.0
+DEFAULT_SHEET_COUNT = 6
+SHEET_TILE_SIZE = 256
+PER_IMAGE_FIELDS = ("image", "model", "psnr", "ssim", "ciede2000", "auc", "colorfulness_pred",
+                    "colorfulness_true", "seconds")
+SUMMARY_FIELDS = ("model", "images", "psnr", "ssim", "ciede2000", "auc", "colorfulness_pred",
+                  "colorfulness_true", "colorfulness_gap", "colorfulness_ratio", "seconds")
+
+
+class EvaluationError(Exception):
+    """A problem that stops the whole evaluation (unknown model, unreadable data); its message is one line."""
+
+
+@dataclass
+class ModelSummary:
+    """Means over the images that were scored, for one model."""
+
+    model: str
+    images: int
+    psnr: float
+    ssim: float
+    ciede2000: float
+    auc: float
+    colorfulness_pred: float
+    colorfulness_true: float
+    colorfulness_gap: float
+    colorfulness_ratio: float
+    seconds: float  # mean seconds per image spent predicting ab (0 for gray)
+
+    def as_row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in SUMMARY_FIELDS}
+
+
+@dataclass
+class EvaluationResult:
+    """What `evaluate` returns: summaries in model order (gray first), per-image rows, failures, files."""
+
+    data: str
+    models: list[str]
+    summary: dict[str, ModelSummary]
+    per_image: list[dict[str, Any]]
+    failed: list[str] = field(default_factory=list)  # one line each: "<file>: <problem>"
+    files: list[Path] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- data reading
+
+
+@dataclass
+class _Item:
+    name: str  # shown in messages, CSV and sheets: the relative path in a folder, "shard.tar/member" in a tar
+    load: Callable[[], np.ndarray]  # -> (H, W, 3) float32 sRGB in [0, 1]; raises ImageError
+
+
+def _read_rgb(path: Path, shown_name: str | None = None) -> np.ndarray:
+    try:
+        return read_image(path).rgb
+    except ImageError as error:
+        if shown_name is None:
+            raise
+        # The file was a scratch copy of a tar member: name the member, not the copy.
+        raise ImageError(shown_name, error.problem) from None
+
+
+def _is_image_member(name: str) -> bool:
+    return is_image_name(name) and not any(part.startswith(".") for part in Path(name).parts)
+
+
+def _folder_items(folder: Path) -> list[_Item]:
+    files = sorted(
+        (p for p in folder.rglob("*") if p.is_file() and _is_image_member(p.relative_to(folder).as_posix())),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+    return [_Item(p.relative_to(folder).as_posix(), lambda p=p: _read_rgb(p)) for p in files]
+
+
+def _tar_items(shard: Path, scratch: Path) -> Iterator[_Item]:
+    """Stream a tar's image members in member order; deepcolor.io decodes each from a scratch copy."""
+    try:
+        archive = tarfile.open(shard, mode="r|*")
+    except (tarfile.TarError, OSError) as error:
+        raise EvaluationError(f"{shard}: not a readable tar archive ({error})") from None
+    with archive:
+        try:
+            for member in archive:
+                if not member.isfile() or not _is_image_member(member.name):
+                    continue
+                suffix = Path(member.name).suffix.lower()
+                handle = archive.extractfile(member)
+                payload = handle.read() if handle is not None else b""
+                shown = f"{shard.name}/{member.name}"
+
+                def load(payload: bytes = payload, suffix: str = suffix, shown: str = shown) -> np.ndarray:
+                    copy = scratch / f"member{suffix}"
+                    copy.write_bytes(payload)
+                    return _read_rgb(copy, shown_name=shown)
+
+                yield _Item(shown, load)
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise EvaluationError(f"{shard}: the tar archive is damaged ({error})") from None
+
+
+def _count_tar_images(shard: Path) -> int | None:
+    try:
+        with tarfile.open(shard, mode="r|*") as archive:
+            return sum(1 for m in archive if m.isfile() and _is_image_member(m.name))
+    except (tarfile.TarError, OSError, EOFError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- predictions
+
+
+class _GrayBaseline:
+    """ab = 0: the grey photo itself, the floor that any colorizer must beat."""
+
+    def predict_ab(self, l: torch.Tensor, render_size: int | None = None) -> torch.Tensor:
+        return torch.zeros(l.shape[0], 2, *l.shape[-2:], dtype=l.dtype, device=l.device)
+
+
+def _load_predictor(model: str, device: str = "auto", backend: str = "auto") -> Any:
+    if model == GRAY:
+        return _GrayBaseline()
+    from deepcolor.inference import Colorizer  # torch models load only when asked for
+
+    try:
+        return Colorizer(model, device=device, backend=backend)
+    except (ValueError, OSError, RuntimeError) as error:  # WeightsError is a ValueError
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise EvaluationError(f"model {model!r}: {message}") from None
+
+
+def _label(model: str, taken: set[str]) -> str:
+    """A short unique label for tables and sheets: names as given, paths as their last two parts."""
+    path = Path(model)
+    label = model if len(path.parts) <= 2 else "/".join(path.parts[-2:])
+    base, n = label, 2
+    while label in taken:
+        label, n = f"{base}#{n}", n + 1
+    return label
+
+
+def _score(
+    truth_rgb: torch.Tensor, truth_lab: torch.Tensor, ab: torch.Tensor
+) -> tuple[dict[str, float], torch.Tensor]:
+    """Join the truth's L with predicted ab, make the 8-bit sRGB image and score it; tensors (1, C, H, W)."""
+    pred_rgb = quantize_8bit(lab_to_rgb(torch.cat([truth_lab[:, :1], ab], dim=1)))
+    pred_lab = rgb_to_lab(pred_rgb)
+    scores = {
+        "psnr": psnr(pred_rgb, truth_rgb, max_db=PSNR_CAP_DB).item(),
+        "ssim": ssim(pred_rgb, truth_rgb).item(),
+        "ciede2000": ciede2000(pred_lab, truth_lab).mean().item(),
+        "auc": auc_ab(pred_lab[:, 1:], truth_lab[:, 1:]).item(),
+        "colorfulness_pred": colorfulness(pred_rgb).item(),
+        "colorfulness_true": colorfulness(truth_rgb).item(),
+    }
+    return scores, pred_rgb
+
+
+# ------------------------------------------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    models: Sequence[str],
+    data: str | os.PathLike[str],
+    limit: int | None = None,
+    render_size: int | None = None,
+    sheet_count: int = DEFAULT_SHEET_COUNT,
+    output_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    device: str = "auto",
+    backend: str = "auto",
+) -> EvaluationResult:
+    """Score colorization models against the truth on a folder of images or a tar shard.
+
+    Args:
+        models: model names or paths as `deepcolor.inference.Colorizer` takes them ("default", a shipped
+            name, a .safetensors, a checkpoint .pt, an .onnx); `gray` (ab = 0) is always evaluated, first.
+        data: a folder of images (sub-folders included) or a tar shard of images.
+        limit: score only the first `limit` images (in the fixed order); None for all.
+        render_size: the size the network sees (passed to `Colorizer.predict_ab`); None for its default.
+        sheet_count: how many images the comparison sheet shows (0 for no sheet).
+        output_dir: where per_image.csv, summary.csv and sheet.png go; None writes nothing.
+        progress: show a progress bar on stderr (when there is more than one image).
+        device: where the models run ("auto": CUDA when present); metrics are computed on the CPU.
+        backend: "torch", "onnxruntime" or "auto", as `Colorizer` takes it.
+
+    Returns:
+        An `EvaluationResult`; images that could not be read are listed in `failed` (one line each) and
+        left out of the means.
+
+    Raises:
+        EvaluationError: a model cannot be loaded, or `data` is not a folder or a readable tar, or holds no
+            image (one-line message).
+    """
+    if limit is not None and limit < 1:
+        raise EvaluationError(f"limit must be at least 1. Got {limit}")
+    data_path = Path(data)
+    requested = [GRAY] + [m for m in dict.fromkeys(models) if m != GRAY]
+    labels: list[str] = []
+    for model in requested:
+        labels.append(_label(model, set(labels)))
+    # Load every model before reading any image, so that a wrong name fails at once.
+    predictors = {
+        label: _load_predictor(model, device, backend) for label, model in zip(labels, requested, strict=True)
+    }
+
+    rows: list[dict[str, Any]] = []
+    failed: list[str] = []
+    sheet_rows: list[list[np.ndarray]] = []
+    sheet_names: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="deepcolor-eval-") as scratch:
+        items, total = _items(data_path, Path(scratch))
+        if limit is not None:
+            total = min(total, limit) if total is not None else limit
+        if total == 0:
+            raise EvaluationError(_no_images(data_path))
+        show = progress and (total is None or total > 1)
+        bar = tqdm(total=total, desc="evaluate", unit="img", file=sys.stderr, disable=not show, leave=False,
+                   dynamic_ncols=True)
+        seen = 0
+        with bar, torch.inference_mode():
+            for item in items:
+                if limit is not None and seen >= limit:
+                    break
+                seen += 1
+                try:
+                    image_rows, sheet_row = _evaluate_image(item, predictors, render_size)
+                except Exception as error:
+                    # A bad image (unreadable, too small for SSIM) is reported and skipped; anything else is
+                    # a bug and propagates.
+                    if not isinstance(error, (ImageError, ValueError, OSError, MemoryError)):
+                        raise
+                    failed.append(_one_line(item.name, error))
+                    echo_error(failed[-1])
+                else:
+                    rows.extend(image_rows)
+                    if len(sheet_rows) < sheet_count:
+                        sheet_rows.append(sheet_row)
+                        sheet_names.append(Path(item.name).stem)
+                bar.update(1)
+    if seen == 0:
+        raise EvaluationError(_no_images(data_path))
+
+    summary = {label: _summarise(label, [r for r in rows if r["model"] == label]) for label in labels}
+    result = EvaluationResult(str(data_path), labels, summary, rows, failed)
+    if output_dir is not None:
+        result.files = _write_outputs(result, Path(output_dir), sheet_rows, sheet_names)
+    return result
+
+
+def _items(data: Path, scratch: Path) -> tuple[Iterator[_Item], int | None]:
+    if data.is_dir():
+        items = _folder_items(data)
+        return iter(items), len(items)
+    if not data.exists():
+        raise EvaluationError(f"{data}: no such file or folder")
+    if data.is_file() and tarfile.is_tarfile(data):
+        return _tar_items(data, scratch), _count_tar_images(data)
+    raise EvaluationError(f"{data}: not a folder of images or a tar shard")
+
+
+def _no_images(data: Path) -> str:
+    return f"{data}: no images found (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})"
+
+
+def _one_line(name: str, error: Exception) -> str:
+    message = " ".join(str(error).split()) or type(error).__name__
+    # deepcolor.io's messages already start with the file; others get the image's name in front.
+    return message if isinstance(error, ImageError) else f"{name}: {message}"
+
+
+def _evaluate_image(
+    item: _Item, predictors: dict[str, Any], render_size: int | None
+) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    rgb = item.load()
+    truth_rgb = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+    truth_lab = rgb_to_lab(truth_rgb)
+    l = truth_lab[:, :1]
+    rows, tiles = [], []
+    for label, predictor in predictors.items():
+        start = time.perf_counter()
+        ab = predictor.predict_ab(l, render_size=render_size)
+        seconds = time.perf_counter() - start if label != GRAY else 0.0
+        if ab.shape != (1, 2, *l.shape[-2:]):
+            raise RuntimeError(f"model {label!r} returned ab of shape {tuple(ab.shape)} for L of shape "
+                               f"{tuple(l.shape)}")
+        scores, pred_rgb = _score(truth_rgb, truth_lab, ab.to(device=l.device, dtype=l.dtype))
+        rows.append({"image": item.name, "model": label, **scores, "seconds": seconds})
+        tiles.append(pred_rgb[0].permute(1, 2, 0).numpy())
+    tiles.append(rgb)
+    return rows, tiles  # tiles: gray | each model | truth
+
+
+def _summarise(label: str, rows: list[dict[str, Any]]) -> ModelSummary:
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in rows])) if rows else math.nan
+
+    pred, true = mean("colorfulness_pred"), mean("colorfulness_true")
+    gaps = [r["colorfulness_pred"] - r["colorfulness_true"] for r in rows]
+    gap = float(np.mean(gaps)) if rows else math.nan
+    return ModelSummary(
+        model=label,
+        images=len(rows),
+        psnr=mean("psnr"),
+        ssim=mean("ssim"),
+        ciede2000=mean("ciede2000"),
+        auc=mean("auc"),
+        colorfulness_pred=pred,
+        colorfulness_true=true,
+        colorfulness_gap=gap,
+        colorfulness_ratio=pred / true if true > 0 else math.nan,
+        seconds=mean("seconds"),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- output
+
+
+def format_table(result: EvaluationResult) -> str:
+    """The summary as an aligned text table: one row per model, one column per metric."""
+    header = ["model", "images", "PSNR dB", "SSIM", "dE2000", "AuC", "colourf.", "truth", "gap", "ratio",
+              "s/img"]
+    lines = [header]
+    for s in result.summary.values():
+        lines.append([
+            s.model, str(s.images), f"{s.psnr:.2f}", f"{s.ssim:.4f}", f"{s.ciede2000:.2f}", f"{s.auc:.4f}",
+            f"{s.colorfulness_pred:.1f}", f"{s.colorfulness_true:.1f}", f"{s.colorfulness_gap:+.1f}",
+            f"{s.colorfulness_ratio:.2f}", f"{s.seconds:.3f}",
+        ])
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    text = []
+    for n, row in enumerate(lines):
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)]
+        text.append("  ".join(cells))
+        if n == 0:
+            text.append("  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _csv_text(fields: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    buffer = _stdio.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _write_outputs(
+    result: EvaluationResult, output_dir: Path, sheet_rows: list[list[np.ndarray]], sheet_names: list[str]
+) -> list[Path]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    per_image = output_dir / "per_image.csv"
+    summary = output_dir / "summary.csv"
+    _atomic_write_text(per_image, _csv_text(PER_IMAGE_FIELDS, result.per_image))
+    _atomic_write_text(summary, _csv_text(SUMMARY_FIELDS, [s.as_row() for s in result.summary.values()]))
+    files = [per_image, summary]
+    if sheet_rows:
+        col_labels = ["grey", *result.models[1:], "truth"]
+        sheet = make_sheet(sheet_rows, col_labels=col_labels, row_labels=sheet_names,
+                           tile_size=SHEET_TILE_SIZE, title=f"deepcolor evaluate: {Path(result.data).name}")
+        path = output_dir / "sheet.png"
+        write_image(path, sheet.astype(np.float32) / 255.0)
+        files.append(path)
+    return files

@@ -1,0 +1,173 @@
+"""`deepcolor.evaluate`: the gray baseline, an oracle with known scores, tar = folder, bad images, outputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deepcolor import evaluate as evaluate_module
+from deepcolor.color import rgb_to_lab
+from deepcolor.evaluate import GRAY, EvaluationError, evaluate, format_table
+
+SIZE = (20, 16)  # (W, H): tiny, but large enough for SSIM's 11 x 11 window
+
+
+def _photo(seed: int) -> np.ndarray:
+    """A colourful (H, W, 3) uint8 image: smooth colour ramps plus noise."""
+    rng = np.random.default_rng(seed)
+    w, h = SIZE
+    y, x = np.mgrid[0:h, 0:w] / max(w, h)
+    base = np.stack([x, y, 1 - x * y], axis=-1) * rng.uniform(0.5, 1.0, 3) + rng.uniform(0, 0.2, 3)
+    noisy = base + rng.normal(0, 0.04, base.shape)
+    return (np.clip(noisy, 0, 1) * 255).round().astype(np.uint8)
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def photos() -> dict[str, np.ndarray]:
+    images = {f"img{i}.png": _photo(i) for i in range(3)}
+    grey = _photo(9).mean(axis=-1, keepdims=True).round().astype(np.uint8).repeat(3, axis=-1)
+    images["z_grey.png"] = grey
+    return images
+
+
+@pytest.fixture
+def folder(tmp_path: Path, photos: dict[str, np.ndarray]) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    for name, array in photos.items():
+        (root / name).write_bytes(_png_bytes(array))
+    return root
+
+
+@pytest.fixture
+def oracle(monkeypatch: pytest.MonkeyPatch, photos: dict[str, np.ndarray]) -> None:
+    """A model called "oracle" that returns the true ab of each test photo (looked up by its L)."""
+    labs = [rgb_to_lab(torch.from_numpy(a).float().div(255).permute(2, 0, 1)[None]) for a in photos.values()]
+
+    class Oracle:
+        def predict_ab(self, l: torch.Tensor, render_size: int | None = None) -> torch.Tensor:
+            # The photo whose L is closest (the reader's float rounding may differ from ours by ~1e-7).
+            lab = min(labs, key=lambda lab: (lab[:, :1] - l).abs().max().item())
+            assert (lab[:, :1] - l).abs().max() < 1e-3
+            return lab[:, 1:].clone()
+
+    real = evaluate_module._load_predictor
+    monkeypatch.setattr(
+        evaluate_module, "_load_predictor", lambda m, *args: Oracle() if m == "oracle" else real(m, *args)
+    )
+
+
+def test_gray_baseline_alone(folder: Path) -> None:
+    result = evaluate([GRAY], folder, progress=False)
+    assert result.models == [GRAY] and not result.failed
+    s = result.summary[GRAY]
+    assert s.images == 4
+    # The baseline's output is grey: colourfulness 0 up to 8-bit rounding of the Lab -> sRGB conversion.
+    assert s.colorfulness_pred < 0.5
+    assert s.colorfulness_true > 10
+    assert s.colorfulness_ratio == pytest.approx(s.colorfulness_pred / s.colorfulness_true)
+    assert s.colorfulness_gap == pytest.approx(s.colorfulness_pred - s.colorfulness_true)
+    rows = {r["image"]: r for r in result.per_image}
+    # On the grey photo the baseline is (almost) the truth; on the colourful ones it is far from it.
+    assert rows["z_grey.png"]["psnr"] > 45 and rows["z_grey.png"]["ciede2000"] < 0.5
+    for name in ("img0.png", "img1.png", "img2.png"):
+        assert rows[name]["psnr"] < 30 and rows[name]["ciede2000"] > 5 and rows[name]["auc"] < 0.95
+
+
+def test_oracle_known_answers_and_order(folder: Path, oracle: None) -> None:
+    result = evaluate(["oracle", GRAY, "oracle"], folder, progress=False)
+    assert result.models == [GRAY, "oracle"]  # gray first, duplicates dropped
+    gray, best = result.summary[GRAY], result.summary["oracle"]
+    # The true ab joined with the true L gives back the 8-bit truth, up to a rounding step in a few pixels.
+    assert best.psnr > 45 and best.ssim > 0.99 and best.ciede2000 < 0.5 and best.auc > 0.99
+    assert best.colorfulness_ratio == pytest.approx(1.0, abs=0.01)
+    assert best.psnr > gray.psnr and best.ciede2000 < gray.ciede2000 and best.auc > gray.auc
+    assert [r["image"] for r in result.per_image[::2]] == ["img0.png", "img1.png", "img2.png", "z_grey.png"]
+
+
+def test_tar_shard_matches_folder(tmp_path: Path, folder: Path, photos: dict[str, np.ndarray]) -> None:
+    shard = tmp_path / "shard.tar"
+    with tarfile.open(shard, "w") as archive:
+        for name in sorted(photos):
+            payload = _png_bytes(photos[name])
+            info = tarfile.TarInfo(f"val/{name}")
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+        note = b"not an image"
+        info = tarfile.TarInfo("val/README.txt")
+        info.size = len(note)
+        archive.addfile(info, io.BytesIO(note))
+    from_tar = evaluate([GRAY], shard, progress=False)
+    from_folder = evaluate([GRAY], folder, progress=False)
+    assert from_tar.per_image[0]["image"] == "shard.tar/val/img0.png"
+    assert [r["psnr"] for r in from_tar.per_image] == [r["psnr"] for r in from_folder.per_image]
+    assert from_tar.summary[GRAY].ciede2000 == from_folder.summary[GRAY].ciede2000
+
+
+def test_bad_images_are_reported_and_skipped(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (folder / "broken.png").write_bytes(b"this is not a PNG")
+    (folder / "tiny.png").write_bytes(_png_bytes(_photo(5)[:6, :6]))  # too small for SSIM's window
+    result = evaluate([GRAY], folder, progress=False)
+    assert result.summary[GRAY].images == 4
+    assert len(result.failed) == 2
+    broken, tiny = result.failed
+    assert "broken.png" in broken and "\n" not in broken
+    assert tiny.startswith("tiny.png: ") and "11 x 11" in tiny
+    err = capsys.readouterr().err
+    assert f"deepcolor: {broken}" in err and f"deepcolor: {tiny}" in err
+
+
+def test_limit_takes_the_first_images(folder: Path) -> None:
+    result = evaluate([GRAY], folder, limit=2, progress=False)
+    assert [r["image"] for r in result.per_image] == ["img0.png", "img1.png"]
+    with pytest.raises(EvaluationError, match="at least 1"):
+        evaluate([GRAY], folder, limit=0)
+
+
+def test_data_problems_are_one_line_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images here")
+    with pytest.raises(EvaluationError, match="no images found"):
+        evaluate([GRAY], empty)
+    with pytest.raises(EvaluationError, match="no such file or folder"):
+        evaluate([GRAY], tmp_path / "missing")
+    text = tmp_path / "data.txt"
+    text.write_text("hello")
+    with pytest.raises(EvaluationError, match="not a folder of images or a tar shard"):
+        evaluate([GRAY], text)
+
+
+def test_outputs_csv_sheet_and_table(tmp_path: Path, folder: Path, oracle: None) -> None:
+    out = tmp_path / "out"
+    result = evaluate(["oracle"], folder, sheet_count=2, output_dir=out, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["per_image.csv", "sheet.png", "summary.csv"]
+    with open(out / "per_image.csv", newline="") as handle:
+        per_image = list(csv.DictReader(handle))
+    assert len(per_image) == 8 and {r["model"] for r in per_image} == {GRAY, "oracle"}
+    assert float(per_image[0]["psnr"]) == pytest.approx(result.per_image[0]["psnr"], rel=1e-5)
+    with open(out / "summary.csv", newline="") as handle:
+        summary = {r["model"]: r for r in csv.DictReader(handle)}
+    oracle_de = result.summary["oracle"].ciede2000
+    assert float(summary["oracle"]["ciede2000"]) == pytest.approx(oracle_de, rel=1e-5)
+    assert float(summary[GRAY]["colorfulness_ratio"]) < 0.05
+    sheet = np.asarray(Image.open(out / "sheet.png"))
+    # 2 rows x 3 columns (grey | oracle | truth) of 256-pixel tiles: wider than tall.
+    assert sheet.shape[1] > 3 * 256 and 2 * 150 < sheet.shape[0] < 3 * 256
+    table = format_table(result).splitlines()
+    assert table[0].split()[:3] == ["model", "images", "PSNR"]
+    assert table[2].startswith(GRAY) and table[3].startswith("oracle")
+    assert len({len(line) for line in table}) == 1  # aligned columns
