@@ -86,6 +86,14 @@ class GuidedCoefficients:
         c = self.channels
         return torch.addcmul(coef[:, c:], coef[:, :c], guide_rows)
 
+    @classmethod
+    def bilinear(cls, src_low: torch.Tensor, full_size: tuple[int, int]) -> GuidedCoefficients:
+        """Plain bilinear upsampling of `src_low` (B, C, h, w) in the same banded form (slopes A = 0), for
+        smooth maps such as blend weights: `apply_rows` then ignores the guide's values."""
+        coef = torch.cat([torch.zeros_like(src_low), src_low], dim=1)
+        coef = F.interpolate(coef, size=(coef.shape[-2], full_size[1]), mode="bilinear", align_corners=False)
+        return cls(coef=coef.contiguous(), full_height=full_size[0])
+
     def apply(self, guide: torch.Tensor, tile_rows: int | None = None) -> torch.Tensor:
         """Output for the whole full-resolution guide (B, 1, H, W) -> (B, C, H, W), computed in row bands."""
         height, width = guide.shape[-2:]

@@ -1,0 +1,340 @@
+"""THE inference path: full-resolution L* -> L* at the render size -> model -> ab -> guided upsampling
+-> sRGB.
+
+The recipe of Zhang et al.: the network only sees the lightness at a small render size; its ab prediction is
+brought back to the full resolution and joined with the ORIGINAL full-resolution L*, so the output keeps every
+detail of the input. Here the upsampling is edge-aware (the fast guided filter of `upsample.py`, guided by the
+full-resolution L*), so colour does not bleed across edges, and all full-resolution work is done in bands of
+rows (`rows_per_tile`, about 2 megapixels), so that a 50-megapixel photo needs little more memory than its own
+pixels.
+
+Render size: the LONGER side of the image is resized to `render_size` and the aspect ratio is kept (a
+3000 x 4000 photo is seen at 192 x 256). Squashing to a square would show the network distorted shapes (faces,
+wheels) that it never saw in training, and would spend time on pixels that carry no information; the models
+are fully convolutional and take any size. An image whose longer side already equals `render_size` (as the
+evaluation passes them) goes to the network as it is.
+
+Used by `deepcolor colorize`, `deepcolor enhance`, `deepcolor demo`, the Python API (`deepcolor.colorize`) and
+the evaluation (`deepcolor.evaluate`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepcolor.inference.upsample import (
+    DEFAULT_EPS,
+    DEFAULT_RADIUS,
+    GuidedCoefficients,
+    fit_guided,
+    rows_per_tile,
+)
+from deepcolor.inference.weights import WEIGHTS_DIR, Predictor, WeightsError, load_predictor
+from deepcolor.normalization import denormalize_ab, normalize_l
+
+# Provisional until the default model is trained and the benchmark picks the best quality / time trade-off.
+DEFAULT_RENDER_SIZE = 256
+BACKEND_ENV = "DEEPCOLOR_BACKEND"
+BACKENDS = ("auto", "torch", "onnxruntime")
+
+
+def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
+    """(h, w) with max(h, w) == render_size and the aspect ratio of (height, width) kept (each side >= 1)."""
+    if render_size < 1:
+        raise ValueError(f"render_size must be a positive number of pixels. Got {render_size}")
+    scale = render_size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resolve_backend(backend: str = "auto") -> str:
+    """ "auto" -> the backend named by $DEEPCOLOR_BACKEND if set, else PyTorch (see the module notes)."""
+    if backend == "auto":
+        backend = os.environ.get(BACKEND_ENV, "torch") or "torch"
+    if backend not in BACKENDS[1:]:
+        raise WeightsError(f"{backend}: unknown backend (choose from {', '.join(BACKENDS)})")
+    return backend
+
+
+GREY_TABLE_SIZE = 65536  # 65535 = 257 * 255: every 8-bit and every 16-bit grey level is a table entry
+
+
+@functools.lru_cache(maxsize=1)
+def _grey_table() -> tuple[torch.Tensor, torch.Tensor]:
+    """L* of the grey levels k / 65535 (computed by the colour module), and the slope to the next level."""
+    from deepcolor.color import rgb_to_gray
+
+    levels = torch.linspace(0.0, 1.0, GREY_TABLE_SIZE, dtype=torch.float64)
+    table = rgb_to_gray(levels.expand(1, 3, 1, -1), method="lightness")[0, 0, 0].mul(100.0)
+    slope = torch.diff(table, append=table[-1:])
+    return table.float(), slope.float()
+
+
+def _grey_lightness(grey: torch.Tensor) -> torch.Tensor:
+    """L* of sRGB grey levels in [0, 1]: a table lookup, exact for 8- and 16-bit values, linearly
+    interpolated (error < 1e-4 L*) in between; a third of the work of the three-channel formula."""
+    table, slope = _grey_table()
+    position = grey.clamp(0.0, 1.0).mul_(GREY_TABLE_SIZE - 1)
+    index = position.long()  # floor, since position >= 0
+    fraction = position.sub_(index)
+    return torch.addcmul(table[index], fraction, slope[index])
+
+
+def lightness(rgb: np.ndarray, device: torch.device | str = "cpu", gray: bool = False) -> torch.Tensor:
+    """CIE L* of an sRGB image, computed in bands of rows.
+
+    Args:
+        rgb: (H, W, 3) sRGB or (H, W) grey (sRGB-encoded), float in [0, 1].
+        device: where the result lives.
+        gray: the three channels of `rgb` are known to be equal (a grey file read as RGB): L* comes from the
+            first channel alone, through a table (same values, a third of the work).
+
+    Returns:
+        (1, 1, H, W) float32 L* in [0, 100].
+    """
+    from deepcolor.color import rgb_to_gray
+
+    if rgb.ndim not in (2, 3) or (rgb.ndim == 3 and rgb.shape[2] != 3):
+        raise ValueError(f"Expected an (H, W) or (H, W, 3) image. Got shape {rgb.shape}")
+    height, width = rgb.shape[:2]
+    l = torch.empty(1, 1, height, width, dtype=torch.float32, device=device)
+    step = rows_per_tile(width)
+    for start in range(0, height, step):
+        band = rgb[start : start + step]
+        if band.ndim == 2 or gray:
+            grey = band if band.ndim == 2 else band[:, :, 0]
+            grey = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32)).to(device)
+            l[0, 0, start : start + step] = _grey_lightness(grey)
+        else:  # (T, W, 3) -> (1, 3, T, W), contiguous for the colour module's matrix products
+            band = torch.from_numpy(np.ascontiguousarray(band, dtype=np.float32)).to(device)
+            l[:, :, start : start + step] = rgb_to_gray(
+                band.permute(2, 0, 1).contiguous()[None], "lightness"
+            ).mul_(100)
+    return l
+
+
+def to_render_size(l: torch.Tensor, render_size: int | None) -> torch.Tensor:
+    """L* (B, 1, H, W) resized (antialiased bilinear) so that its longer side is `render_size`."""
+    if render_size is None or max(l.shape[-2:]) == render_size:
+        return l
+    size = render_shape(*l.shape[-2:], render_size)
+    return F.interpolate(l, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+class Colorizer:
+    """A loaded colorization model and the inference path around it.
+
+    Args:
+        model: "default", an alias or shipped name, a .safetensors (with its .json), a training checkpoint
+            .pt, an .onnx file, or an nn.Module with `predict_ab` (put into eval mode on `device`).
+        device: "auto" (CUDA when present), "cpu", "cuda", ...; ONNX models run on the CPU.
+        backend: "torch", "onnxruntime" (a PyTorch model exported to ONNX in memory, once per process) or
+            "auto" ($DEEPCOLOR_BACKEND when set, else torch).
+        render_size: default longer side seen by the network; None takes the model's metadata `render_size`,
+            else DEFAULT_RENDER_SIZE.
+        radius: guided-filter window radius, in pixels at the render size.
+        eps: guided-filter regularisation, in (L* / 100)^2.
+
+    Raises:
+        WeightsError (a ValueError): the model cannot be found or loaded; the message is one line.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | nn.Module = "default",
+        device: str | torch.device = "auto",
+        backend: str = "auto",
+        render_size: int | None = None,
+        radius: int = DEFAULT_RADIUS,
+        eps: float = DEFAULT_EPS,
+        weights_dir: os.PathLike[str] | None = None,
+    ) -> None:
+        from deepcolor.device import pick_device
+
+        self.device = pick_device(str(device)) if not isinstance(device, torch.device) else device
+        self.backend = resolve_backend(backend)
+        self.predictor: Predictor = load_predictor(
+            model,
+            device=self.device,
+            backend=self.backend,
+            **({"weights_dir": weights_dir} if weights_dir else {}),
+        )
+        if self.predictor.device.type != self.device.type:  # ONNX runs on the CPU
+            self.device = self.predictor.device
+        meta_size = self.predictor.meta.get("render_size")
+        self.render_size = int(render_size or meta_size or DEFAULT_RENDER_SIZE)
+        self.radius = radius
+        self.eps = eps
+
+    @property
+    def name(self) -> str:
+        return self.predictor.name
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.predictor.meta
+
+    def __repr__(self) -> str:
+        return f"Colorizer({self.name!r}, device={str(self.device)!r}, render_size={self.render_size})"
+
+    # ------------------------------------------------------------------------------------------- render size
+
+    def predict_low(
+        self, l: torch.Tensor, render_size: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the network at the render size.
+
+        Args:
+            l: (B, 1, H, W) L* in [0, 100].
+            render_size: longer side seen by the network; None for this Colorizer's default.
+
+        Returns:
+            (l_low (B, 1, h, w) L*, ab_low (B, 2, h, w) a*b*), float32 on this Colorizer's device.
+        """
+        if l.dim() != 4 or l.shape[1] != 1:
+            raise ValueError(f"L must have a shape of (B, 1, H, W). Got {tuple(l.shape)}")
+        l_low = to_render_size(l.to(self.device, torch.float32), render_size or self.render_size)
+        with torch.inference_mode():
+            ab_norm = self.predictor(normalize_l(l_low))
+        ab_low = denormalize_ab(ab_norm.to(self.device, torch.float32))
+        if ab_low.shape[-2:] != l_low.shape[-2:]:  # e.g. an ONNX graph exported at one fixed size
+            ab_low = F.interpolate(ab_low, size=l_low.shape[-2:], mode="bilinear", align_corners=False)
+        return l_low, ab_low
+
+    def fit(self, l: torch.Tensor, render_size: int | None = None) -> GuidedCoefficients:
+        """Predict ab at the render size and fit the guided upsampler for the full size of `l` (B, 1, H, W).
+
+        The returned coefficients give a*b* from the full-resolution guide L* / 100, band by band.
+        """
+        l_low, ab_low = self.predict_low(l, render_size)
+        with torch.inference_mode():
+            return fit_guided(l_low / 100.0, ab_low, tuple(l.shape[-2:]), radius=self.radius, eps=self.eps)
+
+    def predict_ab(
+        self, l: torch.Tensor, render_size: int | None = None, saturation: float = 1.0
+    ) -> torch.Tensor:
+        """Predicted chroma at full resolution: the call shared by the commands, the API and evaluation.
+
+        Args:
+            l: (B, 1, H, W) L* in [0, 100] at full resolution (any device; float).
+            render_size: longer side seen by the network; None for this Colorizer's default.
+            saturation: factor on the predicted chroma (0 = grey, 1 = as predicted).
+
+        Returns:
+            (B, 2, H, W) a*b* (about [-110, 110]), float32 on the device of `l`, upsampled with the
+            full-resolution L as the guide.
+        """
+        coefficients = self.fit(l, render_size)
+        with torch.inference_mode():
+            guide = l.to(self.device, torch.float32) / 100.0
+            ab = coefficients.apply(guide)
+            if saturation != 1.0:
+                ab.mul_(saturation)
+        return ab.to(l.device)
+
+    # ---------------------------------------------------------------------------------------- full images
+
+    def colorize_l(
+        self,
+        l: torch.Tensor,
+        render_size: int | None = None,
+        saturation: float = 1.0,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Colorize one full-resolution L*: Lab(L, predicted ab) -> sRGB, in bands of rows.
+
+        Args:
+            l: (1, 1, H, W) L* in [0, 100].
+            render_size: longer side seen by the network; None for this Colorizer's default.
+            saturation: factor on the predicted chroma.
+            out: optional (H, W, 3) float32 array to write into (may be the input's own RGB array).
+
+        Returns:
+            (H, W, 3) float32 sRGB in [0, 1] (`out` when given). Its L* equals the input's up to the sRGB
+            gamut clipping of the output.
+        """
+        coefficients = self.fit(l, render_size)
+        return self._join(l, coefficients, saturation, out)
+
+    def colorize_array(
+        self,
+        rgb: np.ndarray,
+        render_size: int | None = None,
+        saturation: float = 1.0,
+        out: np.ndarray | None = None,
+        gray: bool = False,
+    ) -> np.ndarray:
+        """Colorize an image array; a colour image is reduced to its L* first.
+
+        Args:
+            rgb: (H, W, 3) sRGB or (H, W) grey, float in [0, 1].
+            render_size: longer side seen by the network; None for this Colorizer's default.
+            saturation: factor on the predicted chroma.
+            out: optional (H, W, 3) float32 array to write into; passing `rgb` itself saves memory.
+            gray: the three channels of `rgb` are equal (a grey source read as RGB): a faster L*.
+
+        Returns:
+            (H, W, 3) float32 sRGB in [0, 1].
+        """
+        return self.colorize_l(lightness(rgb, self.device, gray=gray), render_size, saturation, out)
+
+    def _join(
+        self,
+        l: torch.Tensor,
+        coefficients: GuidedCoefficients,
+        saturation: float,
+        out: np.ndarray | None,
+        l_out: torch.Tensor | None = None,
+    ) -> np.ndarray:
+        """sRGB of Lab(l_out or l, ab from `coefficients` guided by l), band by band into `out`."""
+        from deepcolor.color import lab_to_rgb
+
+        height, width = l.shape[-2:]
+        if out is None:
+            out = np.empty((height, width, 3), dtype=np.float32)
+        if out.shape != (height, width, 3) or out.dtype != np.float32:
+            raise ValueError(
+                f"out must be a ({height}, {width}, 3) float32 array. Got {out.shape} {out.dtype}"
+            )
+        l_out = l if l_out is None else l_out
+        step = rows_per_tile(width)
+        with torch.inference_mode():
+            for start in range(0, height, step):
+                stop = min(height, start + step)
+                guide = l[:, :, start:stop].to(self.device, torch.float32)
+                ab = coefficients.apply_rows(guide / 100.0, start)
+                if saturation != 1.0:
+                    ab.mul_(saturation)
+                lab = torch.cat([l_out[:, :, start:stop].to(self.device, torch.float32), ab], dim=1)
+                out[start:stop] = lab_to_rgb(lab)[0].permute(1, 2, 0).cpu().numpy()
+        return out
+
+
+def colorizer_for(
+    model: str | os.PathLike[str] | nn.Module | Colorizer = "default",
+    device: str | torch.device = "auto",
+    backend: str = "auto",
+) -> Colorizer:
+    """A Colorizer for `model`, or `model` itself when it already is one."""
+    if isinstance(model, Colorizer):
+        return model
+    return Colorizer(model, device=device, backend=backend)
+
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_RENDER_SIZE",
+    "WEIGHTS_DIR",
+    "Colorizer",
+    "WeightsError",
+    "colorizer_for",
+    "lightness",
+    "render_shape",
+    "to_render_size",
+]

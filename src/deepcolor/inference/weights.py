@@ -1,0 +1,371 @@
+"""Loading a colorization model for inference: shipped weights, safetensors files, checkpoints, ONNX files.
+
+`load_predictor(spec)` accepts:
+
+- `"default"` or another alias from `deepcolor/weights/index.json` (`{"default": "<name>", ...}`);
+- the name of a shipped model: `deepcolor/weights/<name>.safetensors` + `<name>.json`;
+- a path to a `.safetensors` file with its `.json` beside it (`model_name`, `model_kwargs`, optional
+  `render_size`, validation figures, ...);
+- a path to a training checkpoint `.pt` (a dict with `model_name`, `model_kwargs`, `model`, optionally `ema`,
+  whose weights are then preferred), loaded with `torch.load(weights_only=True)`: a checkpoint is plain data,
+  and a file that needs arbitrary unpickling is refused;
+- a path to an `.onnx` file (run with onnxruntime);
+- an `nn.Module` that has `predict_ab` (e.g. a model being trained).
+
+It returns a `Predictor`: `predictor(l_norm (B, 1, h, w)) -> ab_norm (B, 2, h, w)`, normalised as in
+`deepcolor.normalization`. Loaded files are cached per process (keyed by path, modification time, device
+and backend). Every user mistake (missing file, unknown alias, broken metadata) raises `WeightsError`,
+whose message is one line naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+INDEX_FILE = "index.json"
+
+ONNX_INPUT = "l_norm"
+ONNX_OUTPUT = "ab_norm"
+
+
+class WeightsError(ValueError):
+    """A model could not be loaded; the message is one line: `<file or name>: <problem>`."""
+
+
+class Predictor(Protocol):
+    """A loaded model: normalised L at the render size -> normalised ab at the same size."""
+
+    name: str
+    meta: dict[str, Any]
+    device: torch.device
+
+    def __call__(self, l_norm: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass
+class TorchPredictor:
+    """An `nn.Module` with `predict_ab`, in eval mode on `device`."""
+
+    module: nn.Module
+    name: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def __call__(self, l_norm: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.module.predict_ab(l_norm.to(self.device))
+
+
+@dataclass
+class OnnxPredictor:
+    """An onnxruntime session with input `l_norm` (B, 1, h, w) and output `ab_norm` (B, 2, h, w)."""
+
+    session: Any
+    name: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def __call__(self, l_norm: torch.Tensor) -> torch.Tensor:
+        feed = {
+            self.session.get_inputs()[0].name: l_norm.detach().cpu().numpy().astype(np.float32, copy=False)
+        }
+        (ab_norm,) = self.session.run(None, feed)
+        return torch.from_numpy(ab_norm)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Shipped weights
+
+
+def read_index(weights_dir: Path = WEIGHTS_DIR) -> dict[str, str]:
+    """Aliases of the shipped weights (`{"default": "<name>", ...}`); {} when there is no index."""
+    path = weights_dir / INDEX_FILE
+    if not path.is_file():
+        return {}
+    try:
+        index = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{path}: not a readable JSON index ({error})") from None
+    if not isinstance(index, dict) or not all(isinstance(v, str) for v in index.values()):
+        raise WeightsError(f"{path}: expected a JSON object mapping aliases to weight names")
+    return index
+
+
+def shipped_models(weights_dir: Path = WEIGHTS_DIR) -> list[str]:
+    """Names of the weights shipped in the package (each has a .safetensors and a .json)."""
+    if not weights_dir.is_dir():
+        return []
+    return sorted(p.stem for p in weights_dir.glob("*.safetensors") if p.with_suffix(".json").is_file())
+
+
+def resolve_weights(spec: str | os.PathLike[str], weights_dir: Path = WEIGHTS_DIR) -> Path:
+    """Turn an alias, a shipped name or a path into an existing file path.
+
+    Raises:
+        WeightsError: nothing by that name or path (the message lists what is shipped).
+    """
+    text = os.fspath(spec)
+    path = Path(text).expanduser()
+    looks_like_path = (
+        path.suffix.lower() in {".safetensors", ".pt", ".pth", ".ckpt", ".onnx"} or os.sep in text
+    )
+    if looks_like_path:
+        if not path.is_file():
+            raise WeightsError(f"{text}: no such model file")
+        return path
+    name = read_index(weights_dir).get(text, text)
+    candidate = weights_dir / f"{name}.safetensors"
+    if candidate.is_file():
+        return candidate
+    if path.is_file():  # a file in the current folder without a telling suffix
+        return path
+    shipped = shipped_models(weights_dir)
+    if not shipped:
+        raise WeightsError(
+            f"{text}: no model weights are shipped in this installation yet "
+            "(pass --model with a .safetensors, .pt checkpoint or .onnx file)"
+        )
+    aliases = sorted(read_index(weights_dir))
+    known = ", ".join([*aliases, *shipped])
+    raise WeightsError(f"{text}: unknown model; shipped: {known}; or pass a .safetensors, .pt or .onnx file")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loading files
+
+
+def _build(model_name: Any, model_kwargs: Any, source: Path) -> nn.Module:
+    from deepcolor.models import create_model
+
+    if not isinstance(model_name, str) or not isinstance(model_kwargs, dict):
+        raise WeightsError(f"{source}: metadata needs 'model_name' (a string) and 'model_kwargs' (an object)")
+    try:
+        return create_model(model_name, **model_kwargs)
+    except (ValueError, TypeError) as error:
+        raise WeightsError(f"{source}: cannot build model {model_name!r}: {error}") from None
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop the `module.` (DistributedDataParallel) and `_orig_mod.` (torch.compile) key prefixes."""
+    out = {}
+    for key, value in state.items():
+        for prefix in ("module.", "_orig_mod."):
+            if key.startswith(prefix):
+                key = key[len(prefix) :]
+        out[key] = value
+    return out
+
+
+def _load_state(model: nn.Module, state: dict[str, torch.Tensor], source: Path) -> dict[str, torch.Tensor]:
+    """Load `state` into `model`; return the tensors the model has no place for (e.g. a bin prior)."""
+    state = _strip_prefixes(state)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    if missing:
+        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+        raise WeightsError(f"{source}: weights do not fit model (missing {len(missing)} tensors: {shown})")
+    try:
+        model.load_state_dict({k: state[k] for k in own}, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        detail = first[-1].strip() if first else "shape mismatch"
+        raise WeightsError(f"{source}: weights do not fit model ({detail})") from None
+    return {k: v for k, v in state.items() if k not in own}
+
+
+def _load_safetensors(path: Path) -> tuple[nn.Module, dict[str, Any]]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    meta_path = path.with_suffix(".json")
+    if not meta_path.is_file():
+        raise WeightsError(f"{path}: its metadata {meta_path.name} is missing beside it")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{meta_path}: not readable JSON ({error})") from None
+    if not isinstance(meta, dict):
+        raise WeightsError(f"{meta_path}: expected a JSON object")
+    model = _build(meta.get("model_name"), meta.get("model_kwargs", {}), meta_path)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{path}: not a readable safetensors file ({error})") from None
+    extra = _load_state(model, state, path)
+    meta = dict(meta, extra_tensors=extra)
+    return model, meta
+
+
+def _load_checkpoint(path: Path) -> tuple[nn.Module, dict[str, Any]]:
+    import pickle
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        # weights_only refuses arbitrary objects; a checkpoint must stay a plain dict of tensors and
+        # built-in values (the training code saves it that way), so we never unpickle code from a file.
+        reason = str(error).strip().splitlines()[0][:120]
+        raise WeightsError(
+            f"{path}: not a plain checkpoint dict (refused by weights_only loading: {reason})"
+        ) from None
+    except (OSError, RuntimeError, EOFError, ValueError) as error:
+        raise WeightsError(
+            f"{path}: not a readable PyTorch checkpoint ({str(error).splitlines()[0]})"
+        ) from None
+    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
+        raise WeightsError(f"{path}: not a deepcolor checkpoint (expected a dict with 'model_name', 'model')")
+    model = _build(checkpoint.get("model_name"), checkpoint.get("model_kwargs", {}), path)
+    # The EMA weights when training kept them (deepcolor.models.checkpoint's format), else the raw ones.
+    state = checkpoint["ema"] if isinstance(checkpoint.get("ema"), dict) else checkpoint["model"]
+    extra = _load_state(model, state, path)
+    meta = {
+        "model_name": checkpoint.get("model_name"),
+        "model_kwargs": checkpoint.get("model_kwargs", {}),
+        "step": checkpoint.get("step"),
+        "extra_tensors": extra,
+    }
+    return model, meta
+
+
+def load_module(
+    spec: str | os.PathLike[str], weights_dir: Path = WEIGHTS_DIR
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Build the `nn.Module` for an alias, shipped name, .safetensors or .pt path (eval mode, on the CPU).
+
+    Returns:
+        (model, meta): meta holds the JSON metadata (or the checkpoint's model_name / model_kwargs / step).
+
+    Raises:
+        WeightsError: missing or unreadable file, or weights that do not fit the model.
+    """
+    path = resolve_weights(spec, weights_dir)
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        raise WeightsError(f"{path}: an ONNX file has no PyTorch module (use it for inference only)")
+    model, meta = _load_safetensors(path) if suffix == ".safetensors" else _load_checkpoint(path)
+    return model.eval(), meta
+
+
+def onnx_session(path: Path, threads: int | None = None) -> Any:
+    """An onnxruntime CPU session for `path` (full graph optimisation, `threads` intra-op threads)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise WeightsError(
+            f"{path}: running an ONNX model needs onnxruntime (pip install onnxruntime)"
+        ) from None
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types for a broken file
+        raise WeightsError(
+            f"{path}: not a loadable ONNX model ({str(error).splitlines()[0][:160]})"
+        ) from None
+
+
+def onnx_meta(session: Any, path: Path) -> dict[str, Any]:
+    """Metadata written by `deepcolor export` (model_name, model_kwargs, render_size), or the .json beside."""
+    props = dict(session.get_modelmeta().custom_metadata_map)
+    meta: dict[str, Any] = {}
+    if "deepcolor" in props:
+        try:
+            meta = json.loads(props["deepcolor"])
+        except ValueError:
+            meta = {}
+    beside = path.with_suffix(".json")
+    if not meta and beside.is_file():
+        try:
+            meta = json.loads(beside.read_text())
+        except (OSError, ValueError):
+            meta = {}
+    return meta if isinstance(meta, dict) else {}
+
+
+_CACHE: dict[tuple, Predictor] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_predictor(
+    spec: str | os.PathLike[str] | nn.Module = "default",
+    device: torch.device | str = "cpu",
+    backend: str = "torch",
+    weights_dir: Path = WEIGHTS_DIR,
+) -> Predictor:
+    """Load (or fetch from the per-process cache) a model for inference.
+
+    Args:
+        spec: "default", an alias or shipped name, a .safetensors / .pt / .onnx path, or an nn.Module.
+        device: where a PyTorch model runs (ONNX models run on the CPU with onnxruntime).
+        backend: "torch" or "onnxruntime"; "onnxruntime" runs a PyTorch model through an ONNX export made
+            in memory (done once per process and model). An .onnx file always uses onnxruntime.
+        weights_dir: where shipped weights live (tests point it elsewhere).
+
+    Returns:
+        A Predictor: `predictor(l_norm (B, 1, h, w)) -> ab_norm (B, 2, h, w)`.
+
+    Raises:
+        WeightsError: the model cannot be found or loaded (one line).
+    """
+    device = torch.device(device)
+    if backend not in ("torch", "onnxruntime"):
+        raise WeightsError(f"{backend}: unknown backend (use torch or onnxruntime)")
+    if isinstance(spec, nn.Module):
+        if not hasattr(spec, "predict_ab"):
+            raise WeightsError(f"{type(spec).__name__}: a model needs a predict_ab(l_norm) method")
+        name = getattr(spec, "model_name", type(spec).__name__)
+        meta = {"model_name": name, "model_kwargs": getattr(spec, "model_kwargs", {})}
+        module = spec.to(device).eval()
+        if backend == "onnxruntime":
+            return _onnx_from_module(module, name, meta)
+        return TorchPredictor(module=module, name=name, meta=meta, device=device)
+
+    path = resolve_weights(spec, weights_dir)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(device), backend)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    name = path.stem
+    if path.suffix.lower() == ".onnx":
+        session = onnx_session(path)
+        predictor: Predictor = OnnxPredictor(session=session, name=name, meta=onnx_meta(session, path))
+    else:
+        module, meta = load_module(path, weights_dir)
+        if backend == "onnxruntime":
+            predictor = _onnx_from_module(module, name, meta)
+        else:
+            predictor = TorchPredictor(module=module.to(device), name=name, meta=meta, device=device)
+    with _CACHE_LOCK:
+        _CACHE[key] = predictor
+    return predictor
+
+
+def _onnx_from_module(module: nn.Module, name: str, meta: dict[str, Any]) -> OnnxPredictor:
+    import tempfile
+
+    from deepcolor.inference.onnx import export_onnx
+
+    with tempfile.TemporaryDirectory(prefix="deepcolor-onnx-") as folder:
+        path = Path(folder) / f"{name}.onnx"
+        export_onnx(module.cpu(), path, meta=meta)
+        session = onnx_session(path)
+    return OnnxPredictor(session=session, name=name, meta=meta)
+
+
+def clear_cache() -> None:
+    """Forget the models loaded so far in this process."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
