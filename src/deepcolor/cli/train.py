@@ -1,0 +1,138 @@
+"""`deepcolor train`: train a colorization model from a YAML preset plus `--key value` overrides.
+
+deepcolor train --config configs/autoencoder.yaml --max-steps 500 --run-name ae-small
+deepcolor train --resume runs/ae-small                       # continue after a crash or Ctrl-C
+deepcolor train --config configs/cnn.yaml --compute-prior prior.pt
+deepcolor train --export-weights runs/ae-small/best.pt       # -> best.safetensors + best.json
+torchrun --nproc-per-node 2 -m deepcolor train --config configs/cnn.yaml --run-name cnn-ddp
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+HELP_EPILOG = (
+    "Any field of the config can be overridden: --lr 3e-4, --batch-size 64, --model-kwargs.base-width 24, "
+    "--ema true. Values are parsed as YAML."
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"deepcolor: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command(
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": ["-h", "--help"],
+    },
+    epilog=HELP_EPILOG,
+)
+@click.option(
+    "-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML preset (configs/NAME.yaml)."
+)
+@click.option("--resume", type=click.Path(), help="Continue a run: its folder or a checkpoint (.pt).")
+@click.option(
+    "--compute-prior",
+    type=click.Path(dir_okay=False),
+    help="cnn: write the ab-bin prior to this file and exit.",
+)
+@click.option(
+    "--export-weights",
+    type=click.Path(dir_okay=False),
+    help="Write CHECKPOINT's weights as .safetensors + .json beside it and exit.",
+)
+@click.option("--list-keys", is_flag=True, help="List the config keys with their defaults and exit.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    config_path: str | None,
+    resume: str | None,
+    compute_prior: str | None,
+    export_weights: str | None,
+    list_keys: bool,
+) -> None:
+    """Train a colorization model from a YAML preset."""
+    from deepcolor.data import DataError
+    from deepcolor.train.config import ConfigError, TrainConfig, load_config, make_config, parse_overrides
+
+    if list_keys:
+        for key, value in TrainConfig().to_dict().items():
+            click.echo(f"--{key.replace('_', '-'):<18} {value!r}")
+        return
+    if export_weights:
+        _export(export_weights)
+        return
+    try:
+        overrides = parse_overrides(list(ctx.args))
+        checkpoint = None
+        if resume:
+            from deepcolor.train.checkpoint import load_checkpoint
+
+            path = Path(resume)
+            checkpoint = load_checkpoint(path / "last.pt" if path.is_dir() else path)
+            from deepcolor.train.config import apply_overrides
+
+            config = make_config(apply_overrides(checkpoint["config"], overrides))
+            if path.is_dir() or path.parent.name:  # keep writing into the run's folder
+                run_dir = path if path.is_dir() else path.parent
+                config.out_dir, config.run_name = str(run_dir.parent), run_dir.name
+        elif config_path:
+            config = load_config(config_path, overrides)
+        else:
+            _fail("give --config configs/NAME.yaml (or --resume RUN_DIR); see deepcolor train --help")
+            return
+        if compute_prior:
+            _compute_prior(config, compute_prior)
+            return
+        from deepcolor.train.loop import TrainingError, train
+
+        train(config, resume=checkpoint)
+    except (ConfigError, DataError) as e:
+        _fail(str(e))
+    except ValueError as e:  # a missing or bad checkpoint / prior file, bad device
+        _fail(str(e))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except TrainingError as e:
+        _fail(str(e), code=1)
+
+
+def _compute_prior(config: object, out: str) -> None:
+    from deepcolor.models import create_model
+    from deepcolor.train.prior import compute_bin_prior, save_prior
+
+    if config.model != "cnn":
+        _fail(f"--compute-prior is for the cnn family, the config trains {config.model!r}")
+    model = create_model("cnn", **config.model_kwargs)
+    prior = compute_bin_prior(config, model.bin_centers)
+    save_prior(prior, model.bin_centers, out, config.prior_images)
+    used = int((prior > 0).sum())
+    click.echo(
+        f"deepcolor: wrote {out}: prior over {model.num_bins} bins ({used} seen) "
+        f"from {config.prior_images} images",
+        err=True,
+    )
+
+
+def _export(path: str) -> None:
+    from deepcolor.models import load_model, save_weights
+    from deepcolor.train.checkpoint import load_checkpoint
+
+    try:
+        state = load_checkpoint(path)
+        model = load_model(path)
+    except ValueError as e:
+        _fail(str(e))
+        return
+    out = save_weights(
+        model,
+        Path(path).with_suffix(".safetensors"),
+        {"step": state.get("step"), "config": state.get("config"), "ema": state.get("ema") is not None},
+    )
+    click.echo(f"deepcolor: wrote {out} and {out.with_suffix('.json')}", err=True)

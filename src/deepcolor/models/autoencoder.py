@@ -1,0 +1,54 @@
+"""`autoencoder`: a U-Net that regresses ab directly (trained with a Huber or L1 loss).
+
+The decoder stops at 1/2 resolution; the output is upsampled bilinearly to the input size, which is cheap
+and loses little since the inference path upsamples ab guided by the full-resolution L anyway.
+The `gan` family uses this same class as its generator.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepcolor.models.layers import UNet
+from deepcolor.models.registry import register_model
+
+
+@register_model("autoencoder", "U-Net regressing ab (Huber / L1 loss)")
+class UNetColorizer(nn.Module):
+    """U-Net colorizer: l_norm (B, 1, H, W) in [-0.5, 0.5] -> ab_norm (B, 2, H, W) in [-1, 1] (tanh).
+
+    Args:
+        base_width: channels of the first level (doubling per level).
+        depth: number of downsampling levels after the stride-2 stem.
+        blocks: extra 3x3 convs per level.
+        max_width: cap on the channel count.
+        norm: "batch", "group" or "none".
+        act: "relu", "silu" or "leaky".
+        separable: depthwise-separable 3x3 convs instead of plain ones.
+    """
+
+    def __init__(
+        self,
+        base_width: int = 24,
+        depth: int = 3,
+        blocks: int = 1,
+        max_width: int = 256,
+        norm: str = "batch",
+        act: str = "relu",
+        separable: bool = False,
+    ) -> None:
+        super().__init__()
+        self.net = UNet(1, 2, base_width, depth, blocks, max_width, 2, norm, act, separable)
+
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """l_norm (B, 1, H, W) -> ab_norm (B, 2, H, W) in [-1, 1]."""
+        if l_norm.dim() != 4 or l_norm.shape[1] != 1:
+            raise ValueError(f"Input size must have a shape of (B, 1, H, W). Got {tuple(l_norm.shape)}")
+        ab_half = torch.tanh(self.net(l_norm))  # (B, 2, H/2, W/2)
+        return F.interpolate(ab_half, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
+
+    def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """The inference call: l_norm (B, 1, H, W) -> ab_norm (B, 2, H, W)."""
+        return self.forward(l_norm)

@@ -1,0 +1,50 @@
+"""`gan`: a pix2pix-style conditional GAN.
+
+The generator is `UNetColorizer` itself (so `create_model("gan")` returns one, and it can start from an
+autoencoder checkpoint: that L1 pre-training is the NoGAN recipe); the PatchGAN discriminator below is used
+only during training and never shipped.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from deepcolor.models.autoencoder import UNetColorizer
+from deepcolor.models.layers import make_norm
+from deepcolor.models.registry import register_model
+
+
+@register_model("gan", "U-Net generator trained with L1 + PatchGAN adversarial loss")
+def gan_generator(**kwargs: object) -> UNetColorizer:
+    """The GAN's generator: a `UNetColorizer` with the same kwargs as `autoencoder`."""
+    return UNetColorizer(**kwargs)
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: (L, ab) pairs (B, 3, H, W) -> real/fake logits (B, 1, H / 2^n, W / 2^n) per patch.
+
+    Args:
+        width: channels of the first layer (doubling per layer, capped at 8x).
+        layers: stride-2 layers; the receptive field grows with each.
+        norm: "group", "batch" or "none" (none on the first layer, as pix2pix).
+    """
+
+    def __init__(self, width: int = 32, layers: int = 3, norm: str = "group") -> None:
+        super().__init__()
+        blocks: list[nn.Module] = [nn.Conv2d(3, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        c = width
+        for i in range(1, layers):
+            c_next = width * min(2**i, 8)
+            blocks += [
+                nn.Conv2d(c, c_next, 4, 2, 1, bias=False),
+                make_norm(norm, c_next),
+                nn.LeakyReLU(0.2, True),
+            ]
+            c = c_next
+        blocks += [nn.Conv2d(c, c, 3, 1, 1, bias=False), make_norm(norm, c), nn.LeakyReLU(0.2, True)]
+        blocks.append(nn.Conv2d(c, 1, 3, 1, 1))
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat((l_norm, ab_norm), dim=1))

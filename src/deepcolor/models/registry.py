@@ -1,0 +1,88 @@
+"""The model registry: families register a factory by name; everything else builds models by name.
+
+    model = create_model("autoencoder", base_width=24)
+    list_models()  # ["autoencoder", "cnn", "gan"]
+
+Model kwargs fully rebuild a model, so a checkpoint stores `model_name` + `model_kwargs` + the state dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_model(
+    name: str, description: str = ""
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register a factory (a class or a function returning an nn.Module) under `name`."""
+
+    def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        _REGISTRY[name] = factory
+        _DESCRIPTIONS[name] = description or (factory.__doc__ or "").strip().splitlines()[0]
+        return factory
+
+    return wrap
+
+
+def list_models() -> list[str]:
+    """Names of the registered model families, sorted."""
+    return sorted(_REGISTRY)
+
+
+def describe_model(name: str) -> str:
+    """One-line description of a registered family."""
+    _check_name(name)
+    return _DESCRIPTIONS[name]
+
+
+def _check_name(name: str) -> None:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+
+
+def create_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build a registered model by name.
+
+    Args:
+        name: a family from `list_models()`.
+        **kwargs: the family's constructor arguments (width, depth, ...); unknown ones raise TypeError.
+
+    Returns:
+        An `nn.Module` that takes `l_norm (B, 1, H, W)` and has `predict_ab(l_norm) -> ab_norm (B, 2, H, W)`.
+
+    Raises:
+        ValueError: `name` is not registered (the message lists the known names).
+    """
+    _check_name(name)
+    model = _REGISTRY[name](**kwargs)
+    model.model_name = name
+    model.model_kwargs = dict(kwargs)
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable and frozen parameters (buffers excluded)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_flops(model: nn.Module, size: int = 256) -> int:
+    """FLOPs (2 x multiply-accumulates) of `predict_ab` on one (1, 1, size, size) input, counted by torch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    x = torch.zeros(1, 1, size, size)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.predict_ab(x)
+    model.train(was_training)
+    return int(counter.get_total_flops())

@@ -1,0 +1,445 @@
+"""The training loop: one code path for a single process and for DDP (world size 1 is just the default).
+
+    from deepcolor.train import load_config, train
+    run_dir = train(load_config("configs/autoencoder.yaml", ["--max-steps", "500"]))
+
+Each step: a batch of uint8 crops -> Lab on the device -> the family's task step (forward, loss, backward,
+clip, AdamW, LR schedule) -> EMA. Every `ckpt_every` steps `last.pt` is written; every `val_every` steps the
+model is scored on the fixed validation set and `best.pt` + `best.safetensors`/`best.json` follow a new best.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from deepcolor.color import lab_to_rgb
+from deepcolor.data import (
+    ImageStream,
+    StreamPosition,
+    build_index,
+    load_validation_set,
+    make_loader,
+    rgb_batch_to_lab,
+)
+from deepcolor.models import create_model, save_weights
+from deepcolor.models.gan import PatchDiscriminator
+from deepcolor.normalization import denormalize_ab, denormalize_l
+from deepcolor.train import distributed
+from deepcolor.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from deepcolor.train.config import ConfigError, TrainConfig, save_config
+from deepcolor.train.ema import EMA
+from deepcolor.train.logging import MetricsLog, write_loss_curve, write_png
+from deepcolor.train.tasks import ClassifierTask, GANTask, RegressionTask, Task, extra_columns
+
+
+class TrainingError(Exception):
+    """Training cannot go on (bad data, NaN loss, ...); the message is one line."""
+
+
+def _pick_threads(config: TrainConfig, info: distributed.DistInfo) -> int:
+    if config.threads > 0:
+        return config.threads
+    cores = os.cpu_count() or 1
+    return max(1, cores // max(1, info.local_world_size) - config.num_workers)
+
+
+def _build_model(config: TrainConfig) -> nn.Module:
+    kwargs = dict(config.model_kwargs)
+    init_state = None
+    if config.init_from:
+        init = load_checkpoint(config.init_from) if not config.init_from.endswith(".safetensors") else None
+        if init is None:
+            from deepcolor.models import load_model
+
+            loaded = load_model(config.init_from)
+            init_kwargs, init_state = loaded.model_kwargs, loaded.state_dict()
+        else:
+            init_kwargs = init["model_kwargs"]
+            init_state = init["ema"] if init.get("ema") is not None else init["model"]
+        kwargs = {**init_kwargs, **kwargs}
+        config.model_kwargs = kwargs  # the run's kwargs must rebuild its model on their own
+    try:
+        model = create_model(config.model, **kwargs)
+    except TypeError as e:
+        raise ConfigError(f"model_kwargs for {config.model!r}: {e}") from None
+    if init_state is not None:
+        try:
+            model.load_state_dict(init_state)
+        except RuntimeError as e:
+            first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+            raise ConfigError(f"{config.init_from}: does not fit model {config.model!r} ({first})") from None
+    return model
+
+
+def _setup_prior(model: nn.Module, config: TrainConfig, run_dir: Path, info: distributed.DistInfo) -> None:
+    from deepcolor.train.prior import compute_bin_prior, load_prior, save_prior
+
+    if config.prior:
+        prior = load_prior(config.prior, model.bin_centers)
+    else:
+        if info.is_main:
+            print(
+                f"deepcolor: computing the ab-bin prior over {config.prior_images} training images",
+                file=sys.stderr,
+            )
+        prior = compute_bin_prior(config, model.bin_centers)
+        if info.is_main:
+            save_prior(prior, model.bin_centers, run_dir / "prior.pt", config.prior_images)
+    model.set_prior(prior)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, rgb: torch.Tensor, device: torch.device, batch_size: int = 100
+) -> dict[str, float]:
+    """Mean L1 on a*b* (Lab units) and mean PSNR (dB, sRGB [0, 1]) of `predict_ab` on (N, H, W, 3) uint8."""
+    was_training = model.training
+    model.eval()
+    l1_sum = psnr_sum = 0.0
+    for start in range(0, rgb.shape[0], batch_size):
+        chunk = rgb[start : start + batch_size]
+        l_norm, ab_norm = rgb_batch_to_lab(chunk, device)
+        ab_pred = model.predict_ab(l_norm).float()
+        l1_sum += denormalize_ab((ab_pred - ab_norm).abs()).mean(dim=(1, 2, 3)).sum().item()
+        rgb_pred = lab_to_rgb(torch.cat((denormalize_l(l_norm), denormalize_ab(ab_pred)), dim=1))
+        truth = chunk.to(device).permute(0, 3, 1, 2).float() / 255.0
+        mse = (rgb_pred - truth).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+        psnr_sum += (10.0 * torch.log10(1.0 / mse)).sum().item()
+    model.train(was_training)
+    n = rgb.shape[0]
+    return {"val_l1": l1_sum / n, "val_psnr": psnr_sum / n}
+
+
+@torch.no_grad()
+def sample_sheet(model: nn.Module, rgb: torch.Tensor, device: torch.device, title: str) -> np.ndarray:
+    """grey | predicted | truth for each image of (N, H, W, 3) uint8 -> (H, W, 3) uint8 sheet."""
+    from deepcolor.viz import make_sheet
+
+    was_training = model.training
+    model.eval()
+    l_norm, _ = rgb_batch_to_lab(rgb, device)
+    l = denormalize_l(l_norm)
+    ab_pred = denormalize_ab(model.predict_ab(l_norm).float())
+    grey = lab_to_rgb(torch.cat((l, torch.zeros_like(ab_pred)), dim=1))
+    pred = lab_to_rgb(torch.cat((l, ab_pred), dim=1))
+    model.train(was_training)
+    rows = [
+        [g.permute(1, 2, 0).cpu().numpy(), p.permute(1, 2, 0).cpu().numpy(), t.cpu().numpy()]
+        for g, p, t in zip(grey, pred, rgb, strict=False)
+    ]
+    return make_sheet(
+        rows, col_labels=["grey", "predicted", "truth"], tile_size=max(128, rgb.shape[1]), title=title
+    )
+
+
+def _interrupt_on_sigterm() -> None:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        pass
+
+
+def run_dir_for(config: TrainConfig) -> Path:
+    if not config.run_name:
+        config.run_name = f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return Path(config.out_dir) / config.run_name
+
+
+def train(config: TrainConfig, resume: dict[str, Any] | None = None) -> Path:
+    """Train one run and return its folder (`<out_dir>/<run_name>`).
+
+    Args:
+        config: the run's config (for a resume: the checkpoint's, with any overrides).
+        resume: a checkpoint dict from `load_checkpoint` to continue from, or None for a fresh run.
+
+    Raises:
+        ConfigError, TrainingError, deepcolor.data.DataError: one-line problems for the user.
+    """
+    info = distributed.setup(config.device)
+    try:
+        return _train(config, resume, info)
+    finally:
+        distributed.cleanup()
+
+
+def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo) -> Path:
+    device = info.device
+    if resume is None and info.enabled and not config.run_name:
+        raise ConfigError("DDP runs need --run-name (all ranks must agree on the folder)")
+    run_dir = run_dir_for(config)
+    if resume is None and (run_dir / "last.pt").exists():
+        raise ConfigError(
+            f"{run_dir}: already holds a run; continue it with --resume {run_dir} or pick --run-name"
+        )
+    if info.is_main:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(_pick_threads(config, info))
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)  # noqa: NPY002  (third-party code may use the legacy global RNG)
+    random.seed(config.seed)
+
+    # the model (and, for the GAN, its discriminator)
+    if resume is not None:
+        config.model_kwargs = dict(resume["model_kwargs"])
+        model = create_model(resume["model_name"], **config.model_kwargs)
+    else:
+        model = _build_model(config)
+        if config.model == "cnn":
+            _setup_prior(model, config, run_dir, info)
+    model.to(device)
+    discriminator = None
+    if config.model == "gan":
+        discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(device)
+
+    def wrap(module: nn.Module) -> nn.Module:
+        if not info.enabled:
+            return module
+        ids = [device.index] if device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids)
+
+    task: Task
+    if config.model == "gan":
+        task = GANTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
+    elif config.model == "cnn":
+        task = ClassifierTask(model, wrap(model), config, device)
+    else:
+        task = RegressionTask(model, wrap(model), config, device)
+    ema = EMA(model, config.ema_decay) if config.ema else None
+
+    # state to continue from
+    step, best_metric, best_step, elapsed0 = 0, None, None, 0.0
+    accum: dict[str, float] = {}
+    position = StreamPosition(num_workers=max(1, config.num_workers))
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        if discriminator is not None and resume.get("discriminator") is not None:
+            discriminator.load_state_dict(resume["discriminator"])
+        for name, opt in task.optimizers.items():
+            opt.load_state_dict(resume["optimizers"][name])
+        for name, sched in task.schedulers.items():
+            sched.load_state_dict(resume["schedulers"][name])
+        task.scaler.load_state_dict(resume["scaler"])
+        if ema is not None and resume.get("ema") is not None:
+            ema.load_state_dict(resume["ema"])
+        step, best_metric, best_step = resume["step"], resume.get("best_metric"), resume.get("best_step")
+        elapsed0 = resume.get("elapsed_s", 0.0)
+        accum = dict(resume.get("log_accum") or {})
+        ranks = resume.get("ranks") or []
+        mine = (
+            ranks[info.rank] if info.rank < len(ranks) and ranks[info.rank] else (ranks[0] if ranks else None)
+        )
+        if mine is not None:
+            position = StreamPosition.from_state_dict(mine["data"])
+            if len(ranks) == info.world_size and ranks[info.rank]:
+                set_rng_state(mine["rng"])
+        if resume.get("world_size", 1) != info.world_size and info.is_main:
+            print(
+                f"deepcolor: resuming a {resume.get('world_size', 1)}-process run with {info.world_size} "
+                "processes: the data order changes from here",
+                file=sys.stderr,
+            )
+
+    # data
+    index = build_index([config.resolve_path(p) for p in config.train_data])
+    stream = ImageStream(
+        index,
+        config.image_size,
+        config.batch_size,
+        config.seed,
+        info.rank,
+        info.world_size,
+        config.num_workers,
+        config.min_scale,
+        config.grey_threshold,
+    )
+    try:
+        stream.set_position(position)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    val_rgb = None
+    log = None
+    if info.is_main:
+        val_rgb, val_grey = load_validation_set(
+            [config.resolve_path(p) for p in config.val_data],
+            config.val_images,
+            config.image_size,
+            config.grey_threshold,
+        )
+        save_config(config, run_dir / "config.yaml")
+        log = MetricsLog(run_dir / "metrics.csv", extra_columns(config.model), run_dir / "tensorboard")
+        if resume is not None:
+            log.truncate(step)
+        print(
+            f"deepcolor: {config.model} {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
+            f"{len(index)} training images, {val_rgb.shape[0]} validation images "
+            f"({val_grey} near-grey skipped), "
+            f"{info.world_size} process(es) on {device}, writing {run_dir}",
+            file=sys.stderr,
+        )
+
+    def local_state() -> dict[str, Any]:
+        return {"data": position.state_dict(), "rng": rng_state()}
+
+    def checkpoint_state(ranks: list[Any]) -> dict[str, Any]:
+        return {
+            "model_name": config.model,
+            "model_kwargs": dict(config.model_kwargs),
+            "model": model.state_dict(),
+            "ema": ema.state_dict() if ema is not None else None,
+            "discriminator": discriminator.state_dict() if discriminator is not None else None,
+            "optimizers": {k: v.state_dict() for k, v in task.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in task.schedulers.items()},
+            "scaler": task.scaler.state_dict(),
+            "step": step,
+            "epoch": position.samples_epoch(),
+            "ranks": ranks,
+            "world_size": info.world_size,
+            "best_metric": best_metric,
+            "best_step": best_step,
+            "log_accum": dict(accum),
+            "elapsed_s": elapsed0 + time.perf_counter() - t_start,
+            "config": config.to_dict(),
+        }
+
+    eval_model = ema.shadow if ema is not None else model
+    higher_better = config.best_metric == "val_psnr"
+    if config.best_metric not in ("val_l1", "val_psnr"):
+        raise ConfigError(f"best_metric must be val_l1 or val_psnr, got {config.best_metric!r}")
+
+    _interrupt_on_sigterm()
+    loader = make_loader(stream, config.num_workers)
+    t_start = time.perf_counter()
+    t_interval = time.perf_counter()
+    images_interval = 0
+    progress = None
+    if info.is_main and config.progress:
+        from tqdm import tqdm
+
+        progress = tqdm(
+            total=config.max_steps,
+            initial=step,
+            desc=config.run_name,
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+    batches = iter(loader)
+    interrupted = False
+    try:
+        while step < config.max_steps:
+            batch = next(batches)
+            position.update(batch)
+            l_norm, ab_norm = rgb_batch_to_lab(batch["rgb"], device)
+            metrics = task.step(l_norm, ab_norm, step)
+            if not math.isfinite(metrics["loss"]):
+                raise TrainingError(f"the loss became {metrics['loss']} at step {step + 1}; try a lower --lr")
+            step += 1
+            if ema is not None:
+                ema.update(model, step)
+            for key, value in metrics.items():
+                accum[key] = accum.get(key, 0.0) + value
+            accum["_count"] = accum.get("_count", 0.0) + 1
+            accum["_grey"] = accum.get("_grey", 0.0) + batch["grey_dropped"]
+            images_interval += l_norm.shape[0] * info.world_size
+
+            if progress is not None:
+                progress.update(1)
+            if step % config.log_every == 0 or step == config.max_steps:
+                count = accum.pop("_count")
+                grey = accum.pop("_grey", 0.0)
+                now = time.perf_counter()
+                speed = images_interval / max(now - t_interval, 1e-9)
+                row = {k: v / count for k, v in accum.items()}
+                row.update(
+                    step=step,
+                    epoch=stream_epoch(position, len(index), info.world_size),
+                    lr=task.optimizers["model"].param_groups[0]["lr"],
+                    images_per_s=speed,
+                    grey_dropped=int(grey),
+                    elapsed_s=elapsed0 + now - t_start,
+                )
+                accum.clear()
+                t_interval, images_interval = now, 0
+                if log is not None:
+                    log.add(row)
+                if progress is not None:
+                    progress.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{speed:.0f}", refresh=False)
+
+            do_val = step % config.val_every == 0 or step == config.max_steps
+            do_ckpt = step % config.ckpt_every == 0 or step == config.max_steps
+            if do_val or do_ckpt:
+                ranks = distributed.gather_objects(local_state(), info)
+            if info.is_main and do_val:
+                scores = evaluate(eval_model, val_rgb, device)
+                log.add(
+                    {"step": step, "epoch": stream_epoch(position, len(index), info.world_size), **scores}
+                )
+                if progress is not None:
+                    progress.write(
+                        f"step {step}: val L1 {scores['val_l1']:.3f}  PSNR {scores['val_psnr']:.2f} dB"
+                    )
+                value = scores[config.best_metric]
+                if best_metric is None or (value > best_metric if higher_better else value < best_metric):
+                    best_metric, best_step = value, step
+                    save_checkpoint(checkpoint_state(ranks), run_dir / "best.pt")
+                    save_weights(
+                        eval_model,
+                        run_dir / "best.safetensors",
+                        {"step": step, **scores, "config": config.to_dict()},
+                    )
+            if info.is_main and do_ckpt:
+                save_checkpoint(checkpoint_state(ranks), run_dir / "last.pt")
+            if info.is_main and (step % config.sample_every == 0 or step == config.max_steps):
+                sheet = sample_sheet(
+                    eval_model, val_rgb[: config.num_samples], device, f"{config.run_name} step {step}"
+                )
+                write_png(run_dir / "samples" / f"step_{step:07d}.png", sheet)
+    except KeyboardInterrupt:
+        interrupted = True
+        if info.is_main:
+            # only this rank's data position is known here; other ranks resume from it (approximate under DDP)
+            save_checkpoint(checkpoint_state([local_state()]), run_dir / "last.pt")
+            print(
+                f"\ndeepcolor: interrupted at step {step}; saved {run_dir / 'last.pt'} "
+                f"(continue with --resume {run_dir})",
+                file=sys.stderr,
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+        del batches
+    if info.is_main:
+        write_loss_curve(log, run_dir / "loss.png", config.run_name)
+        log.close()
+        if not interrupted:
+            print(
+                f"deepcolor: done, {step} steps; best {config.best_metric} {best_metric:.4g} "
+                f"at step {best_step}; results in {run_dir}",
+                file=sys.stderr,
+            )
+    if interrupted:
+        raise KeyboardInterrupt
+    return run_dir
+
+
+def stream_epoch(position: StreamPosition, dataset_size: int, world_size: int) -> float:
+    """Fractional epoch reached, averaged over the logical workers (for display)."""
+    if not position.positions:
+        return 0.0
+    share = dataset_size / (world_size * position.num_workers)
+    return sum(e + c / max(share, 1) for e, c in position.positions) / len(position.positions)
