@@ -150,6 +150,8 @@ def read_image(
         try:
             im = Image.open(path)
         except UnidentifiedImageError:
+            if _is_tiff(path):  # layouts Pillow does not know (16-bit grey + alpha, ...): tifffile
+                return _read_tiff_fallback(path, max_pixels, gray_tolerance)
             raise ImageError(path, _not_an_image(path)) from None
         except _DECODE_ERRORS as e:
             raise ImageError(path, f"not a readable image ({_reason(e)})") from None
@@ -169,7 +171,9 @@ def read_image(
         with _pillow_limits(max_pixels):
             color, alpha, bit_depth, icc_done = _decode(im, path, icc)
         orientation, exif = _exif(im, path)  # after decoding: PNG's getexif() would decode at 8 bits
-    if icc is not None and not icc_done and not _is_srgb(icc):
+    if icc_done:
+        icc = srgb_profile()  # the pixels are sRGB now; the file's profile no longer describes them
+    elif icc is not None and color.dtype == np.float32 and bit_depth > 8 and not _is_srgb(icc):
         color, icc = _icc_to_srgb_float(color, icc, path)
     color = _orient(color, orientation)
     alpha = None if alpha is None else _orient(alpha, orientation)
@@ -189,6 +193,57 @@ def read_image(
         path=path,
         format=fmt,
         mode=mode,
+    )
+
+
+def _is_tiff(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _read_tiff_fallback(path: Path, max_pixels: int | None, gray_tolerance: float) -> LoadedImage:
+    import tifffile  # installed with scikit-image
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            height, width = int(page.imagelength), int(page.imagewidth)
+            if max_pixels is not None and width * height > max_pixels:
+                raise ImageError(path, f"{width} x {height} pixels ({width * height / 1e6:.1f} MP) is over "
+                                       f"the limit of {max_pixels / 1e6:g} MP")
+            data = page.asarray()
+            icc = page.tags.get(34675)
+            icc = bytes(icc.value) if icc is not None else None
+            orientation = int(page.tags[274].value) if 274 in page.tags else 1
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(path, "not enough memory to decode") from None
+    except Exception as e:  # noqa: BLE001 - tifffile raises many kinds on broken files
+        raise ImageError(path, f"not a readable image ({_reason(e)})") from None
+    if data.ndim == 2:
+        data = data[:, :, None]
+    if data.ndim != 3 or data.dtype not in (np.uint8, np.uint16) or data.shape[2] > 4:
+        raise ImageError(path, f"unsupported TIFF layout {data.shape} {data.dtype}")
+    scale = float(np.iinfo(data.dtype).max)
+    values = data.astype(np.float32) / scale
+    color = values[..., 0] if data.shape[2] <= 2 else values[..., :3]
+    alpha = values[..., -1] if data.shape[2] in (2, 4) else None
+    if icc is not None and not _is_srgb(icc):
+        color, icc = _icc_to_srgb_float(color, icc, path)
+    color = _orient(color, orientation if orientation in range(1, 9) else 1)
+    alpha = None if alpha is None else _orient(alpha, orientation if orientation in range(1, 9) else 1)
+    rgb = np.repeat(color[:, :, None], 3, axis=2) if color.ndim == 2 else np.ascontiguousarray(color)
+    return LoadedImage(
+        rgb=rgb.astype(np.float32, copy=False),
+        alpha=None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32),
+        icc=icc,
+        exif=None,
+        bit_depth=8 * data.dtype.itemsize,
+        is_gray=color.ndim == 2 or is_effectively_gray(rgb, gray_tolerance),
+        path=path,
+        format="TIFF",
+        mode=f"{data.shape[2]}x{8 * data.dtype.itemsize}bit",
     )
 
 
@@ -383,7 +438,7 @@ def _tiff_is_16bit_colour(im: Image.Image) -> bool:
     tags = getattr(im, "tag_v2", {})
     bits = tags.get(258, (8,))
     bits = bits if isinstance(bits, tuple) else (bits,)
-    return int(tags.get(277, 1)) >= 3 and max(bits) == 16
+    return int(tags.get(277, 1)) >= 2 and max(bits) == 16
 
 
 def _decode_tiff16(path: Path) -> tuple[np.ndarray, np.ndarray | None, int]:
@@ -395,9 +450,11 @@ def _decode_tiff16(path: Path) -> tuple[np.ndarray, np.ndarray | None, int]:
         raise ImageError(path, "not enough memory to decode") from None
     except Exception as e:  # noqa: BLE001 - tifffile raises many kinds on broken files
         raise ImageError(path, f"truncated or corrupt TIFF data ({_reason(e)})") from None
-    if data.ndim != 3 or data.shape[2] < 3 or data.dtype != np.uint16:
+    if data.ndim != 3 or data.shape[2] < 2 or data.dtype != np.uint16:
         raise ImageError(path, f"unsupported 16-bit TIFF layout {data.shape} {data.dtype}")
     values = data.astype(np.float32) / 65535.0
+    if data.shape[2] == 2:  # grey + alpha
+        return values[..., 0], values[..., 1], 16
     return values[..., :3], (values[..., 3] if data.shape[2] >= 4 else None), 16
 
 
@@ -441,13 +498,20 @@ def _srgb_cms() -> ImageCms.ImageCmsProfile:
 
 @lru_cache(maxsize=32)
 def _is_srgb(icc: bytes) -> bool:
+    """Whether an RGB profile maps colours to sRGB unchanged (within one 8-bit code), tested on a grid of
+    4096 colours; names are not trusted ("Linear sRGB" is not sRGB)."""
     if icc == srgb_profile():
         return True
+    if _icc_space(icc) != "RGB":
+        return False
+    levels = np.arange(0, 256, 17, dtype=np.uint8)
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
     try:
-        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        out = ImageCms.profileToProfile(Image.fromarray(grid), source, _srgb_cms(), outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return False
-    return "srgb" in description.lower()
+    return int(np.abs(np.asarray(out).astype(np.int16) - grid).max()) <= 1
 
 
 def _icc_space(icc: bytes) -> str:
@@ -470,7 +534,7 @@ _LUT_STEP = 5  # grid step in 8-bit codes: 52 points per axis (0, 5, ..., 255)
 
 
 def _icc_to_srgb_float(color: np.ndarray, icc: bytes, path: Path) -> tuple[np.ndarray, bytes | None]:
-    """High-bit image with a non-sRGB profile -> (sRGB float, profile now describing it).
+    """16-bit or float image with a non-sRGB profile -> (sRGB float, profile now describing it).
 
     LittleCMS through Pillow works on 8-bit images only, so the profile is sampled on a grid (every 5th
     code per channel, or all 256 grey levels) and the grid is interpolated: the colour transform itself
@@ -669,8 +733,8 @@ def _write_tiff16(f: BinaryIO, u16: np.ndarray, icc: bytes | None) -> None:
     tifffile.imwrite(
         buffer,
         u16,
-        photometric="rgb",
-        extrasamples=["unassalpha"] if u16.shape[2] == 4 else None,
+        photometric="rgb" if u16.shape[2] >= 3 else "minisblack",
+        extrasamples=["unassalpha"] if u16.shape[2] in (2, 4) else None,
         compression="zlib",
         iccprofile=icc,
         metadata=None,
