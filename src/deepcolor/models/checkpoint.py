@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,6 +35,23 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _numpy_globals() -> list[Any]:
+    # what a numpy RNG state pickled as arrays needs (checkpoints written before it was stored as a tensor)
+    core = getattr(np, "_core", None) or np.core
+    return [core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def torch_load_plain(path: str | Path) -> Any:
+    """torch.load with weights_only=True (plain data only: no code is unpickled from the file)."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        with torch.serialization.safe_globals(_numpy_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
@@ -78,7 +96,7 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu", ema: 
         state = load_file(str(path), device=str(map_location))
     else:
         try:
-            meta = torch.load(path, map_location=map_location, weights_only=False)
+            meta = torch_load_plain(path)
         except Exception as e:  # a truncated or foreign file
             raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
         if not isinstance(meta, dict) or "model_name" not in meta:

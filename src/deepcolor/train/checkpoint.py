@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepcolor.models.checkpoint import torch_load_plain
+
 CHECKPOINT_VERSION = 1
 
 
@@ -47,12 +49,13 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint onto the CPU. Raises ValueError (one line) when missing or unreadable."""
+    """Read a checkpoint onto the CPU (plain data only). Raises ValueError (one line) when missing or
+    unreadable."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such checkpoint")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch_load_plain(path)
     except Exception as e:
         raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or "model_name" not in state:
@@ -64,7 +67,7 @@ def rng_state() -> dict[str, Any]:
     """The RNG states of python, numpy, torch (CPU) and CUDA (when present)."""
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),  # noqa: NPY002  (the legacy global RNG, which other code may use)
+        "numpy": _numpy_state_to_plain(np.random.get_state()),  # noqa: NPY002  (the legacy global RNG)
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -74,7 +77,19 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])  # noqa: NPY002
+    np.random.set_state(_numpy_state_from_plain(state["numpy"]))  # noqa: NPY002
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _numpy_state_to_plain(state: tuple) -> tuple:
+    # ("MT19937", uint32 keys, pos, has_gauss, cached_gaussian) with the keys as a tensor: weights_only-safe
+    name, keys, pos, has_gauss, cached = state
+    return (str(name), torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached))
+
+
+def _numpy_state_from_plain(state: tuple) -> tuple:
+    name, keys, pos, has_gauss, cached = state
+    keys = keys.numpy() if isinstance(keys, torch.Tensor) else np.asarray(keys)
+    return (name, keys.astype(np.uint32), pos, has_gauss, cached)
