@@ -171,3 +171,51 @@ def test_outputs_csv_sheet_and_table(tmp_path: Path, folder: Path, oracle: None)
     assert table[0].split()[:3] == ["model", "images", "PSNR"]
     assert table[2].startswith(GRAY) and table[3].startswith("oracle")
     assert len({len(line) for line in table}) == 1  # aligned columns
+
+
+# --------------------------------------------------------------------- real models through the inference path
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path: Path) -> Path:
+    """A random-weight autoencoder saved as a training checkpoint would be: a plain dict."""
+    from deepcolor.models import create_model
+
+    torch.manual_seed(0)
+    kwargs = {"base_width": 4, "depth": 2}
+    model = create_model("autoencoder", **kwargs)
+    path = tmp_path / "run" / "best.pt"
+    path.parent.mkdir()
+    torch.save({"model_name": "autoencoder", "model_kwargs": kwargs, "model": model.state_dict()}, path)
+    return path
+
+
+def test_random_model_end_to_end(tmp_path: Path, folder: Path, tiny_checkpoint: Path) -> None:
+    from deepcolor.models import create_model, save_weights
+
+    torch.manual_seed(1)
+    weights = save_weights(create_model("autoencoder", base_width=4, depth=2), tmp_path / "tiny.safetensors")
+    out = tmp_path / "out"
+    result = evaluate([str(tiny_checkpoint), str(weights)], folder, render_size=16, output_dir=out,
+                      sheet_count=4, progress=False, device="cpu")
+    label = "run/best.pt"  # paths are labelled by their last two parts
+    assert result.models == [GRAY, label, "/".join(weights.parts[-2:])]
+    assert not result.failed
+    for name in result.models:
+        s = result.summary[name]
+        assert s.images == 4
+        for value in (s.psnr, s.ssim, s.ciede2000, s.auc, s.colorfulness_pred):
+            assert np.isfinite(value)
+    assert result.summary[label].seconds > 0 and result.summary[GRAY].seconds == 0
+    # A random model predicts some colour, unlike gray; its scores are its own, not copies of gray's.
+    assert result.summary[label].colorfulness_pred > result.summary[GRAY].colorfulness_pred
+    assert result.summary[label].ciede2000 != result.summary[GRAY].ciede2000
+    sheet = np.asarray(Image.open(out / "sheet.png"))
+    assert sheet.shape[1] > 4 * 256  # grey | two models | truth
+
+
+def test_unknown_model_fails_before_reading_images(folder: Path, tmp_path: Path) -> None:
+    with pytest.raises(EvaluationError, match=r"^model 'no-such-model': .*no-such-model"):
+        evaluate(["no-such-model"], folder, progress=False)
+    with pytest.raises(EvaluationError, match="no such model file"):
+        evaluate([str(tmp_path / "missing.pt")], folder, progress=False)

@@ -106,3 +106,26 @@ def test_subprocess_bad_data_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"deepcolor: {tmp_path / 'missing'}: no such file or folder"
     assert not (tmp_path / "out").exists()
+
+
+def test_unknown_model_one_line_exit_2(tmp_path: Path, data: Path) -> None:
+    code, stdout, stderr = _run("-m", "no-such-model", "-d", str(data), "-o", str(tmp_path / "out"))
+    assert code == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("deepcolor: model 'no-such-model': ")
+    assert stdout == "" and not (tmp_path / "out").exists()
+
+
+def test_checkpoint_beside_gray(tmp_path: Path, data: Path) -> None:
+    import torch
+
+    from deepcolor.models import create_model
+
+    kwargs = {"base_width": 4, "depth": 2}
+    checkpoint = tmp_path / "ckpt.pt"
+    model = create_model("autoencoder", **kwargs)
+    torch.save({"model_name": "autoencoder", "model_kwargs": kwargs, "model": model.state_dict()}, checkpoint)
+    code, stdout, stderr = _run("-m", str(checkpoint), "-d", str(data), "-o", str(tmp_path / "out"),
+                                "--render-size", "16", "--device", "cpu", "--no-progress")
+    assert code == 0, stderr
+    rows = [line.split()[0] for line in stdout.splitlines()[3:5]]
+    assert rows == ["gray", "/".join(checkpoint.parts[-2:])]
