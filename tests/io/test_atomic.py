@@ -1,0 +1,42 @@
+"""atomic_write: the file appears whole or not at all."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from deepcolor.io import ImageError, atomic_write
+
+
+def test_success_renames_into_place(tmp_path):
+    with atomic_write(tmp_path / "sub" / "f.bin") as f:
+        f.write(b"abc")
+        assert not (tmp_path / "sub" / "f.bin").exists()  # not visible until complete
+    assert (tmp_path / "sub" / "f.bin").read_bytes() == b"abc"
+    assert os.listdir(tmp_path / "sub") == ["f.bin"]
+
+
+def test_error_inside_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_write(tmp_path / "f.bin") as f:
+            f.write(b"half")
+            raise RuntimeError("boom")
+    assert os.listdir(tmp_path) == []
+
+
+def test_no_overwrite_even_when_the_file_appears_meanwhile(tmp_path):
+    target = tmp_path / "f.bin"
+    with pytest.raises(ImageError, match=r"f\.bin: already exists"):
+        with atomic_write(target, overwrite=False) as f:
+            f.write(b"new")
+            target.write_bytes(b"someone else's")  # appears while we write
+    assert target.read_bytes() == b"someone else's"
+    assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_unwritable_folder_is_one_clear_error(tmp_path):
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(ImageError, match=r"cannot write"):
+        with atomic_write(tmp_path / "file" / "f.bin") as f:  # parent is a file
+            f.write(b"x")
