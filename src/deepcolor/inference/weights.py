@@ -131,9 +131,13 @@ def resolve_weights(spec: str | os.PathLike[str], weights_dir: Path = WEIGHTS_DI
         return path
     shipped = shipped_models(weights_dir)
     if not shipped:
+        what = (
+            "no model weights are shipped"
+            if text == "default"
+            else "no such model file, and no weights are shipped"
+        )
         raise WeightsError(
-            f"{text}: no model weights are shipped in this installation yet "
-            "(pass --model with a .safetensors, .pt checkpoint or .onnx file)"
+            f"{text}: {what} in this installation yet (pass --model with a .safetensors, .pt or .onnx file)"
         )
     aliases = sorted(read_index(weights_dir))
     known = ", ".join([*aliases, *shipped])

@@ -1,0 +1,137 @@
+"""`deepcolor demo`: colorize the sample photos that scikit-image installs, into comparison sheets.
+
+The colour photos (astronaut, coffee, chelsea, rocket, motorcycle) are turned grey first (their CIE L*, the
+input a colorizer sees) and colorized; the grey `camera` photo is colorized as it is. For each photo,
+``OUTDIR/<name>.png`` is a labelled sheet (original | grey | colorized; grey | colorized for camera), and
+``OUTDIR/index.html`` shows all sheets. Only files bundled with scikit-image are used (no download), read
+from `skimage.data.data_dir`.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+
+from deepcolor.cli import batch
+from deepcolor.cli.colorize import load_colorizer, model_options
+
+
+@dataclass(frozen=True)
+class SamplePhoto:
+    name: str
+    filename: str  # in skimage.data.data_dir, bundled with scikit-image
+    colour: bool  # False: a grey photo, colorized as it is
+    caption: str
+
+
+SAMPLES: tuple[SamplePhoto, ...] = (
+    SamplePhoto("astronaut", "astronaut.png", True, "Astronaut Eileen Collins (NASA)"),
+    SamplePhoto("coffee", "coffee.png", True, "A cup of coffee (Rachel Michetti)"),
+    SamplePhoto("chelsea", "chelsea.png", True, "Chelsea the cat (Stefan van der Walt)"),
+    SamplePhoto("rocket", "rocket.jpg", True, "Falcon 9 rocket on the launch pad (SpaceX)"),
+    SamplePhoto("motorcycle", "motorcycle_left.png", True, "A motorcycle (Middlebury stereo set)"),
+    SamplePhoto("camera", "camera.png", False, "The cameraman, a classic grey test photo"),
+)
+
+
+def sample_path(sample: SamplePhoto) -> Path:
+    import skimage.data
+
+    return Path(skimage.data.data_dir) / sample.filename
+
+
+def grey_of(lightness: np.ndarray) -> np.ndarray:
+    """(H, W) L* -> (H, W, 3) the sRGB grey with that L*: what the colorizer is given."""
+    import torch
+
+    from deepcolor.color import lab_to_rgb
+
+    lab = torch.from_numpy(lightness)[None, None].expand(1, 3, -1, -1).clone()
+    lab[:, 1:] = 0.0
+    return lab_to_rgb(lab)[0].permute(1, 2, 0).numpy()
+
+
+def write_index(outdir: Path, entries: list[tuple[SamplePhoto, str]], model_name: str) -> Path:
+    """OUTDIR/index.html: every sheet with its caption, atomically written."""
+    from deepcolor.io import atomic_write
+
+    figures = "\n".join(
+        f'<figure><a href="{html.escape(sheet)}"><img src="{html.escape(sheet)}" alt="{html.escape(s.name)}">'
+        f"</a><figcaption>{html.escape(s.caption)}</figcaption></figure>"
+        for s, sheet in entries
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>deepcolor demo</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
+img{{max-width:100%;border:1px solid #ddd}}figure{{margin:2em 0}}</style></head>
+<body><h1>deepcolor demo</h1>
+<p>scikit-image's sample photos: each colour photo is turned grey (its CIE L*) and colorized by the model
+<code>{html.escape(model_name)}</code>; the grey cameraman photo is colorized as it is.</p>
+{figures}
+</body></html>
+"""
+    path = outdir / "index.html"
+    with atomic_write(path) as f:
+        f.write(page.encode("utf-8"))
+    return path
+
+
+@click.command()
+@click.option(
+    "-o",
+    "--output",
+    default="demo-out",
+    show_default=True,
+    type=click.Path(file_okay=False, dir_okay=True, writable=True, path_type=Path),
+    help="Folder for the sheets and index.html (created when missing).",
+)
+@model_options
+@click.option(
+    "--tile-size",
+    type=click.IntRange(64, 2048),
+    default=384,
+    show_default=True,
+    help="Longer side of each tile of a sheet, in pixels.",
+)
+def command(
+    output: Path, model: str, render_size: int | None, device: str, backend: str, tile_size: int
+) -> None:
+    """Colorize scikit-image's sample photos into comparison sheets.
+
+    Writes OUTDIR/<photo>.png for each photo (original | grey | colorized) and OUTDIR/index.html.
+    """
+    from deepcolor.inference import lightness
+    from deepcolor.io import ImageError, read_image, write_image
+    from deepcolor.viz import make_sheet
+
+    colorizer = load_colorizer(model, device, backend)
+    entries: list[tuple[SamplePhoto, str]] = []
+    failed = 0
+    for sample in SAMPLES:
+        try:
+            image = read_image(sample_path(sample))
+            l = lightness(image.rgb, gray=not sample.colour)[0, 0].numpy()
+            grey = grey_of(l)
+            colorized = colorizer.colorize_array(grey, render_size, gray=True)
+            if sample.colour:
+                tiles, labels = [image.rgb, grey, colorized], ["original", "grey (input)", "colorized"]
+            else:
+                tiles, labels = [grey, colorized], ["grey (input)", "colorized"]
+            sheet = make_sheet(
+                [tiles], col_labels=labels, tile_size=tile_size, title=f"{sample.name}: {model}"
+            )
+            write_image(output / f"{sample.name}.png", sheet)
+        except (ImageError, ValueError, OSError) as error:
+            batch.echo_error(str(error))
+            failed += 1
+            continue
+        entries.append((sample, f"{sample.name}.png"))
+    if entries:
+        index = write_index(output, entries, colorizer.name)
+        click.echo(f"wrote {len(entries)} sheets and {index}")
+    sys.exit(1 if failed or not entries else 0)

@@ -1,0 +1,73 @@
+"""`deepcolor export --onnx`: write a model as an ONNX file and check it against PyTorch.
+
+The file computes `predict_ab`: input `l_norm` (B, 1, H, W) -> output `ab_norm` (B, 2, H, W), normalised as in
+`deepcolor.normalization`, with batch, height and width dynamic. The model's name, kwargs and render size are
+stored in the file's metadata, so `--model model.onnx` works with every deepcolor command. After writing, the
+file is run with onnxruntime on a random L and the largest ab difference from PyTorch is printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from deepcolor.cli import batch
+
+
+@click.command()
+@click.option("--onnx", "onnx_format", is_flag=True, required=True, help="Export to ONNX (the one format).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The .onnx file to write.",
+)
+@click.option(
+    "--model",
+    default="default",
+    show_default=True,
+    help="Shipped model name or alias, or a .safetensors (with its .json) or .pt checkpoint.",
+)
+@click.option(
+    "--render-size",
+    type=click.IntRange(16, 4096),
+    default=None,
+    help="Render size stored in the file and used for the tracing example [default: the model's, else 256].",
+)
+def command(onnx_format: bool, output: Path, model: str, render_size: int | None) -> None:
+    """Export a model to ONNX and check it with onnxruntime."""
+    from deepcolor.inference.onnx import compare_onnx, export_onnx
+    from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE
+    from deepcolor.inference.weights import WeightsError, load_module
+
+    if output.suffix.lower() != ".onnx":
+        batch.echo_error(f"{output}: the output file name must end in .onnx")
+        sys.exit(2)
+    try:
+        module, meta = load_module(model)
+    except WeightsError as error:
+        batch.echo_error(str(error))
+        sys.exit(2)
+    size = render_size or int(meta.get("render_size") or DEFAULT_RENDER_SIZE)
+    meta = {k: v for k, v in meta.items() if k != "extra_tensors"} | {"render_size": size}
+    sample = (max(16, size * 3 // 4), size)  # landscape 4:3, the common photo shape
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        exporter = export_onnx(module, output, meta=meta, sample_size=sample)
+    except (RuntimeError, OSError) as error:
+        batch.echo_error(f"{output}: {' '.join(str(error).split())}")
+        sys.exit(1)
+    try:
+        difference = compare_onnx(module, output, size=(size // 2 + 8, size // 2 + 40))
+    except WeightsError as error:  # onnxruntime missing: the file is written, the check skipped
+        batch.echo_error(f"warning: {error}")
+        difference = None
+    megabytes = output.stat().st_size / 1e6
+    click.echo(f"wrote {output} ({megabytes:.1f} MB, {exporter} exporter, dynamic batch/height/width)")
+    if difference is not None:
+        click.echo(
+            f"onnxruntime vs PyTorch on a random L: max |ab difference| = {difference:.2e} (a*b* units)"
+        )
