@@ -160,11 +160,7 @@ def read_image(
         if width <= 0 or height <= 0:
             raise ImageError(path, f"has no pixels ({width} x {height})")
         if max_pixels is not None and width * height > max_pixels:
-            raise ImageError(
-                path,
-                f"{width} x {height} pixels ({width * height / 1e6:.1f} MP) is over the limit of "
-                f"{max_pixels / 1e6:g} MP",
-            )
+            raise ImageError(path, _over_limit(width, height, max_pixels))
         _warn_if_animated(im, path)
         fmt, mode = im.format or "?", im.mode
         icc = im.info.get("icc_profile") or None
@@ -196,6 +192,14 @@ def read_image(
     )
 
 
+def _pixels(n: int) -> str:
+    return f"{round(n / 1e6, 1):g} MP" if n >= 1_000_000 else f"{n} pixels"
+
+
+def _over_limit(width: int, height: int, max_pixels: int) -> str:
+    return f"{width} x {height} pixels ({_pixels(width * height)}) is over the limit of {_pixels(max_pixels)}"
+
+
 def _is_tiff(path: Path) -> bool:
     with open(path, "rb") as f:
         return f.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -209,8 +213,7 @@ def _read_tiff_fallback(path: Path, max_pixels: int | None, gray_tolerance: floa
             page = tif.pages[0]
             height, width = int(page.imagelength), int(page.imagewidth)
             if max_pixels is not None and width * height > max_pixels:
-                raise ImageError(path, f"{width} x {height} pixels ({width * height / 1e6:.1f} MP) is over "
-                                       f"the limit of {max_pixels / 1e6:g} MP")
+                raise ImageError(path, _over_limit(width, height, max_pixels))
             data = page.asarray()
             icc = page.tags.get(34675)
             icc = bytes(icc.value) if icc is not None else None
