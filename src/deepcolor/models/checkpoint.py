@@ -63,7 +63,10 @@ def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, Any] | 
 
     path = Path(path).with_suffix(".safetensors")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {"model_name": model.model_name, "model_kwargs": model.model_kwargs, **(metadata or {})}
+    kwargs = dict(model.model_kwargs)
+    if "temperature" in kwargs:  # the cnn's temperature is settable after construction
+        kwargs["temperature"] = float(model.temperature)
+    meta = {"model_name": model.model_name, "model_kwargs": kwargs, **(metadata or {})}
     _atomic_write_bytes(path, save(state))
     _atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2, default=str) + "\n").encode())
     return path

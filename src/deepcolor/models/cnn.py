@@ -33,8 +33,8 @@ class BinClassifierColorizer(nn.Module):
 
     def __init__(
         self,
-        base_width: int = 24,
-        depth: int = 3,
+        base_width: int = 16,
+        depth: int = 4,
         blocks: int = 1,
         max_width: int = 256,
         norm: str = "batch",

@@ -8,6 +8,7 @@ Model kwargs fully rebuild a model, so a checkpoint stores `model_name` + `model
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -65,8 +66,18 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     _check_name(name)
     model = _REGISTRY[name](**kwargs)
     model.model_name = name
-    model.model_kwargs = dict(kwargs)
+    model.model_kwargs = _full_kwargs(model, kwargs)
     return model
+
+
+def _full_kwargs(model: nn.Module, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The given kwargs plus the constructor's defaults, so that a checkpoint does not depend on them."""
+    try:
+        bound = inspect.signature(type(model)).bind(**kwargs)
+    except TypeError:
+        return dict(kwargs)
+    bound.apply_defaults()
+    return {k: v for k, v in bound.arguments.items() if k not in ("self", "args", "kwargs")}
 
 
 def count_parameters(model: nn.Module) -> int:

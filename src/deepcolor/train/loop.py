@@ -72,8 +72,9 @@ def _build_model(config: TrainConfig) -> nn.Module:
         config.model_kwargs = kwargs  # the run's kwargs must rebuild its model on their own
     try:
         model = create_model(config.model, **kwargs)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise ConfigError(f"model_kwargs for {config.model!r}: {e}") from None
+    config.model_kwargs = dict(model.model_kwargs)  # complete, so checkpoints never rely on defaults
     if init_state is not None:
         try:
             model.load_state_dict(init_state)

@@ -1,0 +1,73 @@
+"""`deepcolor models`: the registered model families (parameters, FLOPs) and the shipped weights."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--size",
+    default=256,
+    show_default=True,
+    type=click.IntRange(16, 4096),
+    help="Input side in pixels at which FLOPs are counted.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def command(size: int, as_json: bool) -> None:
+    """List the registered model families and shipped weights."""
+    from deepcolor.models import count_flops, count_parameters, create_model, describe_model, list_models
+
+    rows = []
+    for name in list_models():
+        model = create_model(name)
+        rows.append(
+            {
+                "name": name,
+                "parameters": count_parameters(model),
+                "gflops": count_flops(model, size) / 1e9,
+                "description": describe_model(name),
+            }
+        )
+    shipped = _shipped()
+    if as_json:
+        click.echo(json.dumps({"size": size, "families": rows, "shipped": shipped}, indent=2))
+        return
+    click.echo(f"{'family':<12} {'params':>8} {f'GFLOPs@{size}':>12}  description (default kwargs)")
+    for r in rows:
+        click.echo(f"{r['name']:<12} {r['parameters'] / 1e6:>7.2f}M {r['gflops']:>12.2f}  {r['description']}")
+    click.echo("")
+    if shipped:
+        click.echo("shipped weights: " + ", ".join(f"{s['name']} ({s['model_name']})" for s in shipped))
+    else:
+        click.echo("shipped weights: none yet (train one: deepcolor train --config configs/autoencoder.yaml)")
+
+
+def _shipped() -> list[dict[str, str]]:
+    try:
+        from deepcolor.inference.weights import WEIGHTS_DIR, read_index, shipped_models
+    except ImportError:
+        return []
+    out = []
+    try:
+        aliases = read_index()
+    except ValueError as e:
+        click.echo(f"deepcolor: {e}", err=True)
+        aliases = {}
+    for name in shipped_models():
+        try:
+            meta = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
+        except (OSError, ValueError):
+            print(f"deepcolor: {WEIGHTS_DIR / name}.json: unreadable metadata", file=sys.stderr)
+            meta = {}
+        tags = [a for a, target in aliases.items() if target == name]
+        out.append(
+            {
+                "name": name + (f" [{', '.join(tags)}]" if tags else ""),
+                "model_name": str(meta.get("model_name", "?")),
+            }
+        )
+    return out
