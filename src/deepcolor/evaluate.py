@@ -180,7 +180,8 @@ def _load_predictor(model: str, device: str = "auto", backend: str = "auto") -> 
         return Colorizer(model, device=device, backend=backend)
     except (ValueError, OSError, RuntimeError) as error:  # WeightsError is a ValueError
         message = " ".join(str(error).split()) or type(error).__name__
-        raise EvaluationError(f"model {model!r}: {message}") from None
+        # WeightsError's messages already start with the file or name; others get it in front.
+        raise EvaluationError(message if message.startswith(model) else f"{model}: {message}") from None
 
 
 def _label(model: str, taken: set[str]) -> str:

@@ -111,7 +111,7 @@ def test_subprocess_bad_data_no_traceback(tmp_path: Path) -> None:
 def test_unknown_model_one_line_exit_2(tmp_path: Path, data: Path) -> None:
     code, stdout, stderr = _run("-m", "no-such-model", "-d", str(data), "-o", str(tmp_path / "out"))
     assert code == 2
-    assert stderr.count("\n") == 1 and stderr.startswith("deepcolor: model 'no-such-model': ")
+    assert stderr.count("\n") == 1 and stderr.startswith("deepcolor: no-such-model: ")
     assert stdout == "" and not (tmp_path / "out").exists()
 
 
