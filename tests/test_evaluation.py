@@ -219,3 +219,16 @@ def test_unknown_model_fails_before_reading_images(folder: Path, tmp_path: Path)
         evaluate(["no-such-model"], folder, progress=False)
     with pytest.raises(EvaluationError, match="no such model file"):
         evaluate([str(tmp_path / "missing.pt")], folder, progress=False)
+
+
+@pytest.mark.data
+def test_real_tar_shard_and_folder(data_dir: Path) -> None:
+    """The reader on the real validation shard and BSD100: fixed order, full size, the gray baseline's scores
+    in the range that grey photos get (BSD100: about 22.8 dB over all 100 images)."""
+    shard = evaluate([GRAY], data_dir / "val" / "tiny64-val.tar", limit=3, progress=False)
+    assert [r["image"].split("/")[0] for r in shard.per_image] == ["tiny64-val.tar"] * 3
+    assert shard.per_image == evaluate([GRAY], data_dir / "val" / "tiny64-val.tar", limit=3,
+                                       progress=False).per_image  # deterministic order
+    bsd = evaluate([GRAY], data_dir / "val" / "bsd100", limit=2, progress=False)
+    assert [r["image"] for r in bsd.per_image] == sorted(r["image"] for r in bsd.per_image)
+    assert 15 < bsd.summary[GRAY].psnr < 35 and bsd.summary[GRAY].colorfulness_true > 5
