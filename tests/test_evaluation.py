@@ -147,7 +147,7 @@ def test_data_problems_are_one_line_errors(tmp_path: Path) -> None:
         evaluate([GRAY], tmp_path / "missing")
     text = tmp_path / "data.txt"
     text.write_text("hello")
-    with pytest.raises(EvaluationError, match="not a folder of images or a tar shard"):
+    with pytest.raises(EvaluationError, match="data.txt: not a folder, a .tar shard or an image"):
         evaluate([GRAY], text)
 
 

@@ -18,11 +18,13 @@ itself) always runs first. Metrics (see `deepcolor.metrics.colorization` for the
 | colorfulness_pred, colorfulness_true | Hasler and Suesstrunk's colourfulness of prediction and truth | - |
 | colorfulness_gap | mean of (pred - truth) per image; negative: duller than the truth | near 0 |
 | colorfulness_ratio | mean(pred) / mean(truth) over the images | near 1 |
+| seconds | mean seconds per image in `predict_ab` (inference + upsampling; 0 for gray) | lower |
 
-Images are read in a fixed order (a folder: image files sorted by relative path, sub-folders included; a tar:
-member order), at full size, without augmentation. A bad image is reported on one line and skipped; the
-results say which failed. Outputs under `output_dir`: `per_image.csv`, `summary.csv` and `sheet.png` (grey |
-each model | truth for the first `sheet_count` images), each written atomically.
+Images are read in the fixed order of `deepcolor.data.build_index` (a folder: files sorted by path,
+sub-folders and .tar shards inside included; a tar: member order), at full size, without augmentation, by
+deepcolor.io. A bad image is reported on one line and skipped; the results say which failed. Outputs under
+`output_dir`: `per_image.csv`, `summary.csv` and `sheet.png` (grey | each model | truth for the first
+`sheet_count` images), each written atomically.
 """
 
 from __future__ import annotations
@@ -32,10 +34,9 @@ import io as _stdio
 import math
 import os
 import sys
-import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from tqdm import tqdm
 
 from deepcolor.cli.batch import echo_error
 from deepcolor.color import lab_to_rgb, rgb_to_lab
-from deepcolor.io import IMAGE_EXTENSIONS, ImageError, is_image_name, read_image, write_image
+from deepcolor.io import ImageError, read_image, write_image
 from deepcolor.metrics.colorization import auc_ab, ciede2000, colorfulness, psnr, quantize_8bit, ssim
 from deepcolor.viz import make_sheet
 
@@ -115,50 +116,34 @@ def _read_rgb(path: Path, shown_name: str | None = None) -> np.ndarray:
         raise ImageError(shown_name, error.problem) from None
 
 
-def _is_image_member(name: str) -> bool:
-    return is_image_name(name) and not any(part.startswith(".") for part in Path(name).parts)
+def _items(data: Path, scratch: Path) -> list[_Item]:
+    """The images of `data` in the order of `deepcolor.data.build_index` (the one training uses): files
+    sorted by path, sub-folders included, tar members in archive order. Folder images are read in place;
+    tar members are copied to `scratch` one at a time and decoded by deepcolor.io like any file."""
+    from deepcolor.data import DataError, build_index
 
-
-def _folder_items(folder: Path) -> list[_Item]:
-    files = sorted(
-        (p for p in folder.rglob("*") if p.is_file() and _is_image_member(p.relative_to(folder).as_posix())),
-        key=lambda p: p.relative_to(folder).as_posix(),
-    )
-    return [_Item(p.relative_to(folder).as_posix(), lambda p=p: _read_rgb(p)) for p in files]
-
-
-def _tar_items(shard: Path, scratch: Path) -> Iterator[_Item]:
-    """Stream a tar's image members in member order; deepcolor.io decodes each from a scratch copy."""
+    if not data.exists():
+        raise EvaluationError(f"{data}: no such file or folder")
     try:
-        archive = tarfile.open(shard, mode="r|*")
-    except (tarfile.TarError, OSError) as error:
-        raise EvaluationError(f"{shard}: not a readable tar archive ({error})") from None
-    with archive:
-        try:
-            for member in archive:
-                if not member.isfile() or not _is_image_member(member.name):
-                    continue
-                suffix = Path(member.name).suffix.lower()
-                handle = archive.extractfile(member)
-                payload = handle.read() if handle is not None else b""
-                shown = f"{shard.name}/{member.name}"
+        index = build_index(data)
+    except DataError as error:
+        raise EvaluationError(" ".join(str(error).split())) from None
+    items = []
+    for i in range(len(index)):
+        file = Path(index.files[index.file_id[i]])
+        if index.offsets[i] < 0:  # a file of its own
+            items.append(_Item(Path(index.names[i]).as_posix(), lambda file=file: _read_rgb(file)))
+            continue
+        shown = f"{file.name}/{index.names[i]}"
+        suffix = Path(index.names[i]).suffix.lower()
 
-                def load(payload: bytes = payload, suffix: str = suffix, shown: str = shown) -> np.ndarray:
-                    copy = scratch / f"member{suffix}"
-                    copy.write_bytes(payload)
-                    return _read_rgb(copy, shown_name=shown)
+        def load(i: int = i, shown: str = shown, suffix: str = suffix) -> np.ndarray:
+            copy = scratch / f"member{suffix}"
+            copy.write_bytes(index.read(i))
+            return _read_rgb(copy, shown_name=shown)
 
-                yield _Item(shown, load)
-        except (tarfile.TarError, OSError, EOFError) as error:
-            raise EvaluationError(f"{shard}: the tar archive is damaged ({error})") from None
-
-
-def _count_tar_images(shard: Path) -> int | None:
-    try:
-        with tarfile.open(shard, mode="r|*") as archive:
-            return sum(1 for m in archive if m.isfile() and _is_image_member(m.name))
-    except (tarfile.TarError, OSError, EOFError):
-        return None
+        items.append(_Item(shown, load))
+    return items
 
 
 # ---------------------------------------------------------------------------------------------- predictions
@@ -264,20 +249,12 @@ def evaluate(
     sheet_rows: list[list[np.ndarray]] = []
     sheet_names: list[str] = []
     with tempfile.TemporaryDirectory(prefix="deepcolor-eval-") as scratch:
-        items, total = _items(data_path, Path(scratch))
-        if limit is not None:
-            total = min(total, limit) if total is not None else limit
-        if total == 0:
-            raise EvaluationError(_no_images(data_path))
-        show = progress and (total is None or total > 1)
-        bar = tqdm(total=total, desc="evaluate", unit="img", file=sys.stderr, disable=not show, leave=False,
-                   dynamic_ncols=True)
-        seen = 0
+        items = _items(data_path, Path(scratch))[:limit]
+        show = progress and len(items) > 1
+        bar = tqdm(total=len(items), desc="evaluate", unit="img", file=sys.stderr, disable=not show,
+                   leave=False, dynamic_ncols=True)
         with bar, torch.inference_mode():
             for item in items:
-                if limit is not None and seen >= limit:
-                    break
-                seen += 1
                 try:
                     image_rows, sheet_row = _evaluate_image(item, predictors, render_size)
                 except Exception as error:
@@ -293,29 +270,11 @@ def evaluate(
                         sheet_rows.append(sheet_row)
                         sheet_names.append(Path(item.name).stem)
                 bar.update(1)
-    if seen == 0:
-        raise EvaluationError(_no_images(data_path))
-
     summary = {label: _summarise(label, [r for r in rows if r["model"] == label]) for label in labels}
     result = EvaluationResult(str(data_path), labels, summary, rows, failed)
     if output_dir is not None:
         result.files = _write_outputs(result, Path(output_dir), sheet_rows, sheet_names)
     return result
-
-
-def _items(data: Path, scratch: Path) -> tuple[Iterator[_Item], int | None]:
-    if data.is_dir():
-        items = _folder_items(data)
-        return iter(items), len(items)
-    if not data.exists():
-        raise EvaluationError(f"{data}: no such file or folder")
-    if data.is_file() and tarfile.is_tarfile(data):
-        return _tar_items(data, scratch), _count_tar_images(data)
-    raise EvaluationError(f"{data}: not a folder of images or a tar shard")
-
-
-def _no_images(data: Path) -> str:
-    return f"{data}: no images found (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})"
 
 
 def _one_line(name: str, error: Exception) -> str:
