@@ -229,8 +229,8 @@ def evaluate(
         left out of the means.
 
     Raises:
-        EvaluationError: a model cannot be loaded, or `data` is not a folder or a readable tar, or holds no
-            image (one-line message).
+        EvaluationError: a model cannot be loaded, `data` is not a folder or a readable tar or holds no
+            image, or the outputs cannot be written (one-line message).
     """
     if limit is not None and limit < 1:
         raise EvaluationError(f"limit must be at least 1. Got {limit}")
@@ -273,7 +273,12 @@ def evaluate(
     summary = {label: _summarise(label, [r for r in rows if r["model"] == label]) for label in labels}
     result = EvaluationResult(str(data_path), labels, summary, rows, failed)
     if output_dir is not None:
-        result.files = _write_outputs(result, Path(output_dir), sheet_rows, sheet_names)
+        try:
+            result.files = _write_outputs(result, Path(output_dir), sheet_rows, sheet_names)
+        except (OSError, ImageError) as error:
+            where = getattr(error, "filename", None) or output_dir
+            reason = getattr(error, "strerror", None) or error
+            raise EvaluationError(f"{where}: cannot write the results ({reason})") from None
     return result
 
 

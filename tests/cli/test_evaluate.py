@@ -129,3 +129,11 @@ def test_checkpoint_beside_gray(tmp_path: Path, data: Path) -> None:
     assert code == 0, stderr
     rows = [line.split()[0] for line in stdout.splitlines()[3:5]]
     assert rows == ["gray", "/".join(checkpoint.parts[-2:])]
+
+
+def test_unwritable_output_one_line(tmp_path: Path, data: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the output folder's parent should be")
+    code, stdout, stderr = _run("-m", "gray", "-d", str(data), "-o", str(blocker / "out"), "--no-progress")
+    assert code == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("deepcolor: ") and "cannot write" in stderr

@@ -6,8 +6,8 @@ Prints one table row per model (the `gray` baseline, ab = 0, always first) and w
 summary.csv and sheet.png (grey | each model | truth) under the output folder.
 
 Exit codes: 0 every image scored; 1 some images could not be read (one line each, the rest are scored);
-2 a usage error: a wrong flag, a model that cannot be loaded, a data path that is not a folder of images or a
-tar shard (one line).
+2 the evaluation cannot run: a wrong flag, a model that cannot be loaded, a data path that is not a folder of
+images or a tar shard, an output folder that cannot be written (one line each).
 """
 
 from __future__ import annotations
