@@ -537,3 +537,43 @@ def test_real_photos(data_dir):
 def test_str_paths_are_accepted(tmp_path, rgb_image):
     write_image(str(tmp_path / "a.png"), rgb_image)
     assert read_image(str(tmp_path / "a.png")).path == tmp_path / "a.png"
+
+
+# ---------------------------------------------------------------------------------------------- fuzz
+
+
+def test_corrupted_files_give_one_line_errors_and_print_nothing(tmp_path, capfd):
+    """Cut and flip bytes in files of every format: the reader returns a valid image or raises ImageError,
+    and neither Pillow's loggers nor libtiff's C-level warnings reach the terminal."""
+    rng = np.random.default_rng(0)
+    rgb = rng.random((12, 16, 3)).astype(np.float32)
+    seeds = []
+    for name, kwargs in [("a.png", {}), ("a.jpg", {}), ("a.tif", {}), ("a.bmp", {}), ("a.webp", {}),
+                         ("a.gif", {}), ("b.png", {"bit_depth": 16}), ("b.tif", {"bit_depth": 16})]:
+        alpha = rgb[..., 0] if name.endswith((".png", ".tif")) else None
+        seeds.append((name, write_image(tmp_path / name, rgb, alpha=alpha, **kwargs).read_bytes()))
+    outcomes = {"read": 0, "refused": 0}
+    for i in range(240):
+        name, data = seeds[i % len(seeds)]
+        data = bytearray(data)
+        if i % 3 == 0:
+            data = data[: rng.integers(1, len(data))]
+        else:
+            for pos in rng.integers(0, len(data), size=rng.integers(1, 6)):
+                data[pos] = rng.integers(256)
+        path = tmp_path / f"fuzz_{name}"
+        path.write_bytes(bytes(data))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # any other warning would escape as an exception
+                warnings.simplefilter("ignore", ImageWarning)
+                image = read_image(path)
+        except ImageError as e:
+            assert str(e).startswith(f"{path}: ") and "\n" not in str(e)
+            outcomes["refused"] += 1
+        else:
+            assert image.rgb.dtype == np.float32 and np.isfinite(image.rgb).all()
+            assert image.rgb.min() >= 0 and image.rgb.max() <= 1
+            outcomes["read"] += 1
+    assert outcomes["refused"] > 50 and outcomes["read"] > 10
+    assert capfd.readouterr() == ("", "")

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import struct
+import sys
+import tempfile
 import threading
 import warnings
 import zlib
@@ -56,7 +59,9 @@ WRITE_FORMATS: dict[str, str] = {
 }
 
 # Exceptions that Pillow and its codecs raise on broken data (Pillow uses SyntaxError for bad headers).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, zlib.error)
+# TypeError and ZeroDivisionError: what Pillow's TIFF reader raises on some malformed headers.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.error, IndexError, KeyError,
+                  ZeroDivisionError, zlib.error)
 
 _ORIENTATION_TAG = 0x0112
 _PILLOW_GLOBALS = threading.RLock()
@@ -146,6 +151,25 @@ def read_image(
     """
     path = Path(path)
     _check_file(path)
+    # Pillow and tifffile log warnings about odd files, and libtiff prints straight to file descriptor 2:
+    # the user gets our one line per file instead.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with _quiet_loggers(), (_capture_c_stderr() if _is_tiff(path) else contextlib.nullcontext()):
+            image = _read(path, max_pixels, gray_tolerance)
+    # Only for a file that was read: a refused one has its error, which says enough.
+    for w in caught:
+        if issubclass(w.category, ImageWarning):
+            warnings.warn(w.message, stacklevel=2)
+        elif issubclass(w.category, UserWarning) and ("PIL" in w.filename or "tifffile" in w.filename):
+            # Pillow's "Corrupt EXIF data", "Truncated File Read"...: one line naming the file.
+            warnings.warn(f"{path}: {' '.join(str(w.message).split())}", ImageWarning, stacklevel=2)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return image
+
+
+def _read(path: Path, max_pixels: int | None, gray_tolerance: float) -> LoadedImage:
     with _pillow_limits(None):  # our own limit, checked below with the real size in the message
         try:
             im = Image.open(path)
@@ -190,6 +214,37 @@ def read_image(
         format=fmt,
         mode=mode,
     )
+
+
+@contextlib.contextmanager
+def _quiet_loggers() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in ("PIL", "tifffile")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _capture_c_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to a scratch file for the duration (libtiff's warnings go there)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _pixels(n: int) -> str:
