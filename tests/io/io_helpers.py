@@ -60,6 +60,11 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(np.maximum(x, 0), 1 / 2.4) - 0.055)
 
 
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
 def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     """(type, payload) of every chunk of a PNG file, checking each CRC."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_helpers import gamma_rgb_profile, linear_to_srgb
+from io_helpers import gamma_rgb_profile, linear_to_srgb, png_chunk, png_chunks
 from PIL import Image, ImageOps
 
 from deepcolor.io import (
@@ -577,3 +577,26 @@ def test_corrupted_files_give_one_line_errors_and_print_nothing(tmp_path, capfd)
             outcomes["read"] += 1
     assert outcomes["refused"] > 50 and outcomes["read"] > 10
     assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("kind", ["L", "RGB", "I;16", "RGB;16"])
+def test_png_colour_key_transparency_gives_alpha(tmp_path, kind):
+    """PNG's tRNS chunk for grey and RGB images: the one colour it names is transparent."""
+    path = tmp_path / "key.png"
+    if kind == "RGB;16":  # Pillow cannot write 16-bit RGB: write it, then add a tRNS chunk before IDAT
+        values = np.full((2, 3, 3), 1000 / 65535, np.float32)
+        values[0, 0] = np.array([700, 800, 900]) / 65535
+        data = write_image(path, values, bit_depth=16).read_bytes()
+        trns = png_chunk(b"tRNS", np.array([700, 800, 900], ">u2").tobytes())
+        body = b"".join((trns if k == b"IDAT" else b"") + png_chunk(k, p) for k, p in png_chunks(data))
+        path.write_bytes(data[:8] + body)
+    elif kind == "RGB":
+        values = np.zeros((2, 3, 3), np.uint8)
+        values[0, 0] = (10, 20, 30)
+        Image.fromarray(values).save(path, transparency=(10, 20, 30))
+    else:
+        values = np.zeros((2, 3), np.uint8 if kind == "L" else np.uint16)
+        values[0, 0] = 7
+        Image.fromarray(values).save(path, transparency=7)
+    image = read_image(path)
+    np.testing.assert_array_equal(image.alpha, [[0, 1, 1], [1, 1, 1]])

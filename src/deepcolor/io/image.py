@@ -301,7 +301,7 @@ def _read_tiff_fallback(path: Path, max_pixels: int | None, gray_tolerance: floa
         is_gray=color.ndim == 2 or is_effectively_gray(rgb, gray_tolerance),
         path=path,
         format="TIFF",
-        mode=f"{data.shape[2]}x{8 * data.dtype.itemsize}bit",
+        mode=("L", "LA", "RGB", "RGBA")[data.shape[2] - 1] + (";16" if data.dtype == np.uint16 else ""),
     )
 
 
@@ -429,7 +429,10 @@ def _decode(
     _load(im, path)
     mode = im.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return np.asarray(im).astype(np.float32) / 65535.0, None, 16, False
+        values = np.asarray(im)
+        key = im.info.get("transparency")  # PNG tRNS: one grey value is transparent
+        alpha = (values != key).astype(np.float32) if isinstance(key, int) else None
+        return values.astype(np.float32) / 65535.0, alpha, 16, False
     if mode == "I":
         return _int32_to_float(np.asarray(im), path), None, 32, False
     if mode == "F":
@@ -446,6 +449,8 @@ def _decode(
         im = im.convert("LA" if mode == "La" else "L")
     elif mode == "RGBa":
         im = im.convert("RGBA")
+    elif mode in ("L", "RGB") and "transparency" in im.info:  # PNG tRNS: one colour is transparent
+        im = im.convert("LA" if mode == "L" else "RGBA")
     elif mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
         try:
             im = im.convert("RGB")
@@ -486,9 +491,13 @@ def _decode_png16(im: Image.Image, path: Path, rawmode: str) -> tuple[np.ndarray
         again.tile = [again.tile[0]._replace(args=rawmode.replace(";16B", ";16L"))]
         _load(again, path)
         low = np.asarray(again).astype(np.uint16)
-    values = (high << 8 | low).astype(np.float32) / 65535.0
+    exact = high << 8 | low
+    values = exact.astype(np.float32) / 65535.0
     if values.shape[2] == 4:
         return values[..., :3], values[..., 3], 16
+    key = im.info.get("transparency")  # PNG tRNS: one 16-bit colour is transparent
+    if isinstance(key, tuple) and len(key) == 3:
+        return values, (exact != np.array(key, np.uint16)).any(axis=2).astype(np.float32), 16
     return values, None, 16
 
 
