@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from io_helpers import gamma_rgb_profile, linear_to_srgb, png_chunk, png_chunks
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from deepcolor.io import (
     ImageError,
@@ -410,6 +410,7 @@ def test_truncated_png(tmp_path, rgb_image):
     (tmp_path / "cut.png").write_bytes(data[: len(data) * 2 // 3])
     with pytest.raises(ImageError, match=r"cut\.png: truncated or corrupt image data"):
         read_image(tmp_path / "cut.png")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # we never relax Pillow's check
 
 
 def test_truncated_16bit_png(tmp_path):
@@ -600,3 +601,14 @@ def test_png_colour_key_transparency_gives_alpha(tmp_path, kind):
         Image.fromarray(values).save(path, transparency=7)
     image = read_image(path)
     np.testing.assert_array_equal(image.alpha, [[0, 1, 1], [1, 1, 1]])
+
+
+def test_reads_in_parallel_threads(tmp_path, rgb_image):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [write_image(tmp_path / f"{i}.png", np.roll(rgb_image, i, axis=1), bit_depth=8 + 8 * (i % 2))
+             for i in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        images = list(pool.map(read_image, paths))
+    for i, image in enumerate(images):
+        np.testing.assert_allclose(image.rgb, np.roll(rgb_image, i, axis=1), atol=Q8 / 2 + 1e-6)

@@ -8,7 +8,8 @@ What `read_image` copes with, and how:
 - Formats: JPEG, PNG (8 and 16 bit, any colour type, interlaced), TIFF, BMP, WebP, GIF; anything else
   Pillow opens is tried too. Animated GIF/WebP/PNG and multi-page TIFF: the first frame, with an
   `ImageWarning`.
-- Modes: 1, L, LA, P (palette transparency becomes alpha), RGB, RGBA, CMYK, I;16, I and F. Pillow has no
+- Modes: 1, L, LA, P, RGB, RGBA, CMYK, I;16, I and F. Palette and colour-key (PNG tRNS) transparency
+  become alpha. Pillow has no
   16-bit colour mode, so 16-bit colour PNGs are decoded in two passes (high bytes, then low bytes, with the
   same unfiltering) and 16-bit colour TIFFs through `tifffile`; their precision reaches the float pipeline.
 - EXIF orientation is applied to the pixels and reset to 1 in the EXIF that is handed back.
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from deepcolor.io._png16 import write_png16
 from deepcolor.io.atomic import atomic_write
@@ -64,7 +65,7 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.
                   ZeroDivisionError, zlib.error)
 
 _ORIENTATION_TAG = 0x0112
-_PILLOW_GLOBALS = threading.RLock()
+_PILLOW_GLOBALS = threading.Lock()
 
 
 @dataclass
@@ -159,6 +160,8 @@ def read_image(
             image = _read(path, max_pixels, gray_tolerance)
     # Only for a file that was read: a refused one has its error, which says enough.
     for w in caught:
+        if issubclass(w.category, Image.DecompressionBombWarning):
+            continue  # our own pixel limit has been applied
         if issubclass(w.category, ImageWarning):
             warnings.warn(w.message, stacklevel=2)
         elif issubclass(w.category, UserWarning) and ("PIL" in w.filename or "tifffile" in w.filename):
@@ -170,7 +173,7 @@ def read_image(
 
 
 def _read(path: Path, max_pixels: int | None, gray_tolerance: float) -> LoadedImage:
-    with _pillow_limits(None):  # our own limit, checked below with the real size in the message
+    with _open_without_pillow_limit():  # our own limit is checked below, with the size in the message
         try:
             im = Image.open(path)
         except UnidentifiedImageError:
@@ -188,8 +191,7 @@ def _read(path: Path, max_pixels: int | None, gray_tolerance: float) -> LoadedIm
         _warn_if_animated(im, path)
         fmt, mode = im.format or "?", im.mode
         icc = im.info.get("icc_profile") or None
-        with _pillow_limits(max_pixels):
-            color, alpha, bit_depth, icc_done = _decode(im, path, icc)
+        color, alpha, bit_depth, icc_done = _decode(im, path, icc)
         orientation, exif = _exif(im, path)  # after decoding: PNG's getexif() would decode at 8 bits
     if icc_done:
         icc = srgb_profile()  # the pixels are sRGB now; the file's profile no longer describes them
@@ -333,25 +335,17 @@ def _reason(e: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _pillow_limits(max_pixels: int | None) -> Iterator[None]:
-    """Run Pillow with our pixel limit and strict truncation checks, then restore Pillow's globals.
-
-    Pillow's own decompression-bomb check (a global) fires inside `Image.open`, before we learn the size;
-    we turn it off while opening (our check follows at once, with the size in the message) and raise it to
-    our limit while decoding, so that a user's higher `max_pixels` is honoured.
-    """
-    with _PILLOW_GLOBALS, warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        saved_limit, saved_truncated = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
-        if max_pixels is None or saved_limit is None:
-            Image.MAX_IMAGE_PIXELS = None
-        else:
-            Image.MAX_IMAGE_PIXELS = max(saved_limit, max_pixels)
-        ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never half an image
+def _open_without_pillow_limit() -> Iterator[None]:
+    """Pillow's own decompression-bomb check (a global) fires inside `Image.open`, before we learn the size;
+    it is off while a header is parsed (a short, locked moment) and our check follows at once, with the size
+    in the message. Decoding runs outside the lock, so threads still decode in parallel."""
+    with _PILLOW_GLOBALS:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
         try:
             yield
         finally:
-            Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved_limit, saved_truncated
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _warn_if_animated(im: Image.Image, path: Path) -> None:
@@ -487,7 +481,9 @@ def _decode_png16(im: Image.Image, path: Path, rawmode: str) -> tuple[np.ndarray
         return gray, alpha, 16
     _load(im, path)
     high = np.asarray(im).astype(np.uint16)
-    with _pillow_limits(None), Image.open(path) as again:
+    with _open_without_pillow_limit():
+        again = Image.open(path)
+    with again:
         again.tile = [again.tile[0]._replace(args=rawmode.replace(";16B", ";16L"))]
         _load(again, path)
         low = np.asarray(again).astype(np.uint16)
