@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from deepcolor.cli.convert import SPACES, command
 from deepcolor.color import numpy as cnp
-from deepcolor.io import read_image
+from deepcolor.io import read_image, write_image
 
 REFERENCE = {
     "hsv": cnp.rgb_to_hsv,
@@ -100,6 +101,30 @@ def test_mixed_folder_montages_for_good_one_line_per_bad_exit_1(tmp_path, mixed_
         assert problem in line
     assert leftovers(out) == []
     assert "Traceback" not in result.output
+
+
+def test_awkward_but_valid_inputs_all_convert(tmp_path, image_file, rgb_image):
+    """CMYK JPEG, 16-bit PNG, palette PNG with transparency, EXIF-rotated JPEG, animated GIF, 1x1, 1xN."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image_file("in/cmyk.jpg", Image.fromarray((rgb_image * 255).astype(np.uint8)).convert("CMYK"))
+    write_image(tmp_path / "in" / "deep.png", rgb_image, bit_depth=16)
+    palette = Image.new("P", (8, 8), 0)
+    palette.putpalette([250, 0, 0, 0, 0, 250] + [0] * 762)
+    image_file("in/palette.png", palette, transparency=1)
+    image_file("in/rotated.jpg", rgb_image, exif=exif)
+    frames = [Image.new("RGB", (8, 8), c) for c in [(255, 0, 0), (0, 255, 0)]]
+    frames[0].save(tmp_path / "in" / "anim.gif", save_all=True, append_images=frames[1:])
+    image_file("in/dot.png", np.full((1, 1, 3), 0.5))
+    image_file("in/strip.png", np.linspace(0, 1, 17 * 3).reshape(1, 17, 3))
+    result = CliRunner().invoke(command, [str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--npy"])
+    assert result.exit_code == 0, result.output
+    assert message_lines(result.stderr) == [
+        f"deepcolor: warning: {tmp_path / 'in' / 'anim.gif'}: has 2 frames; reading the first"]
+    names = ["anim", "cmyk", "deep", "dot", "palette", "rotated", "strip"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"{n}_lab.png" for n in names]
+    assert np.load(tmp_path / "out" / "rotated_lab.npy").shape == (32, 24, 3)  # EXIF 6: upright is taller
+    assert np.load(tmp_path / "out" / "strip_lab.npy").shape == (1, 17, 3)
 
 
 def test_names_are_mirrored_under_outdir(tmp_path, image_file):
