@@ -53,7 +53,7 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
         sys.exit(2)
     size = render_size or int(meta.get("render_size") or DEFAULT_RENDER_SIZE)
     meta = {k: v for k, v in meta.items() if k != "extra_tensors"} | {"render_size": size}
-    sample = (max(16, size * 3 // 4), size)  # landscape 4:3, the common photo shape
+    sample = (max(32, size * 3 // 4 // 32 * 32), max(32, size // 32 * 32))  # 4:3 landscape, multiples of 32
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         exporter = export_onnx(module, output, meta=meta, sample_size=sample)
@@ -61,7 +61,7 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
         batch.echo_error(f"{output}: {' '.join(str(error).split())}")
         sys.exit(1)
     try:
-        difference = compare_onnx(module, output, size=(size // 2 + 8, size // 2 + 40))
+        difference = compare_onnx(module, output)
     except WeightsError as error:  # onnxruntime missing: the file is written, the check skipped
         batch.echo_error(f"warning: {error}")
         difference = None

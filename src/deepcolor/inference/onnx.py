@@ -24,8 +24,11 @@ from torch import nn
 
 from deepcolor.inference.weights import ONNX_INPUT, ONNX_OUTPUT
 
-# Default tracing size: a multiple of 16 and not square, so that no size is confused with another.
+# Default tracing size: multiples of SIZE_MULTIPLE (what the predictors feed the network), not square, so that
+# no size is confused with another.
 SAMPLE_SIZE = (64, 96)
+# The check after export: multiples of 32 that are not multiples of 64, a batch of 2.
+CHECK_SIZE = (96, 160)
 
 
 class _PredictAb(nn.Module):
@@ -121,9 +124,8 @@ def export_onnx(
                 function(wrapper, sample, tmp)
             break
         except Exception as error:  # exporters raise many types; we report them and try the next one
-            errors.append(
-                f"{exporter}: {str(error).strip().splitlines()[0] if str(error).strip() else error!r}"
-            )
+            text = str(error).strip()
+            errors.append(f"{exporter}: {text.splitlines()[0] if text else type(error).__name__}")
             tmp.unlink(missing_ok=True)
     else:
         raise RuntimeError("ONNX export failed (" + "; ".join(errors) + ")")
@@ -140,14 +142,15 @@ def export_onnx(
 
 
 def compare_onnx(
-    model: nn.Module, path: str | os.PathLike[str], size: tuple[int, int] = (96, 128), seed: int = 0
-):
+    model: nn.Module, path: str | os.PathLike[str], size: tuple[int, int] = CHECK_SIZE, seed: int = 0
+) -> float:
     """Run the exported file with onnxruntime and the model with PyTorch on the same random L.
 
     Args:
         model: the PyTorch model that was exported.
         path: the .onnx file.
-        size: (H, W) of the random test input; differs from the tracing size to check the dynamic axes.
+        size: (H, W) of the random test input, multiples of 32 (what the predictors feed the network); it
+            differs from the tracing size and the batch is 2, to check the dynamic axes.
         seed: seed of the random input.
 
     Returns:
@@ -157,7 +160,7 @@ def compare_onnx(
     from deepcolor.normalization import denormalize_ab
 
     generator = torch.Generator().manual_seed(seed)
-    l_norm = torch.rand(1, 1, *size, generator=generator) - 0.5
+    l_norm = torch.rand(2, 1, *size, generator=generator) - 0.5
     with torch.inference_mode():
         expected = model.cpu().eval().predict_ab(l_norm)
     session = onnx_session(Path(path))

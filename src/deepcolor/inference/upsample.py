@@ -55,17 +55,19 @@ def _source_index(out_size: int, in_size: int, start: int, stop: int, device: to
 class GuidedCoefficients:
     """Guided-filter coefficients fitted at the render size, applied to a full-resolution guide.
 
-    `coef` is (B, 2 C, h, W): the C slopes A then the C offsets B, already upsampled along the width to the
-    full width W but still at the render height h; `apply_rows` finishes the bilinear upsampling for a band of
-    output rows and evaluates A * guide + B.
+    `coef` is (B, k C, h, W): the C slopes A, the C offsets B and, when `clamped`, the C lower and C upper
+    bounds, already upsampled along the width to the full width W but still at the render height h;
+    `apply_rows` finishes the bilinear upsampling for a band of output rows and evaluates A * guide + B,
+    clamped to the bounds.
     """
 
     coef: torch.Tensor
     full_height: int
+    clamped: bool = False
 
     @property
     def channels(self) -> int:
-        return self.coef.shape[1] // 2
+        return self.coef.shape[1] // (4 if self.clamped else 2)
 
     def apply_rows(self, guide_rows: torch.Tensor, start: int) -> torch.Tensor:
         """Output for full-resolution rows [start, start + guide_rows.shape[-2]).
@@ -84,7 +86,11 @@ class GuidedCoefficients:
         bottom = self.coef.index_select(2, i1)
         coef = torch.lerp(top, bottom, w.to(self.coef.dtype).view(1, 1, -1, 1))
         c = self.channels
-        return torch.addcmul(coef[:, c:], coef[:, :c], guide_rows)
+        out = torch.addcmul(coef[:, c : 2 * c], coef[:, :c], guide_rows)
+        if self.clamped:
+            out = torch.maximum(out, coef[:, 2 * c : 3 * c], out=out)
+            out = torch.minimum(out, coef[:, 3 * c :], out=out)
+        return out
 
     @classmethod
     def bilinear(cls, src_low: torch.Tensor, full_size: tuple[int, int]) -> GuidedCoefficients:
@@ -119,6 +125,7 @@ def fit_guided(
     full_size: tuple[int, int],
     radius: int = DEFAULT_RADIUS,
     eps: float = DEFAULT_EPS,
+    clamp: bool = True,
 ) -> GuidedCoefficients:
     """Fit guided-filter coefficients at low resolution, ready to be applied at `full_size`.
 
@@ -128,6 +135,9 @@ def fit_guided(
         full_size: (H, W) of the full-resolution guide that the coefficients will be applied to.
         radius: window radius in low-resolution pixels.
         eps: regularisation, in squared guide units: lightness variations below sqrt(eps) are not followed.
+        clamp: keep each output pixel within the range of `src_low` over the 3 x 3 low-resolution pixels
+            around it. The local linear model overshoots on the far side of an edge that the low resolution
+            blurs (e.g. a* = -13 beside a red area on grey); the clamp removes that, at ~30% more work.
 
     Returns:
         GuidedCoefficients for `apply` / `apply_rows`.
@@ -149,11 +159,15 @@ def fit_guided(
     a = cov_ip / (var_i.clamp(min=0.0) + eps)
     b = mean_p - a * mean_i
     coef = box_filter(torch.cat([a, b], dim=1), radius)  # (B, 2C, h, w)
+    if clamp:
+        upper = F.max_pool2d(src_low, 3, stride=1, padding=1)
+        lower = -F.max_pool2d(-src_low, 3, stride=1, padding=1)
+        coef = torch.cat([coef, lower, upper], dim=1)  # (B, 4C, h, w)
     height, width = full_size
     # Along the width now (cheap: h rows); the height is finished band by band in apply_rows. Same
     # arithmetic as one bilinear resize to (H, W), since the height pass of this call is the identity.
     coef = F.interpolate(coef, size=(coef.shape[-2], width), mode="bilinear", align_corners=False)
-    return GuidedCoefficients(coef=coef.contiguous(), full_height=height)
+    return GuidedCoefficients(coef=coef.contiguous(), full_height=height, clamped=clamp)
 
 
 def guided_upsample(
@@ -162,6 +176,7 @@ def guided_upsample(
     guide_full: torch.Tensor,
     radius: int = DEFAULT_RADIUS,
     eps: float = DEFAULT_EPS,
+    clamp: bool = True,
 ) -> torch.Tensor:
     """Fast guided upsampling: `src_low` to the size of `guide_full`, following the edges of `guide_full`.
 
@@ -171,9 +186,11 @@ def guided_upsample(
         guide_full: (B, 1, H, W) the full-resolution guide, same scale as `guide_low` (e.g. L* / 100).
         radius: window radius in low-resolution pixels.
         eps: regularisation in squared guide units.
+        clamp: keep the output within the local range of `src_low` (see `fit_guided`).
 
     Returns:
         (B, C, H, W) upsampled image, same dtype and device as `src_low`.
     """
-    coefficients = fit_guided(guide_low, src_low, tuple(guide_full.shape[-2:]), radius=radius, eps=eps)
+    size = tuple(guide_full.shape[-2:])
+    coefficients = fit_guided(guide_low, src_low, size, radius=radius, eps=eps, clamp=clamp)
     return coefficients.apply(guide_full)

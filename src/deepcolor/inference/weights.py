@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -36,6 +35,22 @@ INDEX_FILE = "index.json"
 
 ONNX_INPUT = "l_norm"
 ONNX_OUTPUT = "ab_norm"
+
+# Predictors pad L (replicating its last row and column) to a multiple of this before calling the network,
+# and crop the result. U-Nets need sizes divisible by 2 ** levels and pad inside the model otherwise; that
+# branch depends on the input size, which an ONNX export cannot keep (the exporter fixes it to the traced
+# case). Padding outside the model makes every size take the same branch, so PyTorch and onnxruntime
+# agree for every size. A model's metadata may ask for another multiple (`size_multiple`).
+SIZE_MULTIPLE = 32
+
+
+def pad_to_multiple(l_norm: torch.Tensor, multiple: int) -> torch.Tensor:
+    """(B, 1, h, w) -> (B, 1, h', w') with h', w' the next multiples of `multiple` (replicate padding)."""
+    height, width = l_norm.shape[-2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if not (pad_h or pad_w):
+        return l_norm
+    return torch.nn.functional.pad(l_norm, (0, pad_w, 0, pad_h), mode="replicate")
 
 
 class WeightsError(ValueError):
@@ -62,8 +77,11 @@ class TorchPredictor:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     def __call__(self, l_norm: torch.Tensor) -> torch.Tensor:
+        height, width = l_norm.shape[-2:]
+        multiple = int(self.meta.get("size_multiple") or SIZE_MULTIPLE)
         with torch.inference_mode():
-            return self.module.predict_ab(l_norm.to(self.device))
+            ab_norm = self.module.predict_ab(pad_to_multiple(l_norm.to(self.device), multiple))
+        return ab_norm[..., :height, :width]
 
 
 @dataclass
@@ -76,11 +94,11 @@ class OnnxPredictor:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     def __call__(self, l_norm: torch.Tensor) -> torch.Tensor:
-        feed = {
-            self.session.get_inputs()[0].name: l_norm.detach().cpu().numpy().astype(np.float32, copy=False)
-        }
-        (ab_norm,) = self.session.run(None, feed)
-        return torch.from_numpy(ab_norm)
+        height, width = l_norm.shape[-2:]
+        multiple = int(self.meta.get("size_multiple") or SIZE_MULTIPLE)
+        padded = pad_to_multiple(l_norm.detach().cpu().float(), multiple)
+        (ab_norm,) = self.session.run(None, {self.session.get_inputs()[0].name: padded.numpy()})
+        return torch.from_numpy(ab_norm)[..., :height, :width]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -215,17 +233,17 @@ def _load_checkpoint(path: Path) -> tuple[nn.Module, dict[str, Any]]:
 
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        # weights_only refuses arbitrary objects; a checkpoint must stay a plain dict of tensors and
-        # built-in values (the training code saves it that way), so we never unpickle code from a file.
-        reason = str(error).strip().splitlines()[0][:120]
-        raise WeightsError(
-            f"{path}: not a plain checkpoint dict (refused by weights_only loading: {reason})"
-        ) from None
-    except (OSError, RuntimeError, EOFError, ValueError) as error:
-        raise WeightsError(
-            f"{path}: not a readable PyTorch checkpoint ({str(error).splitlines()[0]})"
-        ) from None
+    except Exception as error:  # a foreign file makes the unpickler raise almost anything
+        text = " ".join(str(error).split())
+        if isinstance(error, pickle.UnpicklingError) and "weights only" in text.lower():
+            # weights_only refuses arbitrary objects; a checkpoint must stay a plain dict of tensors and
+            # built-in values (the training code saves it so), and we never unpickle code from a file.
+            raise WeightsError(
+                f"{path}: not a plain checkpoint dict (holds objects that weights_only loading "
+                "refuses; save plain dicts, lists, numbers, strings and tensors)"
+            ) from None
+        reason = text[:120] or type(error).__name__
+        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({reason})") from None
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise WeightsError(f"{path}: not a deepcolor checkpoint (expected a dict with 'model_name', 'model')")
     model = _build(checkpoint.get("model_name"), checkpoint.get("model_kwargs", {}), path)

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ConstantAb, LeftRight
+from deepcolor.color import rgb_to_lab
+from deepcolor.inference import Colorizer, lightness, render_shape
+from deepcolor.inference.pipeline import to_render_size
+
+
+def _lab(rgb: np.ndarray) -> torch.Tensor:
+    return rgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].double())
+
+
+def _detailed_grey(height: int = 90, width: int = 130) -> np.ndarray:
+    """Mid greys with one-pixel detail (a fine checkerboard on a ramp): (H, W) float32 in [0.3, 0.7]."""
+    y, x = np.mgrid[0:height, 0:width]
+    ramp = 0.35 + 0.3 * x / (width - 1)
+    return (ramp + 0.05 * ((x + y) % 2)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("size", "render", "expected"),
+    [((3000, 4000), 256, (192, 256)), ((4000, 3000), 256, (256, 192)), ((100, 100), 256, (256, 256)),
+     ((1, 500), 64, (1, 64)), ((321, 481), 321, (214, 321))],
+)
+def test_render_shape_keeps_the_aspect_ratio(size, render, expected):
+    assert render_shape(*size, render) == expected
+
+
+def test_render_size_equal_to_the_image_is_left_alone():
+    l = torch.rand(1, 1, 48, 64)
+    assert to_render_size(l, 64) is l
+    assert to_render_size(l, 32).shape == (1, 1, 24, 32)
+
+
+def test_output_has_the_input_size_and_lightness():
+    grey = _detailed_grey()
+    colorizer = Colorizer(ConstantAb(), device="cpu", render_size=32)
+    out = colorizer.colorize_array(grey)
+    assert out.shape == (*grey.shape, 3) and out.dtype == np.float32
+    lab_out = _lab(out)
+    expected_l = lightness(grey).double()
+    # Full-resolution detail kept: the output's L* is the input's (float in memory, no quantisation).
+    torch.testing.assert_close(lab_out[:, :1], expected_l, atol=0.02, rtol=0)
+    assert lab_out[0, 1].mean() == pytest.approx(0.12 * 110, abs=0.5)  # the model's a*
+    assert lab_out[0, 2].mean() == pytest.approx(-0.08 * 110, abs=0.5)
+
+
+def test_saturation_scales_chroma_and_zero_gives_grey():
+    grey = _detailed_grey(40, 60)
+    colorizer = Colorizer(ConstantAb(), device="cpu")
+    out = colorizer.colorize_array(grey, saturation=0.0)
+    np.testing.assert_allclose(out[..., 0], out[..., 1], atol=1e-4)  # float32 round-off only
+    np.testing.assert_allclose(out[..., 1], out[..., 2], atol=1e-4)
+    half = _lab(colorizer.colorize_array(grey, saturation=0.5))
+    full = _lab(colorizer.colorize_array(grey, saturation=1.0))
+    ratio = half[0, 1:].norm(dim=0).mean() / full[0, 1:].norm(dim=0).mean()
+    assert ratio.item() == pytest.approx(0.5, abs=0.01)
+
+
+def test_grey_fast_path_equals_the_three_channel_formula():
+    grey = np.random.default_rng(0).random((33, 47)).astype(np.float32)
+    grey8 = (np.round(grey * 255) / 255).astype(np.float32)
+    for g in (grey, grey8):
+        rgb = np.repeat(g[:, :, None], 3, axis=2)
+        torch.testing.assert_close(lightness(rgb, gray=True), lightness(rgb), atol=1e-3, rtol=0)
+        torch.testing.assert_close(lightness(g), lightness(rgb), atol=1e-3, rtol=0)
+
+
+def test_colour_input_is_colorized_from_its_lightness(rgb_image):
+    colorizer = Colorizer(ConstantAb(), device="cpu")
+    from_colour = colorizer.colorize_array(rgb_image)
+    grey = lightness(rgb_image)
+    from_l = colorizer.colorize_l(grey)
+    np.testing.assert_allclose(from_colour, from_l, atol=1e-6)
+
+
+def test_predict_ab_is_full_resolution_and_follows_edges():
+    # Left half dark, right half bright: LeftRight predicts red on the dark side, blue on the bright one.
+    l = torch.full((2, 1, 64, 96), 25.0)
+    l[..., 50:] = 80.0
+    colorizer = Colorizer(LeftRight(), device="cpu", render_size=24)
+    ab = colorizer.predict_ab(l)
+    assert ab.shape == (2, 2, 64, 96) and ab.dtype == torch.float32
+    # The model sees a blurred edge at 24 px, but the colour is cut at the full-resolution edge: the red
+    # (a* = 55) fades at most a little toward it on the dark side and does not cross it at all.
+    assert ab[:, 0, :, :50].min() > 35.0
+    assert ab[:, 0, :, 50:].abs().max() < 5.0
+    assert ab[:, 1, :, 50:].max() < -35.0
+    half = colorizer.predict_ab(l, saturation=0.5)
+    torch.testing.assert_close(half, ab * 0.5)
+
+
+def test_predict_ab_passes_images_at_render_size_straight_to_the_model():
+    calls = []
+
+    class Spy(ConstantAb):
+        def predict_ab(self, l_norm):
+            calls.append(tuple(l_norm.shape))
+            return super().predict_ab(l_norm)
+
+    colorizer = Colorizer(Spy(), device="cpu")
+    colorizer.predict_ab(torch.rand(1, 1, 160, 256) * 100, render_size=256)
+    colorizer.predict_ab(torch.rand(1, 1, 600, 800) * 100, render_size=128)
+    assert calls == [(1, 1, 160, 256), (1, 1, 96, 128)]
+
+
+def test_banded_output_equals_whole_image(monkeypatch):
+    from deepcolor.inference import pipeline
+
+    grey = _detailed_grey(70, 50)
+    colorizer = Colorizer(LeftRight(), device="cpu", render_size=20)
+    whole = colorizer.colorize_array(grey)
+    monkeypatch.setattr(pipeline, "rows_per_tile", lambda width, pixels=0: 9)
+    banded = colorizer.colorize_array(grey)
+    np.testing.assert_allclose(banded, whole, atol=1e-5)
+
+
+def test_in_place_output(rgb_image):
+    colorizer = Colorizer(ConstantAb(), device="cpu")
+    expected = colorizer.colorize_array(rgb_image.copy())
+    buffer = rgb_image.copy()
+    out = colorizer.colorize_array(buffer, out=buffer)
+    assert out is buffer
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_registered_model_from_file(tiny_weights):
+    colorizer = Colorizer(str(tiny_weights), device="cpu")
+    assert colorizer.render_size == 64  # from the .json
+    out = colorizer.colorize_array(_detailed_grey(30, 40))
+    assert out.shape == (30, 40, 3) and np.isfinite(out).all()
+    assert 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_bad_arguments():
+    colorizer = Colorizer(ConstantAb(), device="cpu")
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        colorizer.predict_ab(torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="shape"):
+        colorizer.colorize_array(np.zeros((4, 4, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match="render_size"):
+        render_shape(10, 10, 0)
+    with pytest.raises(ValueError, match="backend"):
+        Colorizer(ConstantAb(), device="cpu", backend="tensorflow")

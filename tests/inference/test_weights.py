@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import TINY_KWARGS
+from deepcolor.inference import Colorizer, WeightsError, load_predictor
+from deepcolor.inference.weights import load_module, read_index, resolve_weights, shipped_models
+
+
+def _l_norm() -> torch.Tensor:
+    # Multiples of 32: the predictors pad nothing, so they must give exactly the model's own prediction.
+    return torch.rand(1, 1, 32, 64, generator=torch.Generator().manual_seed(3)) - 0.5
+
+
+def _same_prediction(predictor, model) -> None:
+    with torch.inference_mode():
+        torch.testing.assert_close(predictor(_l_norm()), model.predict_ab(_l_norm()))
+
+
+def test_safetensors_with_json(tiny_weights, tiny_model):
+    predictor = load_predictor(tiny_weights)
+    assert predictor.name == "tiny" and predictor.meta["render_size"] == 64
+    _same_prediction(predictor, tiny_model)
+
+
+def test_checkpoint_prefers_ema_weights(tmp_path, tiny_model):
+    from deepcolor.models import create_model
+
+    other = create_model("autoencoder", **TINY_KWARGS)
+    checkpoint = {
+        "model_name": "autoencoder",
+        "model_kwargs": TINY_KWARGS,
+        "model": other.state_dict(),
+        "ema": {f"module.{k}": v for k, v in tiny_model.state_dict().items()},  # DDP prefix stripped
+        "step": 7,
+        "config": {"lr": 1e-3, "presets": ["a", "b"]},
+    }
+    path = tmp_path / "last.pt"
+    torch.save(checkpoint, path)
+    predictor = load_predictor(path)
+    assert predictor.meta["step"] == 7
+    _same_prediction(predictor, tiny_model)
+
+
+def test_checkpoint_with_pickled_objects_is_refused(tmp_path, tiny_model):
+    # An object that is not plain data (any class instance): weights_only loading refuses it, and so do we,
+    # rather than unpickling code from a file.
+    config = argparse.Namespace(lr=1e-3)
+    path = tmp_path / "odd.pt"
+    torch.save({"model_name": "autoencoder", "model_kwargs": TINY_KWARGS, "model": tiny_model.state_dict(),
+                "config": config}, path)
+    with pytest.raises(WeightsError, match="odd.pt: not a plain checkpoint dict"):
+        load_predictor(path)
+
+
+def test_shipped_names_and_aliases(tmp_path, tiny_weights, tiny_model):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for suffix in (".safetensors", ".json"):
+        (shipped / f"small-v1{suffix}").write_bytes(tiny_weights.with_suffix(suffix).read_bytes())
+    (shipped / "index.json").write_text(json.dumps({"default": "small-v1", "fast": "small-v1"}))
+    assert shipped_models(shipped) == ["small-v1"]
+    assert read_index(shipped) == {"default": "small-v1", "fast": "small-v1"}
+    assert resolve_weights("default", shipped) == shipped / "small-v1.safetensors"
+    assert resolve_weights("small-v1", shipped) == shipped / "small-v1.safetensors"
+    colorizer = Colorizer("fast", device="cpu", weights_dir=shipped)
+    _same_prediction(colorizer.predictor, tiny_model)
+    with pytest.raises(WeightsError, match="nope: unknown model; shipped: default, fast, small-v1"):
+        resolve_weights("nope", shipped)
+
+
+def test_nothing_shipped_is_one_clear_line(tmp_path):
+    with pytest.raises(WeightsError) as caught:
+        Colorizer("default", device="cpu", weights_dir=tmp_path)
+    message = str(caught.value)
+    assert message.startswith("default: no model weights are shipped") and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("setup", "pattern"),
+    [
+        ("missing", r"gone\.safetensors: no such model file"),
+        ("no_json", r"lonely\.safetensors: its metadata lonely\.json is missing"),
+        ("bad_json", r"broken\.json: not readable JSON"),
+        ("unknown_family", r"alien\.json: cannot build model 'martian'"),
+        ("wrong_shapes", r"wide\.safetensors: weights do not fit model"),
+        ("not_safetensors", r"junk\.safetensors: not a readable safetensors file"),
+        ("not_checkpoint", r"junk\.pt: not a readable PyTorch checkpoint"),
+        ("bad_onnx", r"junk\.onnx: not a loadable ONNX model"),
+    ],
+)
+def test_broken_files_are_one_line_errors(tmp_path, tiny_weights, setup, pattern):
+    def copy(name: str, meta: dict | None = None) -> Path:
+        target = tmp_path / f"{name}.safetensors"
+        target.write_bytes(tiny_weights.read_bytes())
+        if meta is not None:
+            target.with_suffix(".json").write_text(json.dumps(meta))
+        return target
+
+    if setup == "missing":
+        path = tmp_path / "gone.safetensors"
+    elif setup == "no_json":
+        path = copy("lonely")
+    elif setup == "bad_json":
+        path = copy("broken")
+        path.with_suffix(".json").write_text("{not json")
+    elif setup == "unknown_family":
+        path = copy("alien", {"model_name": "martian", "model_kwargs": {}})
+    elif setup == "wrong_shapes":
+        path = copy("wide", {"model_name": "autoencoder", "model_kwargs": {"base_width": 6, "depth": 1}})
+    elif setup == "not_safetensors":
+        path = tmp_path / "junk.safetensors"
+        path.write_bytes(b"\x00" * 64)
+        path.with_suffix(".json").write_text(json.dumps({"model_name": "autoencoder", "model_kwargs": {}}))
+    elif setup == "not_checkpoint":
+        path = tmp_path / "junk.pt"
+        path.write_bytes(b"this is not a zip archive")
+    else:
+        pytest.importorskip("onnxruntime")
+        path = tmp_path / "junk.onnx"
+        path.write_bytes(b"\x08\x07garbage")
+    with pytest.raises(WeightsError, match=pattern) as caught:
+        load_predictor(path)
+    assert "\n" not in str(caught.value)
+    assert isinstance(caught.value, ValueError)  # what evaluation and the commands catch
+
+
+def test_loaded_files_are_cached_per_process(tiny_weights):
+    first = load_predictor(tiny_weights)
+    assert load_predictor(tiny_weights) is first
+    tiny_weights.touch()  # a file written again is loaded again
+    import os
+
+    os.utime(tiny_weights, ns=(0, 1_000_000_000))
+    assert load_predictor(tiny_weights) is not first
+
+
+def test_module_needs_predict_ab():
+    with pytest.raises(WeightsError, match="predict_ab"):
+        load_predictor(torch.nn.Conv2d(1, 2, 3))
+
+
+def test_load_module_for_export(tiny_weights, tiny_model):
+    module, meta = load_module(tiny_weights)
+    assert not module.training and meta["model_name"] == "autoencoder"
+    _same_prediction(load_predictor(module), tiny_model)
+
+
+def test_predictors_pad_odd_sizes_to_the_size_multiple(tiny_model):
+    from deepcolor.inference.weights import SIZE_MULTIPLE, pad_to_multiple
+
+    l_norm = torch.rand(2, 1, 45, 70) - 0.5
+    padded = pad_to_multiple(l_norm, SIZE_MULTIPLE)
+    assert padded.shape == (2, 1, 64, 96)
+    torch.testing.assert_close(padded[..., :45, :70], l_norm)
+    assert (padded[..., 45:, :70] == l_norm[..., 44:45, :]).all()  # the last row repeated
+    with torch.inference_mode():
+        expected = tiny_model.predict_ab(padded)[..., :45, :70]
+    torch.testing.assert_close(load_predictor(tiny_model)(l_norm), expected)
