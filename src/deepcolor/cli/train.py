@@ -59,7 +59,15 @@ def command(
 ) -> None:
     """Train a colorization model from a YAML preset."""
     from deepcolor.data import DataError
-    from deepcolor.train.config import ConfigError, TrainConfig, load_config, make_config, parse_overrides
+    from deepcolor.train.config import (
+        ConfigError,
+        TrainConfig,
+        apply_overrides,
+        load_config,
+        make_config,
+        parse_overrides,
+    )
+    from deepcolor.train.loop import TrainingError, train
 
     if list_keys:
         for key, value in TrainConfig().to_dict().items():
@@ -76,8 +84,6 @@ def command(
 
             path = Path(resume)
             checkpoint = load_checkpoint(path / "last.pt" if path.is_dir() else path)
-            from deepcolor.train.config import apply_overrides
-
             config = make_config(apply_overrides(checkpoint["config"], overrides))
             if path.is_dir() or path.parent.name:  # keep writing into the run's folder
                 run_dir = path if path.is_dir() else path.parent
@@ -85,13 +91,12 @@ def command(
         elif config_path:
             config = load_config(config_path, overrides)
         else:
-            _fail("give --config configs/NAME.yaml (or --resume RUN_DIR); see deepcolor train --help")
-            return
+            raise ConfigError(
+                "give --config configs/NAME.yaml (or --resume RUN_DIR); see deepcolor train --help"
+            )
         if compute_prior:
             _compute_prior(config, compute_prior)
             return
-        from deepcolor.train.loop import TrainingError, train
-
         train(config, resume=checkpoint)
     except (ConfigError, DataError) as e:
         _fail(str(e))

@@ -89,7 +89,8 @@ def _index_folder(path: str, index: ImageIndex) -> None:
 def build_index(sources: str | Path | list[str | Path]) -> ImageIndex:
     """Index images from tar shards, folders (searched recursively; .tar files inside are shards) and globs.
 
-    The order is deterministic: sources as given, files sorted, tar members in archive order.
+    The order is deterministic: sources as given; in a folder its own files (sorted) before its sub-folders
+    (sorted); tar members in archive order.
 
     Raises:
         DataError: a source does not exist, is unreadable, or no image is found at all.

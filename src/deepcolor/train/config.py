@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from dataclasses import asdict, dataclass, field
@@ -99,6 +100,7 @@ class TrainConfig:
         return asdict(self)
 
 
+_EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
@@ -111,6 +113,11 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
             return None
         hint = next(a for a in args if a is not type(None))
         origin = typing.get_origin(hint)
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads "3e-4" (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
@@ -166,6 +173,8 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
+        if isinstance(value, str) and _EXPONENT_FLOAT.match(value):
+            value = float(value)  # "3e-4": YAML 1.1 wants a dot in a float
         out[key.replace("-", "_")] = value
         i += 1
     return out

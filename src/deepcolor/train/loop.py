@@ -145,14 +145,16 @@ def sample_sheet(model: nn.Module, rgb: torch.Tensor, device: torch.device, titl
     )
 
 
-def _interrupt_on_sigterm() -> None:
+def _interrupt_on_sigterm() -> Any:
+    """SIGTERM (a scheduler stopping the job) saves and exits like Ctrl-C. Returns the previous handler."""
+
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     try:
-        signal.signal(signal.SIGTERM, handler)
+        return signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread
-        pass
+        return None
 
 
 def run_dir_for(config: TrainConfig) -> Path:
@@ -172,10 +174,15 @@ def train(config: TrainConfig, resume: dict[str, Any] | None = None) -> Path:
         ConfigError, TrainingError, deepcolor.data.DataError: one-line problems for the user.
     """
     info = distributed.setup(config.device)
+    threads = torch.get_num_threads()
+    previous_sigterm = _interrupt_on_sigterm()
     try:
         return _train(config, resume, info)
     finally:
         distributed.cleanup()
+        torch.set_num_threads(threads)
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo) -> Path:
@@ -322,7 +329,6 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
     if config.best_metric not in ("val_l1", "val_psnr"):
         raise ConfigError(f"best_metric must be val_l1 or val_psnr, got {config.best_metric!r}")
 
-    _interrupt_on_sigterm()
     loader = make_loader(stream, config.num_workers)
     t_start = time.perf_counter()
     t_interval = time.perf_counter()

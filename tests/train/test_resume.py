@@ -1,0 +1,93 @@
+"""A run killed with SIGKILL (or stopped with Ctrl-C) and resumed writes the same loss sequence and weights
+as an unbroken run."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from deepcolor.train import train
+from deepcolor.train.checkpoint import load_checkpoint
+from deepcolor.train.config import make_config, read_preset
+from train.helpers import loss_rows, tiny_config, write_preset
+
+# Runs `deepcolor train` and SIGKILLs itself right after metrics.csv gets the row of `kill_at`: that is after
+# the checkpoint of step 4 (ckpt_every 2), with step 5 done but not saved, so the resume must redo it.
+RUNNER = textwrap.dedent("""
+    import os, signal, sys
+    import deepcolor.train.logging as logging
+    kill_at = int(os.environ.get("KILL_AT_STEP", "0"))
+    add = logging.MetricsLog.add
+    def add_then_maybe_die(self, row):
+        add(self, row)
+        if kill_at and int(row["step"]) == kill_at and row.get("loss") is not None:
+            os.kill(os.getpid(), signal.SIGKILL)
+    logging.MetricsLog.add = add_then_maybe_die
+    from deepcolor.cli.main import main
+    sys.argv = ["deepcolor", "train", *sys.argv[1:]]
+    main()
+""")
+
+
+def run(tmp_path, args, kill_at=0):
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    env = {**os.environ, "KILL_AT_STEP": str(kill_at), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_an_unbroken_run(tmp_path):
+    # the gan has the most state: generator, discriminator, two optimisers, the switch to adversarial at 3
+    preset = write_preset(
+        tmp_path, "gan", max_steps=8, ckpt_every=2, val_every=4, sample_every=8, pretrain_steps=3
+    )
+    train(make_config({**read_preset(preset), "run_name": "unbroken"}))  # in-process: same code, same numbers
+    killed = run(tmp_path, ["--config", str(preset), "--run-name", "killed"], kill_at=5)
+    assert killed.returncode == -9  # SIGKILL
+    runs = tmp_path / "runs"
+    assert load_checkpoint(runs / "killed" / "last.pt")["step"] == 4
+    assert [s for s, _ in loss_rows(runs / "killed")] == [1, 2, 3, 4, 5]  # step 5 was logged, not saved
+    resumed = run(tmp_path, ["--resume", str(runs / "killed")])
+    assert resumed.returncode == 0, resumed.stderr
+    assert loss_rows(runs / "killed") == loss_rows(runs / "unbroken")  # same steps, same losses, to the digit
+    a, b = load_checkpoint(runs / "unbroken" / "last.pt"), load_checkpoint(runs / "killed" / "last.pt")
+    for part in ("model", "discriminator"):
+        for key, value in a[part].items():
+            assert torch.equal(value, b[part][key]), (part, key)
+    assert a["ranks"][0]["data"] == b["ranks"][0]["data"]
+
+
+def test_ctrl_c_saves_and_resume_continues(tmp_path, monkeypatch):
+    # Ctrl-C is SIGINT -> KeyboardInterrupt in the main thread; raise it where a step has just been logged
+    from deepcolor.train import logging
+
+    add = logging.MetricsLog.add
+
+    def add_then_interrupt(self, row):
+        add(self, row)
+        if row["step"] == 3 and row.get("loss") is not None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(logging.MetricsLog, "add", add_then_interrupt)
+    config = tiny_config(tmp_path, max_steps=6, ckpt_every=100, val_every=100, sample_every=100)
+    with pytest.raises(KeyboardInterrupt):
+        train(config)
+    run_dir = tmp_path / "runs" / "tiny-autoencoder"
+    assert load_checkpoint(run_dir / "last.pt")["step"] == 3
+    assert (run_dir / "loss.png").is_file()
+    monkeypatch.setattr(logging.MetricsLog, "add", add)
+    checkpoint = load_checkpoint(run_dir / "last.pt")
+    train(make_config(checkpoint["config"]), resume=checkpoint)
+    assert [s for s, _ in loss_rows(run_dir)] == [1, 2, 3, 4, 5, 6]
+    unbroken = train(
+        tiny_config(
+            tmp_path, max_steps=6, run_name="unbroken", ckpt_every=100, val_every=100, sample_every=100
+        )
+    )
+    assert loss_rows(unbroken) == loss_rows(run_dir)
