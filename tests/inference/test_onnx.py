@@ -20,8 +20,11 @@ def exported(tmp_path_factory) -> tuple[torch.nn.Module, Path]:
     torch.manual_seed(0)
     model = create_model("autoencoder", base_width=4, depth=1).eval()
     path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
-    export_onnx(model, path, meta={"model_name": "autoencoder", "model_kwargs": {"base_width": 4, "depth": 1},
-                                   "render_size": 48})
+    export_onnx(
+        model,
+        path,
+        meta={"model_name": "autoencoder", "model_kwargs": {"base_width": 4, "depth": 1}, "render_size": 48},
+    )
     return model, path
 
 

@@ -23,8 +23,13 @@ def _detailed_grey(height: int = 90, width: int = 130) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("size", "render", "expected"),
-    [((3000, 4000), 256, (192, 256)), ((4000, 3000), 256, (256, 192)), ((100, 100), 256, (256, 256)),
-     ((1, 500), 64, (1, 64)), ((321, 481), 321, (214, 321))],
+    [
+        ((3000, 4000), 256, (192, 256)),
+        ((4000, 3000), 256, (256, 192)),
+        ((100, 100), 256, (256, 256)),
+        ((1, 500), 64, (1, 64)),
+        ((321, 481), 321, (214, 321)),
+    ],
 )
 def test_render_shape_keeps_the_aspect_ratio(size, render, expected):
     assert render_shape(*size, render) == expected

@@ -52,8 +52,15 @@ def test_checkpoint_with_pickled_objects_is_refused(tmp_path, tiny_model):
     # rather than unpickling code from a file.
     config = argparse.Namespace(lr=1e-3)
     path = tmp_path / "odd.pt"
-    torch.save({"model_name": "autoencoder", "model_kwargs": TINY_KWARGS, "model": tiny_model.state_dict(),
-                "config": config}, path)
+    torch.save(
+        {
+            "model_name": "autoencoder",
+            "model_kwargs": TINY_KWARGS,
+            "model": tiny_model.state_dict(),
+            "config": config,
+        },
+        path,
+    )
     with pytest.raises(WeightsError, match="odd.pt: not a plain checkpoint dict"):
         load_predictor(path)
 

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ConstantAb
+from deepcolor.color import rgb_to_lab
+from deepcolor.inference import Colorizer
+from deepcolor.inference.enhance import blend_weight, clahe_lightness, enhance_array
+
+
+def _lab(rgb: np.ndarray) -> torch.Tensor:
+    return rgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None])
+
+
+def _two_halves() -> np.ndarray:
+    """Left half a dull, faded green-grey; right half a vivid red: (40, 80, 3) float32."""
+    rgb = np.empty((40, 80, 3), dtype=np.float32)
+    rgb[:, :40] = (0.50, 0.53, 0.50)
+    rgb[:, 40:] = (0.85, 0.15, 0.12)
+    return rgb
+
+
+def test_blend_weight_is_high_where_dull_and_zero_where_vivid():
+    ab_pred = torch.tensor([30.0, 40.0]).view(1, 2, 1, 1).expand(1, 2, 1, 3)  # chroma 50
+    ab_orig = torch.tensor([[0.0, 15.0, 60.0], [0.0, 20.0, 0.0]]).view(1, 2, 1, 3)  # grey, faded, vivid
+    weight = blend_weight(ab_orig, ab_pred, strength=0.8)[0, 0, 0]
+    assert weight[0] == pytest.approx(0.8)  # grey original: full strength
+    assert 0.0 < weight[1] < 0.8  # faded: partly
+    assert weight[2] == 0.0  # more vivid than predicted: untouched
+    with pytest.raises(ValueError, match="strength"):
+        blend_weight(ab_orig, ab_pred, strength=1.5)
+
+
+def test_vivid_areas_are_kept_and_dull_ones_move_toward_the_prediction():
+    rgb = _two_halves()
+    colorizer = Colorizer(ConstantAb(a=0.0, b=0.4), device="cpu", render_size=40)  # predicts yellow, b* = 44
+    out = enhance_array(colorizer, rgb.copy(), strength=1.0)
+    lab_in, lab_out = _lab(rgb), _lab(out)
+    # L* is kept everywhere.
+    torch.testing.assert_close(lab_out[:, 0], lab_in[:, 0], atol=0.05, rtol=0)
+    # Vivid right half (away from the border, where the low-resolution weight blends): unchanged.
+    np.testing.assert_allclose(out[:, 50:], rgb[:, 50:], atol=2e-3)
+    # Dull left half: its b* went most of the way to the predicted 44.
+    b_before = lab_in[0, 2, :, :30].mean().item()
+    b_after = lab_out[0, 2, :, :30].mean().item()
+    assert b_before < 5.0 and b_after > 30.0
+
+
+def test_strength_zero_changes_nothing():
+    rgb = _two_halves()
+    colorizer = Colorizer(ConstantAb(a=0.0, b=0.4), device="cpu")
+    np.testing.assert_allclose(enhance_array(colorizer, rgb.copy(), strength=0.0), rgb, atol=1e-4)
+
+
+def test_clahe_raises_local_contrast():
+    y, x = np.mgrid[0:96, 0:96]
+    grey = 0.45 + 0.03 * np.sin(x / 3.0) * np.cos(y / 4.0)  # a low-contrast texture
+    l = torch.from_numpy(grey.astype(np.float32) * 100)[None, None]
+    out = clahe_lightness(l)
+    assert out.shape == l.shape and out.dtype == torch.float32
+    assert out.std() > 2 * l.std()
+    assert 0.0 <= out.min() and out.max() <= 100.0
+    rgb = np.repeat(grey[:, :, None], 3, axis=2).astype(np.float32)
+    colorizer = Colorizer(ConstantAb(), device="cpu")
+    plain = _lab(enhance_array(colorizer, rgb.copy(), clahe=False))[0, 0]
+    equalised = _lab(enhance_array(colorizer, rgb.copy(), clahe=True))[0, 0]
+    assert equalised.std() > 2 * plain.std()
+
+
+def test_bad_input():
+    colorizer = Colorizer(ConstantAb(), device="cpu")
+    with pytest.raises(ValueError, match="shape"):
+        enhance_array(colorizer, np.zeros((8, 8), dtype=np.float32))
+    with pytest.raises(ValueError, match="clip_limit"):
+        clahe_lightness(torch.zeros(1, 1, 8, 8), clip_limit=0.0)
