@@ -227,7 +227,6 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
         task = ClassifierTask(model, wrap(model), config, device)
     else:
         task = RegressionTask(model, wrap(model), config, device)
-    ema = EMA(model, config.ema_decay) if config.ema else None
 
     # state to continue from
     step, best_metric, best_step, elapsed0 = 0, None, None, 0.0
@@ -242,8 +241,6 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
         for name, sched in task.schedulers.items():
             sched.load_state_dict(resume["schedulers"][name])
         task.scaler.load_state_dict(resume["scaler"])
-        if ema is not None and resume.get("ema") is not None:
-            ema.load_state_dict(resume["ema"])
         step, best_metric, best_step = resume["step"], resume.get("best_metric"), resume.get("best_step")
         elapsed0 = resume.get("elapsed_s", 0.0)
         accum = dict(resume.get("log_accum") or {})
@@ -261,6 +258,11 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
                 "processes: the data order changes from here",
                 file=sys.stderr,
             )
+
+    # after the weights are in place, so that an EMA switched on at a resume starts from them
+    ema = EMA(model, config.ema_decay) if config.ema else None
+    if ema is not None and resume is not None and resume.get("ema") is not None:
+        ema.load_state_dict(resume["ema"])
 
     # data
     index = build_index([config.resolve_path(p) for p in config.train_data])
