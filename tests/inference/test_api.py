@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 import deepcolor
-from conftest import ConstantAb
 from deepcolor.inference import Colorizer
+
+from .helpers import ConstantAb
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ConstantAb
 from deepcolor.color import rgb_to_lab
 from deepcolor.inference import Colorizer
 from deepcolor.inference.enhance import blend_weight, clahe_lightness, enhance_array
+
+from .helpers import ConstantAb
 
 
 def _lab(rgb: np.ndarray) -> torch.Tensor:

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ConstantAb, LeftRight
 from deepcolor.color import rgb_to_lab
 from deepcolor.inference import Colorizer, lightness, render_shape
 from deepcolor.inference.pipeline import to_render_size
+
+from .helpers import ConstantAb, LeftRight
 
 
 def _lab(rgb: np.ndarray) -> torch.Tensor:

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TINY_KWARGS
 from deepcolor.inference import Colorizer, WeightsError, load_predictor
 from deepcolor.inference.weights import load_module, read_index, resolve_weights, shipped_models
+
+from .helpers import TINY_KWARGS
 
 
 def _l_norm() -> torch.Tensor:

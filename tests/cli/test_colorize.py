@@ -1,0 +1,177 @@
+"""`deepcolor colorize`: sizes, lightness, alpha, EXIF, ICC, grey recognition, bad files and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from deepcolor.cli.colorize import command
+from deepcolor.io import read_image, srgb_profile
+
+EXIF_MAKE = 0x010F
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    """A tiny random-weight registered model saved as safetensors + json (no shipped weights needed)."""
+    from deepcolor.models import create_model, save_weights
+
+    torch.manual_seed(0)
+    model = create_model("autoencoder", base_width=4, depth=1)
+    # Tame the random output layer: moderate chroma (|ab| up to ~20), like a trained model's, so that the
+    # output stays in the sRGB gamut and its lightness can be compared with the input's.
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        head.weight.mul_(0.1)
+        head.bias.mul_(0.1)
+    return save_weights(model, tmp_path_factory.mktemp("model") / "tiny.safetensors", {"render_size": 32})
+
+
+def _grey(height: int = 36, width: int = 52) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width]
+    return np.clip(60 + 120 * x / width + 30 * ((x // 3 + y // 3) % 2), 0, 255).astype(np.uint8)
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(command, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _lightness(path: Path) -> np.ndarray:
+    from deepcolor.inference import lightness
+
+    return lightness(read_image(path).rgb)[0, 0].numpy()
+
+
+def test_grey_png_keeps_size_and_lightness(tmp_path, model_file):
+    source = tmp_path / "in" / "old.png"
+    source.parent.mkdir()
+    Image.fromarray(_grey()).save(source)
+    code, _, stderr = _run(source, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0, stderr
+    assert stderr == ""  # a grey input gets no message
+    out = tmp_path / "out" / "old.png"
+    image = read_image(out)
+    assert image.rgb.shape == (36, 52, 3) and not image.is_gray
+    # Every detail of the input kept (the 3-pixel checkerboard included): L* of the output is the input's,
+    # up to the 8-bit rounding of the output's RGB.
+    difference = np.abs(_lightness(out) - _lightness(source))
+    assert difference.max() < 0.5
+
+
+def test_alpha_exif_and_icc_are_kept(tmp_path, model_file):
+    rgba = np.dstack([np.repeat(_grey()[:, :, None], 3, axis=2), np.full((36, 52), 100, np.uint8)])
+    exif = Image.Exif()
+    exif[EXIF_MAKE] = "deepcolor-test-camera"
+    png = tmp_path / "glass.png"
+    Image.fromarray(rgba, mode="RGBA").save(png, exif=exif, icc_profile=srgb_profile())
+    jpg = tmp_path / "shot.jpg"
+    Image.fromarray(_grey()).convert("RGB").save(jpg, exif=exif, quality=95)
+    code, _, stderr = _run(png, jpg, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0, stderr
+    with Image.open(tmp_path / "out" / "glass.png") as out:
+        assert out.mode == "RGBA"
+        assert (np.asarray(out)[..., 3] == 100).all()
+        assert out.getexif()[EXIF_MAKE] == "deepcolor-test-camera"
+        assert out.info.get("icc_profile")
+    with Image.open(tmp_path / "out" / "shot.jpg") as out:
+        assert out.format == "JPEG" and out.size == (52, 36)
+        assert out.getexif()[EXIF_MAKE] == "deepcolor-test-camera"
+
+
+def test_grey_stored_as_rgb_is_recognised_and_colour_is_announced(tmp_path, model_file, rgb_image):
+    grey_rgb = tmp_path / "grey_rgb.png"
+    Image.fromarray(_grey()).convert("RGB").save(grey_rgb)
+    colour = tmp_path / "colour.png"
+    Image.fromarray(np.round(rgb_image * 255).astype(np.uint8)).save(colour)
+    code, _, stderr = _run(grey_rgb, colour, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0
+    lines = [line for line in stderr.splitlines() if line.startswith("deepcolor:")]
+    assert lines == [
+        f"deepcolor: {colour}: colour input; decolorized first (its CIE L* is what gets colorized)"
+    ]
+    # The colour input was colorized from its lightness: same result as its grey version.
+    grey_version = tmp_path / "g" / "colour.png"
+    grey_version.parent.mkdir()
+    from deepcolor.inference import lightness
+
+    l = lightness(read_image(colour).rgb)
+    from deepcolor.color import lab_to_rgb
+
+    grey = lab_to_rgb(torch.cat([l, torch.zeros(1, 2, *l.shape[-2:])], 1))[0].permute(1, 2, 0).numpy()
+    Image.fromarray(np.round(grey * 255).astype(np.uint8)).save(grey_version)
+    _run(grey_version, "-o", tmp_path / "out2", "--model", model_file)
+    a = read_image(tmp_path / "out" / "colour.png").rgb
+    b = read_image(tmp_path / "out2" / "colour.png").rgb
+    assert np.abs(a - b).max() <= 3 / 255  # one or two 8-bit codes from rounding the grey version
+
+
+def test_saturation_zero_gives_grey_and_format_option(tmp_path, model_file):
+    source = tmp_path / "a.png"
+    Image.fromarray(_grey()).save(source)
+    code, _, _ = _run(
+        source, "-o", tmp_path / "out", "--model", model_file, "--saturation", "0", "--format", "tif"
+    )
+    assert code == 0
+    image = read_image(tmp_path / "out" / "a.tif")
+    assert image.is_gray
+
+
+def test_sixteen_bit_input_gives_sixteen_bit_output(tmp_path, model_file):
+    source = tmp_path / "deep.png"
+    Image.fromarray(_grey().astype(np.uint16) * 257).save(source)
+    code, _, stderr = _run(source, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0, stderr
+    assert read_image(tmp_path / "out" / "deep.png").bit_depth == 16
+
+
+def test_bad_files_one_line_each_and_the_batch_goes_on(tmp_path, model_file, mixed_folder):
+    code, _, stderr = _run(mixed_folder.path, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 1
+    errors = [
+        line for line in stderr.splitlines() if line.startswith("deepcolor:") and "colour input" not in line
+    ]
+    assert len(errors) == len(mixed_folder.bad)
+    assert all(any(bad.name in line for line in errors) for bad in mixed_folder.bad)
+    assert "Traceback" not in stderr
+    for good in mixed_folder.good:
+        assert (tmp_path / "out" / good.name).is_file()
+
+
+def test_missing_model_is_one_line_and_exit_2(tmp_path):
+    source = tmp_path / "a.png"
+    Image.fromarray(_grey()).save(source)
+    code, _, stderr = _run(source, "-o", tmp_path / "out", "--model", tmp_path / "none.safetensors")
+    assert code == 2
+    assert stderr.strip().splitlines() == [f"deepcolor: {tmp_path / 'none.safetensors'}: no such model file"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_input_is_never_overwritten(tmp_path, model_file):
+    source = tmp_path / "a.png"
+    Image.fromarray(_grey()).save(source)
+    before = source.read_bytes()
+    code, _, stderr = _run(source, "-o", tmp_path, "--model", model_file)
+    assert code == 1 and "pass --overwrite" in stderr
+    assert source.read_bytes() == before
+    code, _, _ = _run(source, "-o", tmp_path, "--model", model_file, "--overwrite")
+    assert code == 0 and source.read_bytes() != before
+
+
+def test_usage_errors_exit_2(tmp_path, model_file):
+    assert _run(tmp_path, "--model", model_file)[0] == 2  # no -o
+    assert _run(tmp_path, "-o", tmp_path / "o", "--saturation", "-1")[0] == 2
+    assert _run(tmp_path, "-o", tmp_path / "o", "--render-size", "3")[0] == 2
+
+
+def test_main_entry_lists_colorize():
+    from deepcolor.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["colorize", "--help"])
+    assert result.exit_code == 0 and "--render-size" in result.stdout and "--saturation" in result.stdout
