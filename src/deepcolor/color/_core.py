@@ -24,11 +24,6 @@ def check_image(image: object, channels: int = 3) -> None:
         raise ValueError(f"Input size must have a shape of (*, {channels}, H, W). Got {image.shape}")
 
 
-def matrix(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A float64 master constant cast to `like`'s device and dtype."""
-    return values.to(device=like.device, dtype=like.dtype)
-
-
 def mix(weights: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     """out[..., i, h, w] = sum_j weights[i, j] * image[..., j, h, w] for a (3, 3) `weights`.
 
