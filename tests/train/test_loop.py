@@ -97,3 +97,32 @@ def test_lr_schedule_warms_up_then_decays(tmp_path):
         lrs = [float(r["lr"]) for r in csv.DictReader(f) if r["lr"]]
     peak = lrs.index(max(lrs))
     assert lrs[0] < lrs[peak] and lrs[-1] < lrs[peak] and max(lrs) <= 3e-3
+
+
+class _ConstantAB(torch.nn.Module):
+    """A stand-in model: predicts the same ab_norm everywhere."""
+
+    def __init__(self, ab_norm):
+        super().__init__()
+        self.ab_norm = torch.tensor(ab_norm).view(1, 2, 1, 1)
+
+    def predict_ab(self, l_norm):
+        return self.ab_norm.expand(l_norm.shape[0], 2, *l_norm.shape[-2:])
+
+
+def test_validation_metrics_on_known_answers():
+    import numpy as np
+    from skimage.color import lab2rgb, rgb2lab
+
+    from deepcolor.train.loop import evaluate
+
+    rgb = torch.zeros(3, 8, 8, 3, dtype=torch.uint8)
+    rgb[..., 0] = 255  # pure red: L 53.24, a 80.09, b 67.20
+    lab = rgb2lab(np.array([[[1.0, 0.0, 0.0]]]))[0, 0]
+    grey = lab2rgb(np.array([[[lab[0], 0.0, 0.0]]]))[0, 0]
+    psnr_grey = 10 * np.log10(1.0 / np.mean((grey - np.array([1.0, 0.0, 0.0])) ** 2))
+    scores = evaluate(_ConstantAB([0.0, 0.0]), rgb, torch.device("cpu"), batch_size=2)
+    assert scores["val_l1"] == pytest.approx((abs(lab[1]) + abs(lab[2])) / 2, abs=0.05)
+    assert scores["val_psnr"] == pytest.approx(psnr_grey, abs=0.05)
+    exact = evaluate(_ConstantAB([lab[1] / 110, lab[2] / 110]), rgb, torch.device("cpu"))
+    assert exact["val_l1"] < 0.05 and exact["val_psnr"] > 40

@@ -57,7 +57,19 @@ def command(
     export_weights: str | None,
     list_keys: bool,
 ) -> None:
-    """Train a colorization model from a YAML preset."""
+    """Train a colorization model from a YAML preset.
+
+    \b
+    Examples:
+      deepcolor train --config configs/autoencoder.yaml --max-steps 500 --run-name ae
+      deepcolor train --resume runs/ae                 (after a crash, SIGKILL or Ctrl-C)
+      torchrun --nproc-per-node 2 -m deepcolor train --config configs/cnn.yaml --run-name cnn
+      torchrun --nnodes 2 --node-rank 0 --nproc-per-node 4 --rdzv-backend c10d \\
+               --rdzv-endpoint HOST:29500 -m deepcolor train --config configs/cnn.yaml --run-name cnn
+
+    Writes runs/RUN_NAME/: config.yaml, last.pt, best.pt, best.safetensors + best.json, metrics.csv,
+    samples/step_*.png and loss.png.
+    """
     from deepcolor.data import DataError
     from deepcolor.train.config import (
         ConfigError,
