@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -43,3 +44,26 @@ def test_bad_arguments(tmp_path):
     assert result.exit_code == 2 and "must end in .onnx" in result.stderr
     result = CliRunner().invoke(command, ["-o", str(tmp_path / "m.onnx")])
     assert result.exit_code == 2  # --onnx is required
+
+
+def test_auto_backend_uses_a_matching_export_beside_the_weights(tmp_path):
+    from deepcolor.inference import Colorizer
+    from deepcolor.inference.weights import OnnxPredictor, TorchPredictor, clear_cache
+    from deepcolor.models import create_model, save_weights
+
+    torch.manual_seed(1)
+    weights = save_weights(create_model("autoencoder", base_width=4, depth=1), tmp_path / "w.safetensors")
+    result = CliRunner().invoke(command, ["--onnx", "-o", str(tmp_path / "w.onnx"), "--model", str(weights)])
+    assert result.exit_code == 0, result.stderr
+    clear_cache()
+    auto = Colorizer(str(weights), device="cpu")
+    assert isinstance(auto.predictor, OnnxPredictor)
+    forced = Colorizer(str(weights), device="cpu", backend="torch")
+    assert isinstance(forced.predictor, TorchPredictor)
+    grey = np.linspace(0, 1, 40 * 60, dtype=np.float32).reshape(40, 60)
+    np.testing.assert_allclose(auto.colorize_array(grey), forced.colorize_array(grey), atol=1e-4)
+    # Retrained weights: the export beside them is stale and ignored.
+    torch.manual_seed(2)
+    save_weights(create_model("autoencoder", base_width=4, depth=1), weights)
+    clear_cache()
+    assert isinstance(Colorizer(str(weights), device="cpu").predictor, TorchPredictor)

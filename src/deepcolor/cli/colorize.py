@@ -54,7 +54,8 @@ def model_options(f: F) -> F:
             type=click.Choice(BACKENDS),
             default="auto",
             show_default=True,
-            help="Run the network with PyTorch or onnxruntime; auto: $DEEPCOLOR_BACKEND, else torch.",
+            help="Run the network with PyTorch or onnxruntime. auto: onnxruntime when an ONNX export of the "
+            "weights lies beside them (deepcolor export), else torch; $DEEPCOLOR_BACKEND overrides auto.",
         ),
     )
     for decorator in reversed(options):

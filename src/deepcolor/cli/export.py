@@ -4,6 +4,10 @@ The file computes `predict_ab`: input `l_norm` (B, 1, H, W) -> output `ab_norm` 
 `deepcolor.normalization`, with batch, height and width dynamic. The model's name, kwargs and render size are
 stored in the file's metadata, so `--model model.onnx` works with every deepcolor command. After writing, the
 file is run with onnxruntime on a random L and the largest ab difference from PyTorch is printed.
+
+Exported next to its weights as `<name>.onnx` (e.g. `deepcolor export --onnx --model default -o
+src/deepcolor/weights/<name>.onnx`), the file is what `--backend auto` runs (with onnxruntime, faster than
+PyTorch on CPUs for the U-Net models) for as long as the weights are unchanged: it records their SHA-256.
 """
 
 from __future__ import annotations
@@ -41,18 +45,25 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
     """Export a model to ONNX and check it with onnxruntime."""
     from deepcolor.inference.onnx import compare_onnx, export_onnx
     from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE
-    from deepcolor.inference.weights import WeightsError, load_module
+    from deepcolor.inference.weights import WeightsError, file_sha256, load_module, resolve_weights
 
     if output.suffix.lower() != ".onnx":
         batch.echo_error(f"{output}: the output file name must end in .onnx")
         sys.exit(2)
     try:
         module, meta = load_module(model)
+        source = resolve_weights(model)
     except WeightsError as error:
         batch.echo_error(str(error))
         sys.exit(2)
     size = render_size or int(meta.get("render_size") or DEFAULT_RENDER_SIZE)
-    meta = {k: v for k, v in meta.items() if k != "extra_tensors"} | {"render_size": size}
+    # The weights' hash lets `--backend auto` use this file in place of the weights it was made from, and
+    # only while they are unchanged (an export left beside retrained weights is ignored).
+    meta = {k: v for k, v in meta.items() if k != "extra_tensors"} | {
+        "render_size": size,
+        "source": source.name,
+        "source_sha256": file_sha256(source),
+    }
     sample = (max(32, size * 3 // 4 // 32 * 32), max(32, size // 32 * 32))  # 4:3 landscape, multiples of 32
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -54,10 +54,10 @@ def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
 
 
 def resolve_backend(backend: str = "auto") -> str:
-    """ "auto" -> the backend named by $DEEPCOLOR_BACKEND if set, else PyTorch (see the module notes)."""
+    """ "auto" -> the backend named by $DEEPCOLOR_BACKEND if set, else "auto" (see `load_predictor`)."""
     if backend == "auto":
-        backend = os.environ.get(BACKEND_ENV, "torch") or "torch"
-    if backend not in BACKENDS[1:]:
+        backend = os.environ.get(BACKEND_ENV, "auto") or "auto"
+    if backend not in BACKENDS:
         raise WeightsError(f"{backend}: unknown backend (choose from {', '.join(BACKENDS)})")
     return backend
 
@@ -134,8 +134,10 @@ class Colorizer:
         model: "default", an alias or shipped name, a .safetensors (with its .json), a training checkpoint
             .pt, an .onnx file, or an nn.Module with `predict_ab` (put into eval mode on `device`).
         device: "auto" (CUDA when present), "cpu", "cuda", ...; ONNX models run on the CPU.
-        backend: "torch", "onnxruntime" (a PyTorch model exported to ONNX in memory, once per process) or
-            "auto" ($DEEPCOLOR_BACKEND when set, else torch).
+        backend: "auto": onnxruntime when the weights file has a matching `<name>.onnx` export beside it
+            (faster on CPUs for the U-Net models; `deepcolor export` writes it), else PyTorch;
+            $DEEPCOLOR_BACKEND=torch (or onnxruntime) overrides "auto". "torch" / "onnxruntime" force one
+            (onnxruntime without a file: an export made in memory, once per process).
         render_size: default longer side seen by the network; None takes the model's metadata `render_size`,
             else DEFAULT_RENDER_SIZE.
         radius: guided-filter window radius, in pixels at the render size.

@@ -20,6 +20,8 @@ whose message is one line naming the file and the problem.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import os
 import threading
@@ -331,8 +333,11 @@ def load_predictor(
     Args:
         spec: "default", an alias or shipped name, a .safetensors / .pt / .onnx path, or an nn.Module.
         device: where a PyTorch model runs (ONNX models run on the CPU with onnxruntime).
-        backend: "torch" or "onnxruntime"; "onnxruntime" runs a PyTorch model through an ONNX export made
-            in memory (done once per process and model). An .onnx file always uses onnxruntime.
+        backend: "auto", "torch" or "onnxruntime". "auto" runs a weights file with onnxruntime when an
+            ONNX export of exactly that file lies beside it (`<name>.onnx`, from `deepcolor export`, which
+            records the weights' SHA-256) and onnxruntime is installed and the device is the CPU; else with
+            PyTorch. "onnxruntime" runs a PyTorch model through an ONNX export made in memory when there is
+            no such file (done once per process and model). An .onnx file always uses onnxruntime.
         weights_dir: where shipped weights live (tests point it elsewhere).
 
     Returns:
@@ -342,15 +347,15 @@ def load_predictor(
         WeightsError: the model cannot be found or loaded (one line).
     """
     device = torch.device(device)
-    if backend not in ("torch", "onnxruntime"):
-        raise WeightsError(f"{backend}: unknown backend (use torch or onnxruntime)")
+    if backend not in ("auto", "torch", "onnxruntime"):
+        raise WeightsError(f"{backend}: unknown backend (use auto, torch or onnxruntime)")
     if isinstance(spec, nn.Module):
         if not hasattr(spec, "predict_ab"):
             raise WeightsError(f"{type(spec).__name__}: a model needs a predict_ab(l_norm) method")
         name = getattr(spec, "model_name", type(spec).__name__)
         meta = {"model_name": name, "model_kwargs": getattr(spec, "model_kwargs", {})}
         module = spec.to(device).eval()
-        if backend == "onnxruntime":
+        if backend == "onnxruntime":  # "auto" keeps a live module in PyTorch: it may be training
             return _onnx_from_module(module, name, meta)
         return TorchPredictor(module=module, name=name, meta=meta, device=device)
 
@@ -364,6 +369,9 @@ def load_predictor(
     if path.suffix.lower() == ".onnx":
         session = onnx_session(path)
         predictor: Predictor = OnnxPredictor(session=session, name=name, meta=onnx_meta(session, path))
+    elif backend == "auto" and (companion := matching_onnx(path, device)) is not None:
+        session = onnx_session(companion)
+        predictor = OnnxPredictor(session=session, name=name, meta=onnx_meta(session, companion))
     else:
         module, meta = load_module(path, weights_dir)
         if backend == "onnxruntime":
@@ -373,6 +381,34 @@ def load_predictor(
     with _CACHE_LOCK:
         _CACHE[key] = predictor
     return predictor
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file (weights are a few MB: milliseconds)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def matching_onnx(path: Path, device: torch.device) -> Path | None:
+    """`<path stem>.onnx` beside a weights file when it is an export of exactly that file and onnxruntime can
+    run it here (CPU device, onnxruntime installed); else None. A stale export (weights changed since) is
+    ignored."""
+    companion = path.with_suffix(".onnx")
+    if device.type != "cpu" or path.suffix.lower() == ".onnx" or not companion.is_file():
+        return None
+    if importlib.util.find_spec("onnxruntime") is None:
+        return None
+    try:
+        import onnx
+
+        props = {p.key: p.value for p in onnx.load(str(companion), load_external_data=False).metadata_props}
+        source = json.loads(props.get("deepcolor", "{}")).get("source_sha256")
+    except Exception:  # an unreadable companion is no reason to fail: PyTorch runs the weights
+        return None
+    return companion if source is not None and source == file_sha256(path) else None
 
 
 def _onnx_from_module(module: nn.Module, name: str, meta: dict[str, Any]) -> OnnxPredictor:

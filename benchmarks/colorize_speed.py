@@ -1,0 +1,367 @@
+"""Speed and memory of `deepcolor colorize`: model forward, ONNX, and the whole pipeline at 12 and 50 MP.
+
+Prints markdown tables (paste them into benchmarks/results/colorize_speed.md):
+
+1. Model forward at 256 x 256 (torch, default threads), median of several interleaved runs, for the model(s)
+   under test beside the ECCV16 colorization network of Zhang et al. (32.2 M parameters), which is built here
+   from the paper's layer table with random weights (the time does not depend on the weights).
+2. The same models run by onnxruntime after `deepcolor.inference.onnx.export_onnx`, with the max abs ab
+   difference from PyTorch (a*b* units).
+3. Forward time against render size (the network's input size, longer side), for choosing `--render-size`.
+4. The whole pipeline (read a JPEG, L*, network, guided upsampling, Lab -> sRGB, write a JPEG) on a grey
+   12-megapixel photo and a 50-megapixel one, each size in a fresh process: the first image (cold) and the
+   median of the next ones (warm), the time per stage, and the process's peak resident memory
+   (getrusage ru_maxrss of the child).
+
+The models under test: `--model` (a shipped name or a file), else the shipped default when there is one, else
+the three training presets in configs/ (untrained: the time does not depend on the weights).
+
+    python benchmarks/colorize_speed.py                      # everything (about 3 minutes on 2 cores)
+    python benchmarks/colorize_speed.py --skip-pipeline      # forward times only
+    python benchmarks/colorize_speed.py --pipeline-only --sizes 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES_MP = {12: (3000, 4000), 50: (5773, 8660)}  # (H, W): 4:3 photos of 12.0 and 50.0 megapixels
+
+
+# ---------------------------------------------------------------------------------------------- ECCV16
+# Zhang, Isola, Efros, "Colorful Image Colorization", ECCV 2016, Table 4 (the network's layer table):
+# eight blocks of 3x3 convolutions with ReLU, batch norm after each block; channels 64, 128, 256, 512, 512,
+# 512, 512, 256; blocks 1-3 end with stride 2, blocks 5-6 use dilation 2, block 8 starts with a stride-2
+# transposed convolution (4x4); then a 1x1 convolution to 313 ab-bin logits, softmax, the annealed mean as a
+# 1x1 convolution to ab (no bias), and a 4x bilinear upsampling to the input size.
+
+
+def _conv_block(c_in: int, c_out: int, n: int, stride_last: int = 1, dilation: int = 1) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for i in range(n):
+        stride = stride_last if i == n - 1 else 1
+        layers += [
+            nn.Conv2d(
+                c_in if i == 0 else c_out, c_out, 3, stride=stride, padding=dilation, dilation=dilation
+            ),
+            nn.ReLU(inplace=True),
+        ]
+    return layers
+
+
+class ECCV16(nn.Module):
+    """The ECCV16 colorization network (random weights): L (B, 1, H, W) -> ab (B, 2, H, W)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        blocks = [
+            (_conv_block(1, 64, 2, stride_last=2), 64),
+            (_conv_block(64, 128, 2, stride_last=2), 128),
+            (_conv_block(128, 256, 3, stride_last=2), 256),
+            (_conv_block(256, 512, 3), 512),
+            (_conv_block(512, 512, 3, dilation=2), 512),
+            (_conv_block(512, 512, 3, dilation=2), 512),
+            (_conv_block(512, 512, 3), 512),
+        ]
+        layers: list[nn.Module] = []
+        for block, channels in blocks:
+            layers += [*block, nn.BatchNorm2d(channels)]
+        layers += [nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1), nn.ReLU(inplace=True)]
+        layers += _conv_block(256, 256, 2)
+        layers.append(nn.Conv2d(256, 313, 1))
+        self.body = nn.Sequential(*layers)
+        self.to_ab = nn.Conv2d(313, 2, 1, bias=False)
+
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        ab = self.to_ab(torch.softmax(self.body(l_norm), dim=1))
+        return nn.functional.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
+
+    def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
+        return self.forward(l_norm)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def median_time(fn, runs: int, warmup: int = 2) -> float:
+    """Median wall time of `fn()` in seconds over `runs` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def interleaved_medians(fns: dict[str, object], runs: int, warmup: int = 2) -> dict[str, float]:
+    """Median wall time of each function, the functions called in turn (so that load changes hit all)."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def candidates(spec: str | None) -> list[tuple[str, nn.Module, dict]]:
+    """(label, model in eval mode, metadata) for the models under test."""
+    from deepcolor.inference.weights import load_module, shipped_models
+    from deepcolor.models import create_model
+
+    if spec is not None:
+        module, meta = load_module(spec)
+        return [(Path(spec).stem if os.sep in spec else spec, module, meta)]
+    if shipped_models():
+        module, meta = load_module("default")
+        return [("default", module, meta)]
+    found = []
+    for preset in sorted((REPO / "configs").glob("*.yaml")):
+        config = yaml.safe_load(preset.read_text())
+        kwargs = config.get("model_kwargs", {})
+        model = create_model(config["model"], **kwargs).eval()
+        found.append(
+            (
+                f"{config['model']} preset (untrained)",
+                model,
+                {"model_name": config["model"], "model_kwargs": kwargs},
+            )
+        )
+    return found
+
+
+def parameters(model: nn.Module) -> str:
+    return f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M"
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+
+def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> None:
+    from deepcolor.inference.onnx import compare_onnx, export_onnx
+    from deepcolor.inference.weights import onnx_session
+
+    eccv = ECCV16().eval()
+    x = torch.rand(1, 1, 256, 256) - 0.5
+    fns = {"ECCV16 (Zhang et al. 2016)": lambda: eccv(x)}
+    for label, model, _ in models:
+        fns[label] = lambda model=model: model.predict_ab(x)
+    with torch.inference_mode():
+        torch_times = interleaved_medians(fns, runs)
+    sessions = {}
+    differences = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for label, model, meta in [("ECCV16 (Zhang et al. 2016)", eccv, {}), *models]:
+            path = Path(folder) / f"m{len(sessions)}.onnx"
+            export_onnx(model, path, meta=meta)
+            sessions[label] = onnx_session(path)
+            differences[label] = compare_onnx(model, path)
+        feed = x.numpy()
+        ort_fns = {
+            label: (lambda s=s: s.run(None, {s.get_inputs()[0].name: feed})) for label, s in sessions.items()
+        }
+        ort_times = interleaved_medians(ort_fns, runs)
+    reference = torch_times["ECCV16 (Zhang et al. 2016)"]
+    print(
+        f"## Model forward at 256 x 256 (1 image, {torch.get_num_threads()} threads, median of {runs} runs)\n"
+    )
+    print("| model | parameters | torch ms | onnxruntime ms | vs ECCV16 (torch) | ONNX max abs ab diff |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, model, _ in [("ECCV16 (Zhang et al. 2016)", eccv, {}), *models]:
+        t, o = torch_times[label] * 1e3, ort_times[label] * 1e3
+        print(
+            f"| {label} | {parameters(model)} | {t:.1f} | {o:.1f} | {reference * 1e3 / t:.1f}x | "
+            f"{differences[label]:.1e} |"
+        )
+    print()
+
+
+def render_size_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> None:
+    sizes = (128, 192, 256, 320, 384, 512)
+    print(
+        f"## Forward time (ms, torch) against render size, 4:3 input (longer side x 3/4), median of {runs}\n"
+    )
+    print("| model | " + " | ".join(f"{s}x{s * 3 // 4}" for s in sizes) + " |")
+    print("| --- |" + " ---: |" * len(sizes))
+    with torch.inference_mode():
+        for label, model, _ in models:
+            cells = []
+            for s in sizes:
+                x = torch.rand(1, 1, s * 3 // 4, s) - 0.5
+                cells.append(f"{median_time(lambda model=model, x=x: model.predict_ab(x), runs) * 1e3:.1f}")
+            print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+
+
+def make_photo(path: Path, size: tuple[int, int]) -> None:
+    """A grey JPEG photo of `size` (H, W): scikit-image's astronaut, upscaled, with sensor-like noise."""
+    import skimage.data
+    from PIL import Image
+
+    height, width = size
+    grey = (
+        Image.fromarray(skimage.data.astronaut())
+        .convert("L")
+        .resize((width, height), Image.Resampling.BICUBIC)
+    )
+    noisy = np.asarray(grey, dtype=np.float32)
+    noisy += np.random.default_rng(0).normal(0.0, 3.0, noisy.shape).astype(np.float32)
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path, quality=92)
+
+
+def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats: int) -> None:
+    """One process: colorize `photo` `repeats` + 1 times, print stage times and peak RSS as JSON."""
+    start = time.perf_counter()
+    from deepcolor.cli.colorize import GREY_MODES
+    from deepcolor.inference import Colorizer, lightness
+    from deepcolor.io import read_image, write_image
+
+    colorizer = Colorizer(str(model_file), device="cpu", backend=backend)
+    startup = time.perf_counter() - start
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats + 1):
+            stages = {}
+            t = time.perf_counter()
+            image = read_image(photo)
+            stages["read"] = time.perf_counter() - t
+            t = time.perf_counter()
+            l = lightness(image.rgb, gray=image.is_gray and image.mode in GREY_MODES)
+            stages["L*"] = time.perf_counter() - t
+            t = time.perf_counter()
+            coefficients = colorizer.fit(l, render_size)
+            stages["network"] = time.perf_counter() - t
+            t = time.perf_counter()
+            rgb = colorizer._join(l, coefficients, 1.0, out=image.rgb)
+            stages["upsample + Lab->sRGB"] = time.perf_counter() - t
+            t = time.perf_counter()
+            write_image(Path(folder) / "out.jpg", rgb, exif=image.exif, icc=image.icc)
+            stages["write"] = time.perf_counter() - t
+            stages["total"] = sum(stages.values())
+            runs.append(stages)
+            del image, l, rgb, coefficients
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    print(json.dumps({"startup": startup, "runs": runs, "peak_mib": peak}))
+
+
+def pipeline_section(models, sizes: list[int], backend: str, render_size: int, repeats: int) -> None:
+    from deepcolor.models import save_weights
+
+    label, model, meta = models[0]
+    print(
+        f"## Whole pipeline, grey JPEG in -> colour JPEG out, `{label}`, render size {render_size}, "
+        f"backend {backend}\n"
+    )
+    print(
+        "Each size in a fresh process; cold = the first image after loading the model, warm = median of the "
+        f"next {repeats}. Startup = imports + model load. Peak RSS = the process's ru_maxrss.\n"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        model_file = folder / "model.safetensors"
+        if not hasattr(model, "model_name"):
+            model.model_name, model.model_kwargs = meta["model_name"], meta.get("model_kwargs", {})
+        save_weights(model, model_file, {k: v for k, v in meta.items() if k not in ("extra_tensors",)})
+        rows = []
+        for mp in sizes:
+            photo = folder / f"photo{mp}.jpg"
+            make_photo(photo, SIZES_MP[mp])
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                str(photo),
+                "--model-file",
+                str(model_file),
+                "--backend",
+                backend,
+                "--render-size",
+                str(render_size),
+                "--repeats",
+                str(repeats if mp <= 12 else 1),
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                print(f"| {mp} MP | failed: {done.stderr.strip().splitlines()[-1:]} |")
+                continue
+            report = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append((mp, report))
+            photo.unlink()
+        stages = ["read", "L*", "network", "upsample + Lab->sRGB", "write", "total"]
+        print("| photo | startup s | run | " + " | ".join(f"{s} s" for s in stages) + " | peak RSS MiB |")
+        print("| --- | ---: | --- |" + " ---: |" * len(stages) + " ---: |")
+        for mp, report in rows:
+            h, w = SIZES_MP[mp]
+            cold, warm = report["runs"][0], report["runs"][1:]
+            name = f"{mp} MP ({w} x {h})"
+            print(
+                f"| {name} | {report['startup']:.2f} | cold | "
+                + " | ".join(f"{cold[s]:.3f}" for s in stages)
+                + f" | {report['peak_mib']:.0f} |"
+            )
+            if warm:
+                med = {s: statistics.median(r[s] for r in warm) for s in stages}
+                print(
+                    f"| {name} | | warm (median of {len(warm)}) | "
+                    + " | ".join(f"{med[s]:.3f}" for s in stages)
+                    + " | |"
+                )
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", default=None, help="shipped name or file; default: shipped default or presets"
+    )
+    parser.add_argument("--runs", type=int, default=9, help="timed runs per forward measurement")
+    parser.add_argument("--sizes", default="12,50", help="pipeline photo sizes in megapixels (12, 50)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="warm pipeline runs after the cold one (12 MP)"
+    )
+    parser.add_argument("--render-size", type=int, default=256)
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
+    parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--pipeline-only", action="store_true")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--model-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child, args.model_file, args.backend, args.render_size, args.repeats)
+        return
+    models = candidates(args.model)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"load average at start {os.getloadavg()[0]:.1f}\n"
+    )
+    if not args.pipeline_only:
+        forward_section(models, args.runs)
+        render_size_section(models, max(3, args.runs // 2))
+    if not args.skip_pipeline:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        pipeline_section(models, sizes, args.backend, args.render_size, args.repeats)
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
