@@ -88,6 +88,48 @@ def test_known_values() -> None:
     )
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_no_grad_fast_path_is_identical(dtype: torch.dtype) -> None:
+    # Without autograd rgb_to_lab / lab_to_rgb reuse two buffers. On contiguous input the results are the
+    # very same numbers; on other layouts the matrix product may round differently (last bit).
+    rgb = to_tensor(np.concatenate([random_rgb((4, 16)), as_image(EDGE_RGB)], axis=0)).to(dtype).contiguous()
+    lab = (
+        to_tensor(np.concatenate([random_lab((4, len(EDGE_LAB))), as_image(EDGE_LAB)], axis=0))
+        .to(dtype)
+        .contiguous()
+    )
+    # A last-bit change in a matrix product, carried through the power laws: relative 1e-5 in float32.
+    last_bit = 1e-5 if dtype == torch.float32 else 1e-12
+    layouts = [
+        (lambda x: x, 0.0),
+        (lambda x: x.transpose(-1, -2), last_bit),
+        (lambda x: x[..., ::2], last_bit),
+    ]
+    for layout, atol in layouts:
+        image = layout(rgb)
+        with torch.no_grad():
+            fast = color.rgb_to_lab(image)
+        recorded = color.rgb_to_lab(image.clone().requires_grad_(True))
+        assert recorded.grad_fn is not None and fast.is_contiguous()
+        torch.testing.assert_close(fast, recorded.detach(), rtol=atol, atol=atol)
+        image = layout(lab)
+        for clip in (True, False):
+            with torch.inference_mode():
+                fast = color.lab_to_rgb(image, clip=clip)
+            recorded = color.lab_to_rgb(image.clone().requires_grad_(True), clip=clip)
+            torch.testing.assert_close(fast, recorded.detach(), rtol=atol, atol=atol)
+
+
+def test_no_grad_fast_path_leaves_the_input_alone() -> None:
+    rgb = to_tensor(random_rgb())
+    before = rgb.clone()
+    lab = color.rgb_to_lab(rgb)
+    assert torch.equal(rgb, before) and not lab.data_ptr() == rgb.data_ptr()
+    lab_before = lab.clone()
+    color.lab_to_rgb(lab)
+    assert torch.equal(lab, lab_before)
+
+
 def test_round_trip_float64() -> None:
     rgb = to_tensor(_all_rgb())
     # 5e-8 and not 1e-12 only because of the sRGB thresholds' mismatch at 0.04045 (see test_rgb.py).

@@ -24,15 +24,24 @@ def check_image(image: object, channels: int = 3) -> None:
         raise ValueError(f"Input size must have a shape of (*, {channels}, H, W). Got {image.shape}")
 
 
-def mix(weights: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+def mix(weights: torch.Tensor, image: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """out[..., i, h, w] = sum_j weights[i, j] * image[..., j, h, w] for a (3, 3) `weights`.
 
     One (3, 3) @ (3, H*W) matrix product per image: a single pass over memory, no channel-last copies.
+    `out` (no autograd only): a contiguous tensor shaped like `image`, not overlapping it, to write into.
     """
     shape = image.shape
     flat = image.reshape(-1, 3, shape[-2] * shape[-1])  # (B, 3, HW), a view when contiguous
-    out = torch.matmul(weights.to(device=image.device, dtype=image.dtype), flat)
-    return out.reshape(shape)
+    weights = weights.to(device=image.device, dtype=image.dtype)
+    if out is None:
+        return torch.matmul(weights, flat).reshape(shape)
+    torch.matmul(weights, flat, out=out.view(flat.shape))
+    return out
+
+
+def needs_grad(image: torch.Tensor) -> bool:
+    """Whether autograd records operations on `image` (else the buffer-reusing fast paths may run)."""
+    return torch.is_grad_enabled() and image.requires_grad
 
 
 def f64(rows: list[list[float]]) -> torch.Tensor:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepcolor.color._core import check_image, f64, mix
-from deepcolor.color.rgb import _linear_to_srgb, _srgb_to_linear
+from deepcolor.color._core import check_image, f64, mix, needs_grad
+from deepcolor.color.rgb import LINEAR_THRESHOLD, SRGB_THRESHOLD, _linear_to_srgb, _srgb_to_linear
 from deepcolor.color.xyz import LINEAR_FROM_XYZ, XYZ_FROM_LINEAR
 
 # CIE XYZ of the D65 white, 2 degree observer (scikit-image's `xyz_tristimulus_values("D65", "2")`).
@@ -89,6 +89,8 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
         (*, 3, H, W) L in [0, 100], a in about [-87, 99], b in about [-108, 95].
     """
     check_image(rgb)
+    if not needs_grad(rgb):
+        return _rgb_to_lab_no_grad(rgb)
     return mix(LAB_FROM_G, _companding(mix(T_FROM_LINEAR, _srgb_to_linear(rgb))))
 
 
@@ -107,8 +109,44 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
         (*, 3, H, W) sRGB, in [0, 1] when `clip` is set.
     """
     check_image(lab)
+    if not needs_grad(lab):
+        return _lab_to_rgb_no_grad(lab, clip)
     rgb = _linear_to_srgb(mix(LINEAR_FROM_T, _inverse_companding(mix(G_FROM_LAB, lab))))
     return rgb.clamp_(0.0, 1.0) if clip else rgb
+
+
+# Without autograd, the same steps ping-pong between two image-sized buffers (`a`, `b`) instead of
+# allocating a fresh one per step: each fresh allocation of a large image costs as much as a pass over it
+# (the OS hands out zeroed pages), and the differentiable path makes about ten of them per direction.
+# Same operations in the same order, so the results are identical (tests/color check it).
+
+
+def _rgb_to_lab_no_grad(rgb: torch.Tensor) -> torch.Tensor:
+    a = torch.empty(rgb.shape, dtype=rgb.dtype, device=rgb.device)  # contiguous, whatever rgb's layout
+    b = torch.empty_like(a)
+    torch.clamp(rgb, min=SRGB_THRESHOLD, out=a).add_(0.055).div_(1.055).pow_(2.4)
+    torch.div(rgb, 12.92, out=b)
+    torch.where(rgb > SRGB_THRESHOLD, a, b, out=a)  # a = linear RGB
+    mix(T_FROM_LINEAR, a, out=b)  # b = XYZ / white
+    cube_root = b > T_THRESHOLD
+    torch.clamp(b, min=T_THRESHOLD, out=a).pow_(1.0 / 3.0).sub_(OFFSET)
+    torch.where(cube_root, a, b.mul_(SLOPE), out=a)  # a = g = f - 16/116
+    return mix(LAB_FROM_G, a, out=b)
+
+
+def _lab_to_rgb_no_grad(lab: torch.Tensor, clip: bool) -> torch.Tensor:
+    a = torch.empty(lab.shape, dtype=lab.dtype, device=lab.device)  # contiguous, whatever lab's layout
+    b = torch.empty_like(a)
+    mix(G_FROM_LAB, lab, out=a)  # a = g = f - 16/116
+    torch.maximum(a, G_LOWER.to(device=a.device, dtype=a.dtype)[:, :, None], out=a)  # f(Z) >= 0
+    cube = a > F_THRESHOLD - OFFSET
+    torch.clamp(a, min=F_THRESHOLD - OFFSET, out=b).add_(OFFSET).pow_(3)
+    torch.where(cube, b, a.div_(SLOPE), out=b)  # b = XYZ / white
+    mix(LINEAR_FROM_T, b, out=a)  # a = linear RGB
+    power = a > LINEAR_THRESHOLD
+    torch.clamp(a, min=LINEAR_THRESHOLD, out=b).pow_(1.0 / 2.4).mul_(1.055).sub_(0.055)
+    torch.where(power, b, a.mul_(12.92), out=b)  # b = sRGB
+    return b.clamp_(0.0, 1.0) if clip else b
 
 
 class XyzToLab(nn.Module):
