@@ -55,7 +55,8 @@ def _convert(
     with torch.no_grad():
         out = fn(tensor)
     out = out.movedim(-3, -1) if out_channels == 3 else out.squeeze(-3)
-    return np.ascontiguousarray(out.numpy()).astype(out_dtype, copy=False)
+    # torch's copy to channel-last is multi-threaded, numpy's is not.
+    return out.contiguous().numpy().astype(out_dtype, copy=False)
 
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
