@@ -118,7 +118,8 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
 # Without autograd, the same steps ping-pong between two image-sized buffers (`a`, `b`) instead of
 # allocating a fresh one per step: each fresh allocation of a large image costs as much as a pass over it
 # (the OS hands out zeroed pages), and the differentiable path makes about ten of them per direction.
-# Same operations in the same order, so the results are identical (tests/color check it).
+# Same operations in the same order: identical results on contiguous input (tests/color check it; other
+# layouts may differ in the last bit, as the matrix product then takes another kernel).
 
 
 def _rgb_to_lab_no_grad(rgb: torch.Tensor) -> torch.Tensor:
