@@ -1,13 +1,22 @@
-"""Edge-aware upsampling of predicted chroma: the fast guided filter (He & Sun, arXiv:1505.00996).
+"""Edge-aware upsampling of predicted chroma: a fast guided filter (He & Sun, arXiv:1505.00996) with detail
+transfer.
 
 The network predicts ab at a small render size. Plain bilinear upsampling of that ab lets colour bleed across
 the edges of the full-resolution photo (a red coat turns a few pixels of the wall behind it pink). The guided
-filter models ab, in every small window, as a linear function of the lightness: ab = A * L + B. The
-coefficients A, B are fitted at the render size (guide = L at the render size, input = predicted ab), which is
-cheap; they vary slowly, so they are upsampled bilinearly, and the full-resolution ab is A * L_full + B: it
-follows every edge of the full-resolution L.
+filter models ab, in every small window, as a linear function of the lightness: ab = A * L + B. A is fitted at
+the render size (guide = L at the render size, input = predicted ab), which is cheap, and varies slowly, so it
+is upsampled bilinearly. We then take
 
-The full-resolution step is done in row tiles (`GuidedCoefficients.apply_rows`) so that a 50-megapixel photo
+    ab_full = bilinear(ab_low) + A_up * (L_full - bilinear(L_low)),
+
+i.e. B = ab_low - A * L_low instead of the guided filter's smoothed offset: the prediction is kept exactly
+at the render size (the plain guided filter smooths it, and loses to bilinear upsampling on real photos),
+and where the full-resolution L departs from its low-resolution version (edges the render size blurs), ab
+follows it with the locally fitted slope. On BSD100 with the true ab as the "prediction" (an oracle) this
+beats bilinear upsampling by 3-8% in CIEDE2000 at upsampling factors of 4 to 15, and the plain guided filter
+by 25-45% (benchmarks/colorize_speed.py, "upsampler quality").
+
+The full-resolution step is done in row bands (`GuidedCoefficients.apply_rows`) so that a 50-megapixel photo
 never needs a full-resolution float copy of the coefficients.
 """
 
@@ -18,10 +27,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-# Defaults for a guide in [0, 1] (L* / 100): a 5 x 5 window at the render size, and eps = 0.02^2, i.e. a
-# lightness step of about 2 L* units inside a window is enough for the colour to follow it.
-DEFAULT_RADIUS = 2
-DEFAULT_EPS = 4e-4
+# Defaults for a guide in [0, 1] (L* / 100), chosen on the BSD100 oracle above: a 3 x 3 window at the render
+# size, and eps = 0.055^2: the colour follows lightness steps of more than about 5 L* units inside a window,
+# not the fine texture of the lightness (which a smaller eps copies into the colour; a larger one lets more
+# colour bleed across edges).
+DEFAULT_RADIUS = 1
+DEFAULT_EPS = 3e-3
 
 
 def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -172,9 +183,9 @@ def fit_guided(
     mean_p = box_filter(src_low, radius)
     cov_ip = box_filter(guide_low * src_low, radius) - mean_i * mean_p
     var_i = box_filter(guide_low * guide_low, radius) - mean_i * mean_i
-    a = cov_ip / (var_i.clamp(min=0.0) + eps)
-    b = mean_p - a * mean_i
-    coef = box_filter(torch.cat([a, b], dim=1), radius)  # (B, 2C, h, w)
+    a = box_filter(cov_ip / (var_i.clamp(min=0.0) + eps), radius)
+    b = src_low - a * guide_low  # detail transfer: A * guide_low + B reproduces src_low exactly
+    coef = torch.cat([a, b], dim=1)  # (B, 2C, h, w)
     if clamp:
         upper = F.max_pool2d(src_low, 3, stride=1, padding=1)
         lower = -F.max_pool2d(-src_low, 3, stride=1, padding=1)
