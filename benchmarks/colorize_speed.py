@@ -40,7 +40,8 @@ import yaml
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
-SIZES_MP = {12: (3000, 4000), 50: (5773, 8660)}  # (H, W): 4:3 photos of 12.0 and 50.0 megapixels
+SIZES_MP = {12: (3000, 4000), 50: (5773, 8660)}
+ECCV16_LABEL = "ECCV16 (Zhang et al. 2016)"  # (H, W): 4:3 photos of 12.0 and 50.0 megapixels
 
 
 # ---------------------------------------------------------------------------------------------- ECCV16
@@ -124,6 +125,18 @@ def interleaved_medians(fns: dict[str, object], runs: int, warmup: int = 2) -> d
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def cpu_ms(fn, runs: int, warmup: int = 2) -> float:
+    """Least CPU time (process_time) of one call in ms: the work, hardly affected by other processes."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times) * 1e3
+
+
 def candidates(spec: str | None) -> list[tuple[str, nn.Module, dict]]:
     """(label, model in eval mode, metadata) for the models under test."""
     from deepcolor.inference.weights import load_module, shipped_models
@@ -162,36 +175,51 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
     from deepcolor.inference.weights import onnx_session
 
     eccv = ECCV16().eval()
+    everything = [(ECCV16_LABEL, eccv, {}), *models]
     x = torch.rand(1, 1, 256, 256) - 0.5
-    fns = {"ECCV16 (Zhang et al. 2016)": lambda: eccv(x)}
-    for label, model, _ in models:
-        fns[label] = lambda model=model: model.predict_ab(x)
-    with torch.inference_mode():
-        torch_times = interleaved_medians(fns, runs)
-    sessions = {}
-    differences = {}
+    feed = x.numpy()
+    threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory() as folder:
-        for label, model, meta in [("ECCV16 (Zhang et al. 2016)", eccv, {}), *models]:
-            path = Path(folder) / f"m{len(sessions)}.onnx"
+        sessions, single, differences = {}, {}, {}
+        for i, (label, model, meta) in enumerate(everything):
+            path = Path(folder) / f"m{i}.onnx"
             export_onnx(model, path, meta=meta)
-            sessions[label] = onnx_session(path)
+            sessions[label] = onnx_session(path, threads=threads)
+            single[label] = onnx_session(path, threads=1)
             differences[label] = compare_onnx(model, path)
-        feed = x.numpy()
-        ort_fns = {
-            label: (lambda s=s: s.run(None, {s.get_inputs()[0].name: feed})) for label, s in sessions.items()
-        }
-        ort_times = interleaved_medians(ort_fns, runs)
-    reference = torch_times["ECCV16 (Zhang et al. 2016)"]
+        fns = {}
+        for label, model, _ in everything:
+            fns[("torch", label)] = lambda model=model: model.predict_ab(x)
+            fns[("ort", label)] = lambda s=sessions[label]: s.run(None, {s.get_inputs()[0].name: feed})
+        with torch.inference_mode():
+            wall = interleaved_medians(fns, runs)
+            torch.set_num_threads(1)
+            work = {
+                ("torch", label): cpu_ms(lambda m=model: m.predict_ab(x), runs)
+                for label, model, _ in everything
+            }
+            torch.set_num_threads(threads)
+        for label, _, _ in everything:
+            s = single[label]
+            work[("ort", label)] = cpu_ms(lambda s=s: s.run(None, {s.get_inputs()[0].name: feed}), runs)
+    reference = wall[("torch", ECCV16_LABEL)]
+    reference_work = work[("torch", ECCV16_LABEL)]
+    print("## Model forward at 256 x 256 (1 image)\n")
     print(
-        f"## Model forward at 256 x 256 (1 image, {torch.get_num_threads()} threads, median of {runs} runs)\n"
+        f"Wall: median of {runs} interleaved runs with {threads} threads (what a user waits; inflated when "
+        "other processes load the CPU). CPU: the least CPU time of one call on 1 thread (the work itself).\n"
     )
-    print("| model | parameters | torch ms | onnxruntime ms | vs ECCV16 (torch) | ONNX max abs ab diff |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, model, _ in [("ECCV16 (Zhang et al. 2016)", eccv, {}), *models]:
-        t, o = torch_times[label] * 1e3, ort_times[label] * 1e3
+    print(
+        "| model | parameters | torch wall ms | onnxruntime wall ms | torch CPU ms | onnxruntime CPU ms | "
+        "speed-up vs ECCV16 (wall / CPU) | ONNX max abs ab diff |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for label, model, _ in everything:
+        t, o = wall[("torch", label)] * 1e3, wall[("ort", label)] * 1e3
+        tc, oc = work[("torch", label)], work[("ort", label)]
         print(
-            f"| {label} | {parameters(model)} | {t:.1f} | {o:.1f} | {reference * 1e3 / t:.1f}x | "
-            f"{differences[label]:.1e} |"
+            f"| {label} | {parameters(model)} | {t:.1f} | {o:.1f} | {tc:.1f} | {oc:.1f} | "
+            f"{reference * 1e3 / t:.1f}x / {reference_work / tc:.1f}x | {differences[label]:.1e} |"
         )
     print()
 
@@ -210,6 +238,72 @@ def render_size_section(models: list[tuple[str, nn.Module, dict]], runs: int) ->
                 x = torch.rand(1, 1, s * 3 // 4, s) - 0.5
                 cells.append(f"{median_time(lambda model=model, x=x: model.predict_ab(x), runs) * 1e3:.1f}")
             print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+
+
+def upsampler_section(data_dir: Path, renders: tuple[int, ...] = (32, 64, 128)) -> None:
+    """Oracle test of the upsampler on BSD100: the TRUE ab, shrunk to the render size, is upsampled back and
+    joined with the true L*; CIEDE2000 to the truth (all pixels, and pixels within 3 px of a lightness step
+    of more than 12 L*). What the upsampling alone costs, with a perfect model."""
+    import torch.nn.functional as F
+
+    from deepcolor.color import lab_to_rgb, rgb_to_lab
+    from deepcolor.inference.pipeline import render_shape
+    from deepcolor.inference.upsample import guided_upsample
+    from deepcolor.io import read_image
+    from deepcolor.metrics import ciede2000
+
+    files = sorted((data_dir / "val" / "bsd100").glob("*.png"))
+    if not files:
+        print(f"(upsampler quality skipped: no {data_dir / 'val' / 'bsd100'})\n")
+        return
+    methods = {
+        "bilinear": lambda ab, l_low, l: F.interpolate(
+            ab, size=l.shape[-2:], mode="bilinear", align_corners=False
+        ),
+        "fast guided filter (He & Sun, r 2, eps 1e-4)": lambda ab, l_low, l: guided_upsample(
+            ab, l_low / 100, l / 100, radius=2, eps=1e-4, clamp=False, detail=False
+        ),
+        "ours: guided + detail transfer + clamp": lambda ab, l_low, l: guided_upsample(
+            ab, l_low / 100, l / 100
+        ),
+    }
+    scores = {(m, r): ([], []) for m in methods for r in renders}
+    seconds = {m: 0.0 for m in methods}
+    with torch.inference_mode():
+        for path in files:
+            rgb = torch.from_numpy(read_image(path).rgb).permute(2, 0, 1)[None].contiguous()
+            lab = rgb_to_lab(rgb)
+            l = lab[:, :1]
+            step = torch.zeros_like(l)
+            step[..., 1:, :] += (l[..., 1:, :] - l[..., :-1, :]).abs()
+            step[..., :, 1:] += (l[..., :, 1:] - l[..., :, :-1]).abs()
+            near_edge = (F.max_pool2d((step > 12).float(), 7, stride=1, padding=3) > 0)[:, 0]
+            for render in renders:
+                size = render_shape(*l.shape[-2:], render)
+                shrink = dict(size=size, mode="bilinear", antialias=True, align_corners=False)
+                l_low, ab_low = F.interpolate(l, **shrink), F.interpolate(lab[:, 1:], **shrink)
+                for name, method in methods.items():
+                    start = time.perf_counter()
+                    ab = method(ab_low, l_low, l)
+                    seconds[name] += time.perf_counter() - start
+                    error = ciede2000(rgb_to_lab(lab_to_rgb(torch.cat([l, ab], dim=1))), lab)
+                    scores[(name, render)][0].append(error.mean().item())
+                    scores[(name, render)][1].append(error[near_edge].mean().item())
+    print(
+        f"## Upsampler quality: BSD100 ({len(files)} photos, 481 x 321), true ab shrunk to the render size\n"
+    )
+    print(
+        "Mean CIEDE2000 to the truth, all pixels / pixels near lightness edges (lower is better). The "
+        "upsampling factor is 481 / render size; a 12 MP photo at render size 256 is upsampled 15.6x.\n"
+    )
+    print("| method | " + " | ".join(f"render {r} ({481 / r:.1f}x)" for r in renders) + " |")
+    print("| --- |" + " ---: |" * len(renders))
+    for name in methods:
+        cells = [
+            f"{np.mean(scores[(name, r)][0]):.3f} / {np.mean(scores[(name, r)][1]):.3f}" for r in renders
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     print()
 
 
@@ -241,23 +335,27 @@ def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats
     runs = []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeats + 1):
-            stages = {}
+            stages: dict[str, float] = {}
+            cpu_start = time.process_time()
+
+            def lap(name: str, t0: float, stages: dict[str, float] = stages) -> float:
+                now = time.perf_counter()
+                stages[name] = now - t0
+                return now
+
             t = time.perf_counter()
             image = read_image(photo)
-            stages["read"] = time.perf_counter() - t
-            t = time.perf_counter()
+            t = lap("read", t)
             l = lightness(image.rgb, gray=image.is_gray and image.mode in GREY_MODES)
-            stages["L*"] = time.perf_counter() - t
-            t = time.perf_counter()
+            t = lap("L*", t)
             coefficients = colorizer.fit(l, render_size)
-            stages["network"] = time.perf_counter() - t
-            t = time.perf_counter()
+            t = lap("network", t)
             rgb = colorizer._join(l, coefficients, 1.0, out=image.rgb)
-            stages["upsample + Lab->sRGB"] = time.perf_counter() - t
-            t = time.perf_counter()
+            t = lap("upsample + Lab->sRGB", t)
             write_image(Path(folder) / "out.jpg", rgb, exif=image.exif, icc=image.icc)
-            stages["write"] = time.perf_counter() - t
+            lap("write", t)
             stages["total"] = sum(stages.values())
+            stages["CPU"] = time.process_time() - cpu_start
             runs.append(stages)
             del image, l, rgb, coefficients
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
@@ -274,7 +372,8 @@ def pipeline_section(models, sizes: list[int], backend: str, render_size: int, r
     )
     print(
         "Each size in a fresh process; cold = the first image after loading the model, warm = median of the "
-        f"next {repeats}. Startup = imports + model load. Peak RSS = the process's ru_maxrss.\n"
+        f"next {repeats}. Startup = imports + model load. Stage times are wall seconds; CPU = the process's "
+        "CPU seconds for the whole image (all threads). Peak RSS = the process's ru_maxrss.\n"
     )
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -307,7 +406,7 @@ def pipeline_section(models, sizes: list[int], backend: str, render_size: int, r
             report = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append((mp, report))
             photo.unlink()
-        stages = ["read", "L*", "network", "upsample + Lab->sRGB", "write", "total"]
+        stages = ["read", "L*", "network", "upsample + Lab->sRGB", "write", "total", "CPU"]
         print("| photo | startup s | run | " + " | ".join(f"{s} s" for s in stages) + " | peak RSS MiB |")
         print("| --- | ---: | --- |" + " ---: |" * len(stages) + " ---: |")
         for mp, report in rows:
@@ -342,6 +441,7 @@ def main() -> None:
     parser.add_argument("--render-size", type=int, default=256)
     parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
     parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--skip-upsampler", action="store_true", help="skip the BSD100 upsampler oracle")
     parser.add_argument("--pipeline-only", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model-file", type=Path, help=argparse.SUPPRESS)
@@ -357,6 +457,8 @@ def main() -> None:
     if not args.pipeline_only:
         forward_section(models, args.runs)
         render_size_section(models, max(3, args.runs // 2))
+    if not args.pipeline_only and not args.skip_upsampler:
+        upsampler_section(Path(os.environ.get("DEEPCOLOR_DATA", REPO.parent / "shared" / "data")))
     if not args.skip_pipeline:
         sizes = [int(s) for s in args.sizes.split(",")]
         pipeline_section(models, sizes, args.backend, args.render_size, args.repeats)

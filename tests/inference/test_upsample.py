@@ -102,3 +102,13 @@ def test_clamp_removes_the_overshoot_beyond_a_blurred_edge():
     assert loose[0, 0, :, 50:].min() < -5.0  # a* below anything the model predicted
     assert tight[0, 0].min() >= 0.0 and tight[0, 0].max() <= 55.0
     assert tight[0, 0, :, 50:].abs().max() < 1e-4
+
+
+def test_detail_transfer_keeps_the_prediction_at_its_own_size_and_plain_guided_does_not():
+    torch.manual_seed(2)
+    l = torch.rand(1, 1, 24, 32)
+    ab = torch.randn(1, 2, 24, 32) * 20
+    kept = guided_upsample(ab, l, l)  # "upsampling" to the same size
+    torch.testing.assert_close(kept, ab, atol=1e-4, rtol=0)
+    smoothed = guided_upsample(ab, l, l, detail=False)
+    assert (smoothed - ab).abs().mean() > 1.0  # the plain guided filter smooths the prediction
