@@ -6,7 +6,7 @@ import torch
 
 from deepcolor.color import rgb_to_lab
 from deepcolor.inference import Colorizer
-from deepcolor.inference.enhance import blend_weight, clahe_lightness, enhance_array
+from deepcolor.inference.enhance import blend_chroma, blend_weight, clahe_lightness, enhance_array
 
 from .helpers import ConstantAb
 
@@ -15,11 +15,12 @@ def _lab(rgb: np.ndarray) -> torch.Tensor:
     return rgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None])
 
 
-def _two_halves() -> np.ndarray:
-    """Left half a dull, faded green-grey; right half a vivid red: (40, 80, 3) float32."""
-    rgb = np.empty((40, 80, 3), dtype=np.float32)
-    rgb[:, :40] = (0.50, 0.53, 0.50)
-    rgb[:, 40:] = (0.85, 0.15, 0.12)
+def _three_parts() -> np.ndarray:
+    """Columns 0-39 neutral grey, 40-79 a dull, faded green, 80-119 a vivid red: (40, 120, 3) float32."""
+    rgb = np.empty((40, 120, 3), dtype=np.float32)
+    rgb[:, :40] = (0.50, 0.50, 0.50)
+    rgb[:, 40:80] = (0.47, 0.53, 0.47)
+    rgb[:, 80:] = (0.85, 0.15, 0.12)
     return rgb
 
 
@@ -34,23 +35,42 @@ def test_blend_weight_is_high_where_dull_and_zero_where_vivid():
         blend_weight(ab_orig, ab_pred, strength=1.5)
 
 
-def test_vivid_areas_are_kept_and_dull_ones_move_toward_the_prediction():
-    rgb = _two_halves()
-    colorizer = Colorizer(ConstantAb(a=0.0, b=0.4), device="cpu", render_size=40)  # predicts yellow, b* = 44
+def test_vivid_areas_are_kept_dull_ones_gain_chroma_in_their_own_hue_and_grey_ones_take_the_prediction():
+    rgb = _three_parts()
+    colorizer = Colorizer(ConstantAb(a=0.0, b=0.4), device="cpu", render_size=60)  # predicts yellow, b* = 44
     out = enhance_array(colorizer, rgb.copy(), strength=1.0)
     lab_in, lab_out = _lab(rgb), _lab(out)
-    # L* is kept everywhere.
-    torch.testing.assert_close(lab_out[:, 0], lab_in[:, 0], atol=0.05, rtol=0)
-    # Vivid right half (away from the border, where the low-resolution weight blends): unchanged.
-    np.testing.assert_allclose(out[:, 50:], rgb[:, 50:], atol=2e-3)
-    # Dull left half: its b* went most of the way to the predicted 44.
-    b_before = lab_in[0, 2, :, :30].mean().item()
-    b_after = lab_out[0, 2, :, :30].mean().item()
-    assert b_before < 5.0 and b_after > 30.0
+    torch.testing.assert_close(lab_out[:, 0], lab_in[:, 0], atol=0.05, rtol=0)  # L* kept everywhere
+    grey, dull, vivid = (slice(4, 34), slice(46, 74), slice(88, 120))  # away from the borders between parts
+    # Vivid red: unchanged.
+    np.testing.assert_allclose(out[:, vivid], rgb[:, vivid], atol=2e-3)
+    # Grey: takes the predicted yellow.
+    assert lab_out[0, 2, :, grey].mean() > 35.0 and lab_out[0, 1, :, grey].abs().max() < 3.0
+    # Dull green: its chroma rises toward the predicted 44, and it stays green (a* < 0, hue kept).
+    chroma_in = lab_in[0, 1:, :, dull].norm(dim=0)
+    chroma_out = lab_out[0, 1:, :, dull].norm(dim=0)
+    assert chroma_in.mean() < 12.0 and chroma_out.mean() > 30.0
+    hue_in = torch.atan2(lab_in[0, 2, :, dull], lab_in[0, 1, :, dull])
+    hue_out = torch.atan2(lab_out[0, 2, :, dull], lab_out[0, 1, :, dull])
+    assert (hue_out - hue_in).abs().max() < 0.1  # radians
+
+
+def test_blend_chroma_formula():
+    ab_orig = torch.tensor([[0.0, 6.0, 1.0], [0.0, 8.0, 0.0]]).view(1, 2, 1, 3)  # grey, dull, almost grey
+    ab_pred = torch.tensor([[30.0, 0.0, 0.0], [40.0, -50.0, 20.0]]).view(1, 2, 1, 3)
+    weight = torch.tensor([1.0, 0.5, 1.0]).view(1, 1, 1, 3)
+    out = blend_chroma(ab_orig, ab_pred, weight)[0, :, 0]
+    torch.testing.assert_close(out[:, 0], torch.tensor([30.0, 40.0]))  # grey: the prediction
+    # dull (chroma 10, hue trusted): chroma halfway to 50 -> 30, in its own direction (0.6, 0.8)
+    torch.testing.assert_close(out[:, 1], torch.tensor([18.0, 24.0]))
+    # chroma 1 < HUE_TRUST: a third of the way from "own hue" to "predicted colour"
+    own = torch.tensor([20.0, 0.0])
+    predicted = torch.tensor([0.0, 20.0])
+    torch.testing.assert_close(out[:, 2], predicted + (own - predicted) / 3.0)
 
 
 def test_strength_zero_changes_nothing():
-    rgb = _two_halves()
+    rgb = _three_parts()
     colorizer = Colorizer(ConstantAb(a=0.0, b=0.4), device="cpu")
     np.testing.assert_allclose(enhance_array(colorizer, rgb.copy(), strength=0.0), rgb, atol=1e-4)
 
