@@ -323,8 +323,9 @@ def make_photo(path: Path, size: tuple[int, int]) -> None:
     Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path, quality=92)
 
 
-def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats: int) -> None:
+def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats: int, threads: int) -> None:
     """One process: colorize `photo` `repeats` + 1 times, print stage times and peak RSS as JSON."""
+    torch.set_num_threads(threads)
     start = time.perf_counter()
     from deepcolor.cli.colorize import GREY_MODES
     from deepcolor.inference import Colorizer, lightness
@@ -362,7 +363,9 @@ def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats
     print(json.dumps({"startup": startup, "runs": runs, "peak_mib": peak}))
 
 
-def pipeline_section(models, sizes: list[int], backend: str, render_size: int, repeats: int) -> None:
+def pipeline_section(
+    models, sizes: list[int], backend: str, render_size: int, repeats: int, threads: list[int]
+) -> None:
     from deepcolor.models import save_weights
 
     label, model, meta = models[0]
@@ -371,60 +374,46 @@ def pipeline_section(models, sizes: list[int], backend: str, render_size: int, r
         f"backend {backend}\n"
     )
     print(
-        "Each size in a fresh process; cold = the first image after loading the model, warm = median of the "
-        f"next {repeats}. Startup = imports + model load. Stage times are wall seconds; CPU = the process's "
-        "CPU seconds for the whole image (all threads). Peak RSS = the process's ru_maxrss.\n"
+        "Each size and thread count in a fresh process; cold = the first image after loading the model, "
+        f"warm = median of the next {repeats}. Startup = imports + model load. Stage times are wall seconds; "
+        "CPU = the process's CPU seconds for the whole image (all threads). Peak RSS = the process's "
+        "ru_maxrss.\n"
     )
+    stages = ["read", "L*", "network", "upsample + Lab->sRGB", "write", "total", "CPU"]
+    print(
+        "| photo | threads | startup s | run | " + " | ".join(f"{s} s" for s in stages) + " | peak RSS MiB |"
+    )
+    print("| --- | ---: | ---: | --- |" + " ---: |" * len(stages) + " ---: |")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         model_file = folder / "model.safetensors"
         if not hasattr(model, "model_name"):
             model.model_name, model.model_kwargs = meta["model_name"], meta.get("model_kwargs", {})
         save_weights(model, model_file, {k: v for k, v in meta.items() if k not in ("extra_tensors",)})
-        rows = []
         for mp in sizes:
             photo = folder / f"photo{mp}.jpg"
             make_photo(photo, SIZES_MP[mp])
-            command = [
-                sys.executable,
-                __file__,
-                "--child",
-                str(photo),
-                "--model-file",
-                str(model_file),
-                "--backend",
-                backend,
-                "--render-size",
-                str(render_size),
-                "--repeats",
-                str(repeats if mp <= 12 else 1),
-            ]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                print(f"| {mp} MP | failed: {done.stderr.strip().splitlines()[-1:]} |")
-                continue
-            report = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append((mp, report))
-            photo.unlink()
-        stages = ["read", "L*", "network", "upsample + Lab->sRGB", "write", "total", "CPU"]
-        print("| photo | startup s | run | " + " | ".join(f"{s} s" for s in stages) + " | peak RSS MiB |")
-        print("| --- | ---: | --- |" + " ---: |" * len(stages) + " ---: |")
-        for mp, report in rows:
             h, w = SIZES_MP[mp]
-            cold, warm = report["runs"][0], report["runs"][1:]
             name = f"{mp} MP ({w} x {h})"
-            print(
-                f"| {name} | {report['startup']:.2f} | cold | "
-                + " | ".join(f"{cold[s]:.3f}" for s in stages)
-                + f" | {report['peak_mib']:.0f} |"
-            )
-            if warm:
-                med = {s: statistics.median(r[s] for r in warm) for s in stages}
+            for n in threads:
+                command = [sys.executable, __file__, "--child", str(photo), "--model-file", str(model_file)]
+                command += ["--backend", backend, "--render-size", str(render_size), "--threads", str(n)]
+                command += ["--repeats", str(repeats if mp <= 12 else 1)]
+                done = subprocess.run(command, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    print(f"| {name} | {n} | failed: {done.stderr.strip().splitlines()[-1:]} |")
+                    continue
+                report = json.loads(done.stdout.strip().splitlines()[-1])
+                cold, warm = report["runs"][0], report["runs"][1:]
+                cells = " | ".join(f"{cold[s]:.3f}" for s in stages)
                 print(
-                    f"| {name} | | warm (median of {len(warm)}) | "
-                    + " | ".join(f"{med[s]:.3f}" for s in stages)
-                    + " | |"
+                    f"| {name} | {n} | {report['startup']:.2f} | cold | {cells} | {report['peak_mib']:.0f} |"
                 )
+                if warm:
+                    med = {s: statistics.median(r[s] for r in warm) for s in stages}
+                    cells = " | ".join(f"{med[s]:.3f}" for s in stages)
+                    print(f"| {name} | {n} | | warm (median of {len(warm)}) | {cells} | |")
+            photo.unlink()
     print()
 
 
@@ -443,11 +432,12 @@ def main() -> None:
     parser.add_argument("--skip-pipeline", action="store_true")
     parser.add_argument("--skip-upsampler", action="store_true", help="skip the BSD100 upsampler oracle")
     parser.add_argument("--pipeline-only", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="pipeline threads; 0: torch's default and 1")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.model_file, args.backend, args.render_size, args.repeats)
+        child(args.child, args.model_file, args.backend, args.render_size, args.repeats, args.threads)
         return
     models = candidates(args.model)
     print(
@@ -461,7 +451,8 @@ def main() -> None:
         upsampler_section(Path(os.environ.get("DEEPCOLOR_DATA", REPO.parent / "shared" / "data")))
     if not args.skip_pipeline:
         sizes = [int(s) for s in args.sizes.split(",")]
-        pipeline_section(models, sizes, args.backend, args.render_size, args.repeats)
+        threads = [args.threads] if args.threads else sorted({torch.get_num_threads(), 1}, reverse=True)
+        pipeline_section(models, sizes, args.backend, args.render_size, args.repeats, threads)
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 
