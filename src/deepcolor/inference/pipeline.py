@@ -65,21 +65,21 @@ def resolve_backend(backend: str = "auto") -> str:
 GREY_TABLE_SIZE = 65536  # 65535 = 257 * 255: every 8-bit and every 16-bit grey level is a table entry
 
 
-@functools.lru_cache(maxsize=1)
-def _grey_table() -> tuple[torch.Tensor, torch.Tensor]:
+@functools.lru_cache(maxsize=4)
+def _grey_table(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """L* of the grey levels k / 65535 (computed by the colour module), and the slope to the next level."""
     from deepcolor.color import rgb_to_gray
 
     levels = torch.linspace(0.0, 1.0, GREY_TABLE_SIZE, dtype=torch.float64)
     table = rgb_to_gray(levels.expand(1, 3, 1, -1), method="lightness")[0, 0, 0].mul(100.0)
     slope = torch.diff(table, append=table[-1:])
-    return table.float(), slope.float()
+    return table.float().to(device), slope.float().to(device)
 
 
 def _grey_lightness(grey: torch.Tensor) -> torch.Tensor:
     """L* of sRGB grey levels in [0, 1]: a table lookup, exact for 8- and 16-bit values, linearly
     interpolated (error < 1e-4 L*) in between; a third of the work of the three-channel formula."""
-    table, slope = _grey_table()
+    table, slope = _grey_table(grey.device)
     position = grey.clamp(0.0, 1.0).mul_(GREY_TABLE_SIZE - 1)
     index = position.long()  # floor, since position >= 0
     fraction = position.sub_(index)
