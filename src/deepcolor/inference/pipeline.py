@@ -3,16 +3,25 @@
 
 The recipe of Zhang et al.: the network only sees the lightness at a small render size; its ab prediction is
 brought back to the full resolution and joined with the ORIGINAL full-resolution L*, so the output keeps every
-detail of the input. Here the upsampling is edge-aware (the fast guided filter of `upsample.py`, guided by the
-full-resolution L*), so colour does not bleed across edges, and all full-resolution work is done in bands of
-rows (`rows_per_tile`, about 2 megapixels), so that a 50-megapixel photo needs little more memory than its own
-pixels.
+detail of the input. Here the upsampling is edge-aware (`upsample.py`: a fast guided filter with detail
+transfer, guided by the full-resolution L*), so colour does not bleed across edges, and all full-resolution
+work is done in bands of rows (`rows_per_tile`, about 2 megapixels), so that a 50-megapixel photo needs little
+more memory than its own pixels.
 
 Render size: the LONGER side of the image is resized to `render_size` and the aspect ratio is kept (a
 3000 x 4000 photo is seen at 192 x 256). Squashing to a square would show the network distorted shapes (faces,
 wheels) that it never saw in training, and would spend time on pixels that carry no information; the models
 are fully convolutional and take any size. An image whose longer side already equals `render_size` (as the
-evaluation passes them) goes to the network as it is.
+evaluation passes them) goes to the network as it is. Before the network, L* is padded (replicating its
+edge) to a multiple of 32 and the prediction cropped back (see `weights.SIZE_MULTIPLE`).
+
+The default render size, 256, is provisional until the default model is trained: with a model trained for
+3000 steps (autoencoder preset), `deepcolor evaluate` on BSD100 gives the same CIEDE2000 (12.3-12.4) at
+render sizes 128 to 512, colourfulness rising from 16.8 to 21.2 (the truth: 35.7), and the network's time
+growing with the square of the size (benchmarks/results/colorize_speed.md).
+
+Backend: PyTorch, or onnxruntime when an ONNX export of the weights lies beside them (`--backend auto`, the
+default; see `weights.load_predictor`); `DEEPCOLOR_BACKEND=torch` or `--backend torch` opts out.
 
 Used by `deepcolor colorize`, `deepcolor enhance`, `deepcolor demo`, the Python API (`deepcolor.colorize`) and
 the evaluation (`deepcolor.evaluate`).
@@ -39,7 +48,8 @@ from deepcolor.inference.upsample import (
 from deepcolor.inference.weights import WEIGHTS_DIR, Predictor, WeightsError, load_predictor
 from deepcolor.normalization import denormalize_ab, normalize_l
 
-# Provisional until the default model is trained and the benchmark picks the best quality / time trade-off.
+# Provisional until the default model is trained (see the module notes); a model's metadata `render_size`
+# overrides it.
 DEFAULT_RENDER_SIZE = 256
 BACKEND_ENV = "DEEPCOLOR_BACKEND"
 BACKENDS = ("auto", "torch", "onnxruntime")
