@@ -118,12 +118,12 @@ def test_predict_ab_passes_images_at_render_size_straight_to_the_model():
 
 
 def test_banded_output_equals_whole_image(monkeypatch):
-    from deepcolor.inference import pipeline
+    from deepcolor.inference import bands
 
     grey = _detailed_grey(70, 50)
     colorizer = Colorizer(LeftRight(), device="cpu", render_size=20)
     whole = colorizer.colorize_array(grey)
-    monkeypatch.setattr(pipeline, "rows_per_tile", lambda width, pixels=0: 9)
+    monkeypatch.setattr(bands, "rows_per_tile", lambda width, pixels=0: 9)
     banded = colorizer.colorize_array(grey)
     np.testing.assert_allclose(banded, whole, atol=1e-5)
 

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepcolor.inference.bands import for_each_band
 from deepcolor.inference.pipeline import Colorizer, lightness
-from deepcolor.inference.upsample import GuidedCoefficients, fit_guided, rows_per_tile
+from deepcolor.inference.upsample import GuidedCoefficients, fit_guided
 
 DEFAULT_STRENGTH = 0.8
 DEFAULT_CLAHE_LIMIT = 0.01
@@ -96,10 +97,12 @@ def _lab_bands(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 
     height, width = rgb.shape[:2]
     lab = torch.empty(1, 3, height, width, dtype=torch.float32, device=device)
-    step = rows_per_tile(width)
-    for start in range(0, height, step):
-        band = torch.from_numpy(np.ascontiguousarray(rgb[start : start + step], dtype=np.float32)).to(device)
-        lab[:, :, start : start + step] = rgb_to_lab(band.permute(2, 0, 1).contiguous()[None])
+
+    def work(start: int, stop: int) -> None:
+        band = torch.from_numpy(np.ascontiguousarray(rgb[start:stop], dtype=np.float32)).to(device)
+        lab[:, :, start:stop] = rgb_to_lab(band.permute(2, 0, 1).contiguous()[None])
+
+    for_each_band(height, width, work, device)
     return lab
 
 
@@ -148,15 +151,16 @@ def enhance_array(
         l_out = clahe_lightness(l, clahe_limit) if clahe else l
         if out is None:
             out = np.empty((height, width, 3), dtype=np.float32)
-        step = rows_per_tile(width)
-        for start in range(0, height, step):
-            stop = min(height, start + step)
+
+        def work(start: int, stop: int) -> None:
             guide = l[:, :, start:stop] / 100.0
             ab = blend_chroma(
                 lab[:, 1:, start:stop], predicted.apply_rows(guide, start), weight.apply_rows(guide, start)
             )
             band = torch.cat([l_out[:, :, start:stop], ab], dim=1)
             out[start:stop] = lab_to_rgb(band)[0].permute(1, 2, 0).cpu().numpy()
+
+        for_each_band(height, width, work, device)
     return out
 
 

@@ -5,8 +5,8 @@ The recipe of Zhang et al.: the network only sees the lightness at a small rende
 brought back to the full resolution and joined with the ORIGINAL full-resolution L*, so the output keeps every
 detail of the input. Here the upsampling is edge-aware (`upsample.py`: a fast guided filter with detail
 transfer, guided by the full-resolution L*), so colour does not bleed across edges, and all full-resolution
-work is done in bands of rows (`rows_per_tile`, about 2 megapixels), so that a 50-megapixel photo needs little
-more memory than its own pixels.
+work is done in bands of rows (`bands.py`: a megapixel or two, spread over the CPU cores), so that a
+50-megapixel photo needs little more memory than its own pixels.
 
 Render size: the LONGER side of the image is resized to `render_size` and the aspect ratio is kept (a
 3000 x 4000 photo is seen at 192 x 256). Squashing to a square would show the network distorted shapes (faces,
@@ -38,13 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepcolor.inference.upsample import (
-    DEFAULT_EPS,
-    DEFAULT_RADIUS,
-    GuidedCoefficients,
-    fit_guided,
-    rows_per_tile,
-)
+from deepcolor.inference.bands import for_each_band
+from deepcolor.inference.upsample import DEFAULT_EPS, DEFAULT_RADIUS, GuidedCoefficients, fit_guided
 from deepcolor.inference.weights import WEIGHTS_DIR, Predictor, WeightsError, load_predictor
 from deepcolor.normalization import denormalize_ab, normalize_l
 
@@ -114,18 +109,18 @@ def lightness(rgb: np.ndarray, device: torch.device | str = "cpu", gray: bool = 
         raise ValueError(f"Expected an (H, W) or (H, W, 3) image. Got shape {rgb.shape}")
     height, width = rgb.shape[:2]
     l = torch.empty(1, 1, height, width, dtype=torch.float32, device=device)
-    step = rows_per_tile(width)
-    for start in range(0, height, step):
-        band = rgb[start : start + step]
+
+    def work(start: int, stop: int) -> None:
+        band = rgb[start:stop]
         if band.ndim == 2 or gray:
             grey = band if band.ndim == 2 else band[:, :, 0]
             grey = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32)).to(device)
-            l[0, 0, start : start + step] = _grey_lightness(grey)
+            l[0, 0, start:stop] = _grey_lightness(grey)
         else:  # (T, W, 3) -> (1, 3, T, W), contiguous for the colour module's matrix products
             band = torch.from_numpy(np.ascontiguousarray(band, dtype=np.float32)).to(device)
-            l[:, :, start : start + step] = rgb_to_gray(
-                band.permute(2, 0, 1).contiguous()[None], "lightness"
-            ).mul_(100)
+            l[:, :, start:stop] = rgb_to_gray(band.permute(2, 0, 1).contiguous()[None], "lightness").mul_(100)
+
+    for_each_band(height, width, work, device)
     return l
 
 
@@ -315,16 +310,16 @@ class Colorizer:
                 f"out must be a ({height}, {width}, 3) float32 array. Got {out.shape} {out.dtype}"
             )
         l_out = l if l_out is None else l_out
-        step = rows_per_tile(width)
-        with torch.inference_mode():
-            for start in range(0, height, step):
-                stop = min(height, start + step)
-                guide = l[:, :, start:stop].to(self.device, torch.float32)
-                ab = coefficients.apply_rows(guide / 100.0, start)
-                if saturation != 1.0:
-                    ab.mul_(saturation)
-                lab = torch.cat([l_out[:, :, start:stop].to(self.device, torch.float32), ab], dim=1)
-                out[start:stop] = lab_to_rgb(lab)[0].permute(1, 2, 0).cpu().numpy()
+
+        def work(start: int, stop: int) -> None:
+            guide = l[:, :, start:stop].to(self.device, torch.float32)
+            ab = coefficients.apply_rows(guide / 100.0, start)
+            if saturation != 1.0:
+                ab.mul_(saturation)
+            lab = torch.cat([l_out[:, :, start:stop].to(self.device, torch.float32), ab], dim=1)
+            out[start:stop] = lab_to_rgb(lab)[0].permute(1, 2, 0).cpu().numpy()
+
+        for_each_band(height, width, work, self.device)
         return out
 
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from deepcolor.inference.bands import rows_per_tile
+
 # Defaults for a guide in [0, 1] (L* / 100), chosen on the BSD100 oracle above: a 3 x 3 window at the render
 # size, and eps = 0.055^2: the colour follows lightness steps of more than about 5 L* units inside a window,
 # not the fine texture of the lightness (which a smaller eps copies into the colour; a larger one lets more
@@ -139,11 +141,6 @@ class GuidedCoefficients:
             stop = min(height, start + tile_rows)
             out[:, :, start:stop] = self.apply_rows(guide[:, :, start:stop], start)
         return out
-
-
-def rows_per_tile(width: int, pixels: int = 1 << 21) -> int:
-    """Rows in a band of about `pixels` pixels (2 M by default: a few tens of MB per float temporary)."""
-    return max(1, pixels // max(1, width))
 
 
 def fit_guided(
