@@ -1,0 +1,134 @@
+"""What the colour -> grey methods share: input checks, the small copy they fit on, pixel pairs, and a
+streaming sRGB -> CIELab for the full-resolution pass.
+
+The streaming conversion is a fused special case of `deepcolor.color.rgb_to_lab` (same constants, imported
+from there): it works on row bands of a few hundred thousand pixels, takes uint8 through a 256-entry table
+instead of a power, and never holds more than one band of float copies, so that a 50-megapixel photo costs
+its input plus its grey output and little else. `tests/decolor/test_common.py` checks it against
+`deepcolor.color.numpy.rgb_to_lab`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from deepcolor.color import numpy as color_np
+from deepcolor.color.lab import F_THRESHOLD, OFFSET, SLOPE, T_FROM_LINEAR, T_THRESHOLD
+from deepcolor.color.rgb import LINEAR_THRESHOLD, SRGB_THRESHOLD
+
+BAND_PIXELS = 1 << 17  # pixels per band of the full-resolution pass: the band's temporaries stay in cache
+_T_FROM_LINEAR = T_FROM_LINEAR.numpy().astype(np.float32)  # (3, 3) linear sRGB -> XYZ / white
+
+
+def _srgb_to_linear_np(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x > SRGB_THRESHOLD, ((np.maximum(x, SRGB_THRESHOLD) + 0.055) / 1.055) ** 2.4, x / 12.92)
+
+
+_LINEAR_FROM_U8 = _srgb_to_linear_np(np.arange(256) / 255.0).astype(np.float32)
+
+
+def check_rgb(rgb: np.ndarray) -> np.ndarray:
+    """An (H, W, 3) image, uint8 or float in [0, 1] (uint16 is scaled to float32); else ValueError."""
+    array = np.asarray(rgb)
+    if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape[:2]:
+        raise ValueError(f"Expected an (H, W, 3) image. Got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / np.float32(65535.0)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"Expected a uint8, uint16 or float image. Got dtype {array.dtype}")
+    if array.dtype != np.float32 and array.dtype != np.float64:
+        array = array.astype(np.float32)
+    return array
+
+
+def row_bands(height: int, width: int, pixels: int = BAND_PIXELS) -> Iterator[slice]:
+    """Row slices covering `height` rows, each about `pixels` pixels."""
+    step = max(1, pixels // max(width, 1))
+    for top in range(0, height, step):
+        yield slice(top, min(height, top + step))
+
+
+def thumbnail(rgb: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 3) uint8 / float -> (h, w, 3) float64 sRGB in [0, 1], longer side at most `size` (area-like
+    antialiased downsampling: a block mean by an integer factor in bands, then an antialiased bilinear)."""
+    h, w = rgb.shape[:2]
+    scale = 255.0 if rgb.dtype == np.uint8 else 1.0
+    # Integer pre-reduction in bands: a 50 MP photo is never copied whole as floats.
+    k = max(1, min(max(h, w) // (2 * size), h, w))
+    hk, wk = h // k, w // k
+    parts = []
+    with torch.no_grad():
+        for band in row_bands(hk, wk * k * k):
+            rows = np.array(rgb[band.start * k:band.stop * k, :wk * k])  # a copy torch may own
+            block = torch.from_numpy(rows).permute(2, 0, 1)[None].to(torch.float32)  # (1, 3, rows, W)
+            parts.append(F.avg_pool2d(block, k) if k > 1 else block)
+        small = torch.cat(parts, dim=2).to(torch.float64) / scale
+        if max(hk, wk) > size:
+            factor = size / max(hk, wk)
+            hw = (max(1, round(hk * factor)), max(1, round(wk * factor)))
+            small = F.interpolate(small, size=hw, mode="bilinear", antialias=True, align_corners=False)
+    return small[0].permute(1, 2, 0).numpy().clip(0.0, 1.0)
+
+
+def lab_of(rgb: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float sRGB in [0, 1] -> (h, w, 3) float64 CIELab (through `deepcolor.color`)."""
+    return color_np.rgb_to_lab(np.ascontiguousarray(rgb, dtype=np.float64))
+
+
+def pixel_pairs(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (first, second) of every 4-neighbour pair once (right, down) and one random partner
+    per pixel (a permutation drawn from `numpy.random.default_rng(seed)`): about 3 pairs per pixel."""
+    idx = np.arange(height * width).reshape(height, width)
+    perm = np.random.default_rng(seed).permutation(height * width)
+    first = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel(), idx.ravel()])
+    second = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel(), perm])
+    return first, second
+
+
+def band_lab(band: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(h, w, 3) uint8 or float sRGB rows -> L*, a*, b* as three (h, w) float32 arrays (D65, as
+    `deepcolor.color.rgb_to_lab`)."""
+    if band.dtype == np.uint8:
+        lin = [_LINEAR_FROM_U8[band[..., c]] for c in range(3)]
+    else:
+        lin = []
+        for c in range(3):
+            x = band[..., c].astype(np.float32)
+            power = np.power((np.maximum(x, SRGB_THRESHOLD) + 0.055) / 1.055, 2.4, dtype=np.float32)
+            lin.append(np.where(x > SRGB_THRESHOLD, power, x / np.float32(12.92)))
+    m = _T_FROM_LINEAR
+    f = []
+    for row in range(3):
+        t = lin[0] * m[row, 0] + lin[1] * m[row, 1] + lin[2] * m[row, 2]
+        cube = np.cbrt(np.maximum(t, T_THRESHOLD))
+        f.append(np.where(t > T_THRESHOLD, cube, t * np.float32(SLOPE) + np.float32(OFFSET)))
+    light = f[1] * np.float32(116.0) - np.float32(16.0)
+    a = (f[0] - f[1]) * np.float32(500.0)
+    b = (f[1] - f[2]) * np.float32(200.0)
+    return light, a, b
+
+
+def gray_from_lightness(light: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """L* in [0, 100] (clipped) -> the sRGB grey value in [0, 1] whose CIE L* it is (float32)."""
+    fy = (np.clip(light, 0.0, 100.0, dtype=np.float32) + np.float32(16.0)) / np.float32(116.0)
+    y = np.where(fy > F_THRESHOLD, fy * fy * fy, (fy - np.float32(OFFSET)) / np.float32(SLOPE))
+    y = np.maximum(y, np.float32(0.0))
+    power = np.power(np.maximum(y, LINEAR_THRESHOLD), np.float32(1.0 / 2.4), dtype=np.float32)
+    encoded = power * np.float32(1.055) - np.float32(0.055)
+    grey = np.where(y > LINEAR_THRESHOLD, encoded, y * np.float32(12.92))
+    if out is None:
+        return np.clip(grey, 0.0, 1.0).astype(np.float32, copy=False)
+    np.clip(grey, 0.0, 1.0, out=out)
+    return out
+
+
+def max_chroma(lab: np.ndarray) -> float:
+    """The largest a*b* chroma of an (h, w, 3) Lab image."""
+    return float(np.sqrt(lab[..., 1] ** 2 + lab[..., 2] ** 2).max(initial=0.0))
