@@ -18,7 +18,8 @@ The protocol, exactly (every choice below is ours where the paper leaves room):
 2. Pairs. Every 4-neighbour pair once (each pixel with its right and its lower neighbour) plus one random
    pair per pixel: pixel i with pixel `perm[i]`, where `perm` is a permutation of the pixels drawn from
    `numpy.random.default_rng(seed)` (seed 0 by default), so a score is deterministic. About 3 pairs per pixel.
-3. Colour distance: CIE76 Delta E in CIELab (D65, sRGB input through scikit-image's `rgb2lab`).
+3. Colour distance: CIE76 Delta E in CIELab (D65, sRGB input, `deepcolor.color.numpy.rgb_to_lab` in float64,
+   which matches scikit-image's `rgb2lab`).
 4. Grey distance in L*: a grey value g in [0, 1] is read as the neutral sRGB colour (g, g, g) and replaced
    by its CIE L*, so two greys that look `tau` apart in lightness are `tau` apart here. (A method that writes
    L*/100 as the grey value is therefore *not* scored as exact lightness; write sRGB grey instead.)
@@ -39,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skimage.color import rgb2lab
+
+from deepcolor.color import numpy as color_np
 
 TAUS: tuple[int, ...] = tuple(range(1, 16))
 METRIC_SIZE = 256
@@ -84,9 +86,7 @@ def _resize(image: np.ndarray, size: int | None) -> np.ndarray:
 def gray_lightness(gray: np.ndarray) -> np.ndarray:
     """CIE L* of neutral sRGB greys: (H, W) grey in [0, 1] -> (H, W) float64 L* in [0, 100]."""
     g = np.clip(np.asarray(gray, dtype=np.float64), 0.0, 1.0)
-    lin = np.where(g <= 0.04045, g / 12.92, ((g + 0.055) / 1.055) ** 2.4)  # relative luminance Y
-    f = np.where(lin > (6 / 29) ** 3, np.cbrt(lin), lin / (3 * (6 / 29) ** 2) + 4 / 29)
-    return 116.0 * f - 16.0
+    return color_np.rgb_to_lab(np.repeat(g[..., None], 3, axis=-1))[..., 0]
 
 
 def _pair_indices(h: int, w: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +173,7 @@ def contrast_pairs(
         raise ValueError(f"rgb must be at least 2 x 2 pixels. Got {image.shape[:2]}")
     small = _resize(image, size)
     h, w = small.shape[:2]
-    lab = rgb2lab(small).reshape(-1, 3)
+    lab = color_np.rgb_to_lab(np.ascontiguousarray(small)).reshape(-1, 3)
     first, second = _pair_indices(h, w, seed)
     delta = np.linalg.norm(lab[first] - lab[second], axis=1)
     return ContrastPairs(
@@ -188,7 +188,12 @@ def contrast_pairs(
 
 
 def contrast_scores(
-    rgb: np.ndarray, gray: np.ndarray, *, size: int | None = METRIC_SIZE, taus: tuple[int, ...] = TAUS, seed: int = 0
+    rgb: np.ndarray,
+    gray: np.ndarray,
+    *,
+    size: int | None = METRIC_SIZE,
+    taus: tuple[int, ...] = TAUS,
+    seed: int = 0,
 ) -> ContrastScores:
     """CCPR, CCFR and E per threshold of `gray` as a grey version of `rgb` (protocol in the module docstring).
 
@@ -210,5 +215,5 @@ def ccfr(rgb: np.ndarray, gray: np.ndarray, **kwargs) -> float:
 
 
 def escore(rgb: np.ndarray, gray: np.ndarray, **kwargs) -> float:
-    """E-score of one image: mean over tau of 2 CCPR CCFR / (CCPR + CCFR); float in [0, 1], higher is better."""
+    """E-score of one image: the mean over tau of 2 CCPR CCFR / (CCPR + CCFR); in [0, 1], higher is better."""
     return contrast_scores(rgb, gray, **kwargs).mean_escore
