@@ -33,6 +33,7 @@ its lightness and is returned as its lightness, which for a neutral grey is the 
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -53,6 +54,7 @@ FIT_SIZE = 96  # longer side of the copy the mapping is fitted on
 TILES = 6  # tiles per axis of the local coefficients
 GLOBAL_ITERS = 10
 LOCAL_ITERS = 5
+MAX_PAIRS = 8000  # pairs the fit uses (a random subset when the copy has more)
 TAU_MAX = 15.5  # the largest E-score threshold is 15: a larger grey difference earns nothing more
 EPS = 0.5  # L1 reweighting floor, L* units
 RIDGE_GLOBAL = 1e-3
@@ -88,26 +90,34 @@ class LcpMapping:
 
 
 class _Pairs:
-    """The fitting pairs of one copy and what the reweighting needs about them."""
+    """The fitting pairs of one copy (at most `MAX_PAIRS`) and what the reweighting needs about them."""
 
     def __init__(self, lab: np.ndarray, seed: int) -> None:
         h, w = lab.shape[:2]
         flat = lab.reshape(-1, 3)
-        self.first, self.second = pixel_pairs(h, w, seed)
-        self.delta = np.linalg.norm(flat[self.first] - flat[self.second], axis=1)
+        first, second = pixel_pairs(h, w, seed)
+        if first.size > MAX_PAIRS:  # a random subset, drawn once: the fit needs the pairs' mix, not all
+            keep = np.random.default_rng(seed + 1).choice(first.size, MAX_PAIRS, replace=False)
+            first, second = first[keep], second[keep]
+        self.first, self.second = first, second
+        self.delta = np.linalg.norm(flat[first] - flat[second], axis=1)
         self.target = np.minimum(self.delta, TAU_MAX)
         # The E-score averages over thresholds tau = 1..15 the share of the pairs with delta >= tau that are
         # kept: a pair counts about 1 / #(delta >= tau) near its own delta.
-        taus = np.arange(1, 16)
-        counts = np.maximum((self.delta[:, None] >= taus).sum(0), 1)
+        counts = first.size - np.searchsorted(np.sort(self.delta), np.arange(1.0, 16.0))
+        counts = np.maximum(counts, 1)
         nearest = np.clip(np.round(self.target).astype(np.int64) - 1, 0, 14)
         self.importance = counts.mean() / counts[nearest]
+        self.sat_high = self.delta >= TAU_MAX
+        self.sat_low = self.delta < 1.0
 
     def weights(self, dg: np.ndarray) -> np.ndarray:
         """IRLS weights for the current grey differences: L1 reweighting, satisfied pairs left out."""
         ad = np.abs(dg)
-        done = ((self.delta >= TAU_MAX) & (ad >= TAU_MAX)) | ((self.delta < 1.0) & (ad < 1.0))
-        return np.where(done, 0.0, self.importance / np.maximum(np.abs(ad - self.target), EPS))
+        done = (self.sat_high & (ad >= TAU_MAX)) | (self.sat_low & (ad < 1.0))
+        w = self.importance / np.maximum(np.abs(ad - self.target), EPS)
+        w[done] = 0.0
+        return w
 
 
 def _fit_global(
@@ -144,40 +154,36 @@ def _fit_tiles(
     """IRLS for per-tile coefficients c: g = clip(base + local . c[tile], 0, 100); (T, K) coefficients."""
     f, s = pairs.first, pairs.second
     k = local.shape[1]
-    coef = np.zeros((n_tiles, k))
-    same = tile[f] == tile[s]
+    # Rows of each tile's least squares: a pair inside one tile moves with it at both ends; a pair across
+    # tiles gives a row to each end's tile, the other end held at its current value. A row is
+    # sign_a * inside[end_a] * local[end_a] + sign_b * inside[end_b] * local[end_b] (sign_b = 0: one end).
+    same = np.flatnonzero(tile[f] == tile[s])
+    across = np.flatnonzero(tile[f] != tile[s])
+    pair = np.concatenate([same, across, across])
+    end_a = np.concatenate([f[same], f[across], s[across]])
+    end_b = np.concatenate([s[same], s[across], s[across]])
+    sign_a = np.concatenate([np.ones(same.size), np.ones(across.size), -np.ones(across.size)])
+    sign_b = np.concatenate([-np.ones(same.size), np.zeros(2 * across.size)])
+    owner = tile[end_a]
+    local_a, local_b = local[end_a], local[end_b]
     iu, ju = np.triu_indices(k)
+    coef = np.zeros((n_tiles, k))
     for _ in range(LOCAL_ITERS):
         raw = base + np.einsum("nk,nk->n", local, coef[tile])
         inside = ((raw > 0.0) & (raw < 100.0)).astype(np.float64)
         g = np.clip(raw, 0.0, 100.0)
         dg = g[f] - g[s]
         weight = pairs.weights(dg)
-        want = np.where(dg >= 0.0, 1.0, -1.0) * pairs.target
-        # Rows of each tile's least squares: a pair inside one tile moves with it at both ends; a pair across
-        # tiles gives a row to each end's tile, the other end held at its current value.
-        rows, targets, weights, owners = [], [], [], []
-        fi, si = f[same], s[same]
-        r = inside[fi, None] * local[fi] - inside[si, None] * local[si]
-        rows.append(r)
-        targets.append(want[same] - dg[same] + np.einsum("nk,nk->n", r, coef[tile[fi]]))
-        weights.append(weight[same])
-        owners.append(tile[fi])
-        across = ~same
-        for end, sign in ((f[across], 1.0), (s[across], -1.0)):
-            r = sign * inside[end, None] * local[end]
-            rows.append(r)
-            targets.append(want[across] - dg[across] + np.einsum("nk,nk->n", r, coef[tile[end]]))
-            weights.append(weight[across])
-            owners.append(tile[end])
-        r, t, wt, own = (np.concatenate(x) for x in (rows, targets, weights, owners))
-        lhs = np.zeros((n_tiles, k, k))
+        want = np.where(dg >= 0.0, pairs.target, -pairs.target)
+        rows = (sign_a * inside[end_a])[:, None] * local_a + (sign_b * inside[end_b])[:, None] * local_b
+        target = (want - dg)[pair] + np.einsum("nk,nk->n", rows, coef[owner])
+        wt = weight[pair]
+        wrows = rows * wt[:, None]
+        lhs = np.empty((n_tiles, k, k))
         for i, j in zip(iu, ju, strict=True):
-            entry = np.bincount(own, wt * r[:, i] * r[:, j], minlength=n_tiles)
-            lhs[:, i, j] = entry
-            lhs[:, j, i] = entry
-        rhs = np.stack([np.bincount(own, wt * t * r[:, i], minlength=n_tiles) for i in range(k)], axis=1)
-        total = np.maximum(np.bincount(own, wt, minlength=n_tiles), 1.0)
+            lhs[:, i, j] = lhs[:, j, i] = np.bincount(owner, wrows[:, i] * rows[:, j], minlength=n_tiles)
+        rhs = np.stack([np.bincount(owner, wrows[:, i] * target, minlength=n_tiles) for i in range(k)], 1)
+        total = np.maximum(np.bincount(owner, wt, minlength=n_tiles), 1.0)
         lhs += RIDGE_LOCAL * total[:, None, None] * np.eye(k)
         coef = np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
     return coef
@@ -299,7 +305,8 @@ def lcp(rgb: np.ndarray, seed: int = 0, workers: int | None = None) -> np.ndarra
     Args:
         rgb: (H, W, 3) sRGB, uint8 or float in [0, 1].
         seed: seed of the random pixel pairs of the fit.
-        workers: threads for the full-resolution pass (None: 2 for images over 2 megapixels, else 1).
+        workers: threads for the full-resolution pass (None: up to 4, one per core, for images over one
+            megapixel; else 1).
 
     Returns:
         (H, W) float32 sRGB grey in [0, 1].
@@ -307,5 +314,5 @@ def lcp(rgb: np.ndarray, seed: int = 0, workers: int | None = None) -> np.ndarra
     rgb = check_rgb(rgb)
     mapping = fit_lcp(rgb, seed=seed)
     if workers is None:
-        workers = 2 if rgb.shape[0] * rgb.shape[1] > 2_000_000 else 1
+        workers = min(4, os.cpu_count() or 1) if rgb.shape[0] * rgb.shape[1] > 1_000_000 else 1
     return apply_lcp(rgb, mapping, workers=workers)
