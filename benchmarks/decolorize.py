@@ -1,7 +1,8 @@
 """Colour -> grey: contrast kept (E-score, Lu, Xu and Jia 2014) and speed, every method side by side.
 
 Methods: deepcolor's `lcp` (the default), `cpd` (our Lu/Xu/Jia 2012), `lightness`, `luma601`, `luma709`,
-`average`, and OpenCV's `cv2.decolor` (its grey output; opencv-python-headless is a benchmark dependency only).
+`average`, and OpenCV's `cv2.decolor` (its grey output; opencv-python-headless is only a benchmark
+dependency).
 
 Data sets:
 
@@ -20,7 +21,7 @@ is the median of its runs; seconds per megapixel = sum of the image times / sum 
 "large" rows do the same on one 12-megapixel mosaic of BSD100 photos (4000 x 3000), and the 50-megapixel row
 runs the default method on an 8660 x 5774 mosaic in a child process and reports its peak memory.
 
-    python benchmarks/decolorize.py                        # everything, writes benchmarks/results/decolorize.md
+    python benchmarks/decolorize.py            # everything; writes benchmarks/results/decolorize.md
     python benchmarks/decolorize.py --tiny-limit 300 --repeats 1 --no-large --out -   # a quick look
 """
 
@@ -224,17 +225,18 @@ def report(results: list[dict], large: dict | None, big: dict | None, methods: l
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     lines.append("")
     for r in results:
-        lines.append(f"- {r['name']}: {r['count']} images, {r['megapixels']:.2f} MP, {r['wall']:.0f} s for all "
-                     "methods, scoring included.")
+        lines.append(f"- {r['name']}: {r['count']} images, {r['megapixels']:.2f} MP, {r['wall']:.0f} s for "
+                     "all methods, scoring included.")
     lines.append("")
     lines.append("Goals (default method `lcp`):")
     lines.append("")
     for r in results:
         best = max(("luma601", "lightness", "cv2.decolor"), key=lambda m: r["escore"][m])
         margin = r["escore"]["lcp"] - r["escore"][best]
-        lines.append(f"- {r['name']}: lcp {r['escore']['lcp']:.4f} vs best of luma601 / lightness / cv2.decolor "
-                     f"({best}, {r['escore'][best]:.4f}): {margin:+.4f} (goal >= +0.02 on bsd100 and tiny64-val); "
-                     f"speed {r['s_per_mp']['cv2.decolor'] / r['s_per_mp']['lcp']:.1f}x cv2.decolor, "
+        speedup = r["s_per_mp"]["cv2.decolor"] / r["s_per_mp"]["lcp"]
+        lines.append(f"- {r['name']}: lcp {r['escore']['lcp']:.4f} vs the best of luma601 / lightness / "
+                     f"cv2.decolor ({best}, {r['escore'][best]:.4f}): {margin:+.4f} (goal >= +0.02 on bsd100 "
+                     f"and tiny64-val); {speedup:.1f}x the speed of cv2.decolor, "
                      f"{r['s_per_mp']['lcp']:.3f} s/MP (goal >= 10x, <= 0.1 s/MP)")
     if large:
         lines.append("")
@@ -244,12 +246,13 @@ def report(results: list[dict], large: dict | None, big: dict | None, methods: l
         lines.append("|" + "---|" * len(large))
         lines.append("| " + " | ".join(f"{v:.3f}" for v in large.values()) + " |")
         lines.append("")
-        lines.append(f"- lcp is {large['cv2.decolor'] / large['lcp']:.1f}x faster than cv2.decolor per megapixel.")
+        ratio = large["cv2.decolor"] / large["lcp"]
+        lines.append(f"- lcp is {ratio:.1f}x faster than cv2.decolor per megapixel.")
     if big:
         lines.append("")
         lines.append("50-megapixel mosaic (8660 x 5774), each method in a fresh process:")
         lines.append("")
-        lines.append("| method | seconds | s/MP | peak RSS with the input loaded (GiB) | peak RSS after (GiB) |")
+        lines.append("| method | seconds | s/MP | peak RSS, input loaded (GiB) | peak RSS after (GiB) |")
         lines.append("|---|---|---|---|---|")
         for m, (t, base, peak) in big.items():
             lines.append(f"| {m} | {t:.2f} | {t / 50.0:.3f} | {base:.2f} | {peak:.2f} |")
@@ -281,7 +284,8 @@ def main() -> None:
     if args.bsd_limit:
         bsd = (x for i, x in enumerate(bsd100()) if i < args.bsd_limit)
     results = []
-    for name, images in (("bsd100", bsd), ("tiny64-val", tiny64(args.tiny_limit)), ("isoluminant", isoluminant())):
+    sets = (("bsd100", bsd), ("tiny64-val", tiny64(args.tiny_limit)), ("isoluminant", isoluminant()))
+    for name, images in sets:
         results.append(run_dataset(name, images, methods, args.repeats))
         print(f"{name}: done in {results[-1]['wall']:.0f} s", file=sys.stderr, flush=True)
     large = big = None
