@@ -176,6 +176,10 @@ class Colorizer:
             self.device = self.predictor.device
         meta_size = self.predictor.meta.get("render_size")
         self.render_size = int(render_size or meta_size or DEFAULT_RENDER_SIZE)
+        # A regressor trained with an L1/Huber loss predicts the conditional median and so under-shoots chroma;
+        # shipped weights carry the gain that was calibrated for them (`chroma_gain` in their JSON, chosen on
+        # a tuning split, see docs/models/). `saturation` in the calls below scales on top of it.
+        self.chroma_gain = float(self.predictor.meta.get("chroma_gain", 1.0))
         self.radius = radius
         self.eps = eps
 
@@ -210,6 +214,8 @@ class Colorizer:
         with torch.inference_mode():
             ab_norm = self.predictor(normalize_l(l_low))
         ab_low = denormalize_ab(ab_norm.to(self.device, torch.float32))
+        if self.chroma_gain != 1.0:  # the model's calibration, from its metadata (see __init__)
+            ab_low = ab_low * self.chroma_gain
         if ab_low.shape[-2:] != l_low.shape[-2:]:  # e.g. an ONNX graph exported at one fixed size
             ab_low = F.interpolate(ab_low, size=l_low.shape[-2:], mode="bilinear", align_corners=False)
         return l_low, ab_low
