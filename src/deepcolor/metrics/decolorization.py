@@ -84,9 +84,10 @@ def _resize(image: np.ndarray, size: int | None) -> np.ndarray:
 
 
 def gray_lightness(gray: np.ndarray) -> np.ndarray:
-    """CIE L* of neutral sRGB greys: (H, W) grey in [0, 1] -> (H, W) float64 L* in [0, 100]."""
+    """CIE L* of neutral sRGB greys: grey in [0, 1] of any shape -> float64 L* in [0, 100], same shape."""
     g = np.clip(np.asarray(gray, dtype=np.float64), 0.0, 1.0)
-    return color_np.rgb_to_lab(np.repeat(g[..., None], 3, axis=-1))[..., 0]
+    rgb = np.repeat(g.reshape(1, -1, 1), 3, axis=-1)
+    return color_np.rgb_to_lab(rgb)[..., 0].reshape(g.shape)
 
 
 def _pair_indices(h: int, w: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

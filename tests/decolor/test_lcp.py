@@ -1,0 +1,101 @@
+"""LCP, the default method: isoluminant contrast kept (where luma601 loses it), determinism, streaming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepcolor.decolor import lcp as lcp_module
+from deepcolor.decolor.lcp import LcpMapping, apply_lcp, fit_lcp, lcp
+from deepcolor.decolor.methods import lightness, luma601
+from deepcolor.decolor.synthetic import patches, text
+from deepcolor.metrics.decolorization import escore, gray_lightness
+
+
+def _patch_means(grey: np.ndarray, n: int) -> np.ndarray:
+    light = gray_lightness(grey)
+    cell = grey.shape[0] // n
+    return np.array([light[i * cell:(i + 1) * cell, j * cell:(j + 1) * cell].mean()
+                     for i in range(n) for j in range(n)])
+
+
+def _pairwise(values: np.ndarray) -> np.ndarray:
+    return np.abs(np.subtract.outer(values, values))[np.triu_indices(values.size, 1)]
+
+
+def test_isoluminant_patches_kept_by_lcp_lost_by_luma601():
+    image = patches(64, n=2, light=60.0, chroma=30.0, seed=3)
+    ours, luma = lcp(image), luma601(image)
+    assert escore(image, ours) > 0.9
+    assert escore(image, luma) < 0.4
+    # Grey differences between the four patches, in L*: luma601 leaves them a few units apart at most,
+    # lcp separates every pair clearly.
+    assert _pairwise(_patch_means(luma, 2)).max() < 8.0
+    assert _pairwise(_patch_means(ours, 2)).min() > 8.0
+
+
+def test_isoluminant_text_readable_with_lcp():
+    image = text(64, light=55.0, chroma=30.0, hue_fg=20.0, hue_bg=200.0, word="Aa")
+    mask = np.any(image != image[0, 0], axis=2)  # the letters
+    ours, luma = lcp(image), luma601(image)
+    assert escore(image, ours) > 0.9
+    assert escore(image, luma) < escore(image, ours) - 0.4
+    for grey, low, high in ((ours, 15.0, 100.0), (luma, 0.0, 8.0)):  # letters vs background, in L*
+        light = gray_lightness(grey)
+        assert low < abs(light[mask].mean() - light[~mask].mean()) < high
+
+
+def test_keeps_more_contrast_than_lightness_on_a_colourful_image(rgb_image):
+    ours = lcp(rgb_image)
+    assert escore(rgb_image, ours) > escore(rgb_image, lightness(rgb_image))
+    # ... and still reads as the photo's lightness (no inversion): strongly correlated with L*.
+    corr = np.corrcoef(gray_lightness(ours).ravel(), gray_lightness(lightness(rgb_image)).ravel())[0, 1]
+    assert corr > 0.8
+
+
+def test_deterministic_and_same_for_uint8_and_float(rgb_image):
+    rgb8 = np.round(rgb_image * 255).astype(np.uint8)
+    a, b = lcp(rgb8), lcp(rgb8)
+    np.testing.assert_array_equal(a, b)
+    c = lcp(rgb8.astype(np.float32) / 255.0)
+    assert np.abs(a - c).max() < 2e-3
+
+
+def test_streaming_bands_and_threads_do_not_change_the_result(monkeypatch):
+    image = np.concatenate([patches(48, n=3, seed=1), text(48)], axis=1)
+    mapping = fit_lcp(image)
+    whole = apply_lcp(image, mapping)
+    monkeypatch.setattr("deepcolor.decolor._common.BAND_PIXELS", 200)
+    monkeypatch.setattr(lcp_module, "row_bands", lambda h, w: __import__(
+        "deepcolor.decolor._common", fromlist=["row_bands"]).row_bands(h, w, pixels=200))
+    np.testing.assert_array_equal(apply_lcp(image, mapping), whole)
+    np.testing.assert_array_equal(apply_lcp(image, mapping, workers=2), whole)
+
+
+def test_fit_is_done_on_a_small_copy(monkeypatch):
+    seen = []
+    original = lcp_module.lab_of
+
+    def spy(rgb):
+        seen.append(rgb.shape)
+        return original(rgb)
+
+    monkeypatch.setattr(lcp_module, "lab_of", spy)
+    fit_lcp(np.zeros((400, 300, 3), np.uint8) + np.arange(300, dtype=np.uint8)[None, :, None] % 200)
+    assert seen == [(96, 72, 3)]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (2, 2), (3, 200)])
+def test_tiny_and_thin_images(shape):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    grey = lcp(image)
+    assert grey.shape == shape and np.isfinite(grey).all()
+
+
+def test_grey_image_gives_the_identity_mapping():
+    grey = np.repeat(np.linspace(0, 1, 50, dtype=np.float32)[None, :, None], 3, axis=2).repeat(10, 0)
+    mapping, identity = fit_lcp(grey), LcpMapping.identity()
+    assert mapping.gain == identity.gain
+    for name in ("mu", "linear", "tiles"):
+        np.testing.assert_array_equal(getattr(mapping, name), getattr(identity, name))
