@@ -99,3 +99,18 @@ def test_grey_image_gives_the_identity_mapping():
     assert mapping.gain == identity.gain
     for name in ("mu", "linear", "tiles"):
         np.testing.assert_array_equal(getattr(mapping, name), getattr(identity, name))
+
+
+@pytest.mark.data
+def test_real_photos_keep_more_contrast_than_lightness_and_luma(data_dir):
+    from deepcolor.io import read_image
+
+    photos = sorted((data_dir / "val" / "bsd100").glob("*.png"))[:3]
+    if not photos:
+        pytest.skip("no BSD100 photos")
+    gains = []
+    for path in photos:
+        rgb = np.rint(read_image(path).rgb * 255).astype(np.uint8)
+        ours = escore(rgb, lcp(rgb))
+        gains.append(ours - max(escore(rgb, lightness(rgb)), escore(rgb, luma601(rgb))))
+    assert min(gains) > 0.0 and np.mean(gains) > 0.01

@@ -89,6 +89,7 @@ def command(
             bit_depth=int(bit_depth) if bit_depth is not None else None,
             keep_channels=keep_channels,
             max_pixels=max_pixels,
+            replace_input=overwrite,  # job.output_path has already refused an input without --overwrite
         )
         totals["done"] += 1
         totals["in"] += item.path.stat().st_size

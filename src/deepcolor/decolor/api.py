@@ -207,6 +207,7 @@ def decolorize_file(
     keep_channels: bool = False,
     max_pixels: int | None = None,
     overwrite: bool = True,
+    replace_input: bool = False,
 ) -> Path:
     """Read `path`, write its grey version to `output` (atomically); the format follows `output`'s extension.
 
@@ -214,7 +215,9 @@ def decolorize_file(
         bit_depth: 8 or 16; None: 16 when the input had 16 bits and the format holds them, else 8.
         keep_channels: write RGB (or RGBA) grey instead of one channel.
         max_pixels: refuse larger images (None: `deepcolor.io.DEFAULT_MAX_PIXELS`).
-        overwrite: replace an existing `output` (never the input itself: that is an ImageError).
+        overwrite: replace an existing `output`.
+        replace_input: allow `output` to be the input file itself (otherwise an ImageError); the write is
+            atomic, so the input is intact if anything fails.
 
     Raises:
         ImageError: unreadable input, output equal to the input, a bit depth the format cannot hold.
@@ -224,7 +227,7 @@ def decolorize_file(
 
     fn = check_method(method)
     path, output = Path(path), Path(output)
-    if output.resolve() == path.resolve():
+    if not replace_input and output.resolve() == path.resolve():
         raise ImageError(output, "is the input file; write the grey image elsewhere")
     image = read_image(path, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
     rgb = image.rgb
