@@ -6,3 +6,8 @@ from deepcolor.metrics.colorization import colorfulness as colorfulness
 from deepcolor.metrics.colorization import psnr as psnr
 from deepcolor.metrics.colorization import quantize_8bit as quantize_8bit
 from deepcolor.metrics.colorization import ssim as ssim
+from deepcolor.metrics.decolorization import ccfr as ccfr
+from deepcolor.metrics.decolorization import ccpr as ccpr
+from deepcolor.metrics.decolorization import contrast_pairs as contrast_pairs
+from deepcolor.metrics.decolorization import contrast_scores as contrast_scores
+from deepcolor.metrics.decolorization import escore as escore
