@@ -427,7 +427,9 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="warm pipeline runs after the cold one (12 MP)"
     )
-    parser.add_argument("--render-size", type=int, default=256)
+    parser.add_argument(
+        "--render-size", type=int, default=None, help="pipeline render size [model's default]"
+    )
     parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
     parser.add_argument("--skip-pipeline", action="store_true")
     parser.add_argument("--skip-upsampler", action="store_true", help="skip the BSD100 upsampler oracle")
@@ -452,7 +454,10 @@ def main() -> None:
     if not args.skip_pipeline:
         sizes = [int(s) for s in args.sizes.split(",")]
         threads = [args.threads] if args.threads else sorted({torch.get_num_threads(), 1}, reverse=True)
-        pipeline_section(models, sizes, args.backend, args.render_size, args.repeats, threads)
+        from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE
+
+        render_size = args.render_size or int(models[0][2].get("render_size") or DEFAULT_RENDER_SIZE)
+        pipeline_section(models, sizes, args.backend, render_size, args.repeats, threads)
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 

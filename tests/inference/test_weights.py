@@ -170,3 +170,14 @@ def test_predictors_pad_odd_sizes_to_the_size_multiple(tiny_model):
     with torch.inference_mode():
         expected = tiny_model.predict_ab(padded)[..., :45, :70]
     torch.testing.assert_close(load_predictor(tiny_model)(l_norm), expected)
+
+
+def test_the_shipped_default_loads_and_colorizes():
+    if not shipped_models():
+        pytest.skip("no weights shipped in this installation")
+    colorizer = Colorizer("default", device="cpu", backend="torch")
+    assert colorizer.render_size >= 16
+    grey = torch.linspace(0, 100, 48 * 64).reshape(1, 1, 48, 64)
+    ab = colorizer.predict_ab(grey, render_size=64)
+    assert ab.shape == (1, 2, 48, 64) and torch.isfinite(ab).all()
+    assert ab.abs().max() < 128
