@@ -1,4 +1,4 @@
-"""The `deepcolor` command: a Click group whose sub-commands are imported only when used.
+"""The `deepcolor` command: a Click group whose sub-commands are imported only when needed.
 
 Each sub-command lives in its own module `deepcolor.cli.<name>` and exposes a `click.Command` called `command`.
 Lazy loading keeps `deepcolor --help` and `deepcolor info` fast: torch-heavy modules load only when needed.

@@ -176,8 +176,8 @@ class Colorizer:
             self.device = self.predictor.device
         meta_size = self.predictor.meta.get("render_size")
         self.render_size = int(render_size or meta_size or DEFAULT_RENDER_SIZE)
-        # A regressor trained with an L1/Huber loss predicts the conditional median and so under-shoots chroma;
-        # shipped weights carry the gain that was calibrated for them (`chroma_gain` in their JSON, chosen on
+        # A regressor trained with an L1/Huber loss predicts the conditional median, so it under-shoots
+        # chroma; shipped weights carry the gain calibrated for them (`chroma_gain` in their JSON, chosen on
         # a tuning split, see docs/models/). `saturation` in the calls below scales on top of it.
         self.chroma_gain = float(self.predictor.meta.get("chroma_gain", 1.0))
         self.radius = radius
