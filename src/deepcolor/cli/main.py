@@ -1,6 +1,6 @@
-"""The `deepcolor` command: a Click group whose sub-commands are imported only when needed.
+"""The `deepcolor` command: a Click group whose sub-commands are imported only when used.
 
-Each sub-command lives in its own module `deepcolor.cli.<name>` and exposes a `click.Command` called `command`.
+Each sub-command lives in its own module `deepcolor.cli.<name>` exposing a `click.Command` called `command`.
 Lazy loading keeps `deepcolor --help` and `deepcolor info` fast: torch-heavy modules load only when needed.
 """
 
