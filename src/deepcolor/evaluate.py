@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from deepcolor.cli.batch import echo_error
 from deepcolor.color import lab_to_rgb, rgb_to_lab
-from deepcolor.io import ImageError, read_image, write_image
+from deepcolor.io import ImageError, atomic_write_bytes, read_image, write_image
 from deepcolor.metrics.colorization import auc_ab, ciede2000, colorfulness, psnr, quantize_8bit, ssim
 from deepcolor.viz import make_sheet
 
@@ -357,17 +357,6 @@ def format_table(result: EvaluationResult) -> str:
     return "\n".join(text)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _csv_text(fields: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
     buffer = _stdio.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(fields), lineterminator="\n")
@@ -383,8 +372,10 @@ def _write_outputs(
     output_dir.mkdir(parents=True, exist_ok=True)
     per_image = output_dir / "per_image.csv"
     summary = output_dir / "summary.csv"
-    _atomic_write_text(per_image, _csv_text(PER_IMAGE_FIELDS, result.per_image))
-    _atomic_write_text(summary, _csv_text(SUMMARY_FIELDS, [s.as_row() for s in result.summary.values()]))
+    atomic_write_bytes(per_image, _csv_text(PER_IMAGE_FIELDS, result.per_image).encode())
+    atomic_write_bytes(
+        summary, _csv_text(SUMMARY_FIELDS, [s.as_row() for s in result.summary.values()]).encode()
+    )
     files = [per_image, summary]
     if sheet_rows:
         col_labels = ["grey", *result.models[1:], "truth"]

@@ -8,7 +8,7 @@
 - `to_tensor` / `to_numpy`: (H, W, C) NumPy <-> (1, C, H, W) torch.
 """
 
-from deepcolor.io.atomic import atomic_write
+from deepcolor.io.atomic import atomic_write, atomic_write_bytes
 from deepcolor.io.errors import ImageError, ImageWarning
 from deepcolor.io.image import (
     DEFAULT_MAX_PIXELS,
@@ -34,6 +34,7 @@ __all__ = [
     "InputItem",
     "LoadedImage",
     "atomic_write",
+    "atomic_write_bytes",
     "expand_inputs",
     "is_effectively_gray",
     "is_image_name",

@@ -59,6 +59,12 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = True) -> Iterat
         tmp.unlink(missing_ok=True)
 
 
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool = True) -> None:
+    """Write `data` to `path` atomically (see `atomic_write`); the one way deepcolor writes whole files."""
+    with atomic_write(path, overwrite=overwrite) as f:
+        f.write(data)
+
+
 def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, target)

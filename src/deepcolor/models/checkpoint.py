@@ -9,8 +9,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepcolor.io.atomic import atomic_write_bytes
 from deepcolor.models.registry import create_model
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _numpy_globals() -> list[Any]:
@@ -67,8 +50,8 @@ def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, Any] | 
     if "temperature" in kwargs:  # the cnn's temperature is settable after construction
         kwargs["temperature"] = float(model.temperature)
     meta = {"model_name": model.model_name, "model_kwargs": kwargs, **(metadata or {})}
-    _atomic_write_bytes(path, save(state))
-    _atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2, default=str) + "\n").encode())
+    atomic_write_bytes(path, save(state))
+    atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2, default=str) + "\n").encode())
     return path
 
 
