@@ -16,8 +16,9 @@ Scores: `deepcolor.metrics.decolorization` (protocol in its docstring: longer si
 random pair per pixel, CIE76 in CIELab, grey L*, tau = 1..15, mean over tau then over images). Every method
 gets the 8-bit grey that it would write to a file.
 
-Speed: each method runs on the decoded uint8 array (no file I/O), `--repeats` times per image; an image's time
-is the median of its runs; seconds per megapixel = sum of the image times / sum of the megapixels. The
+Speed: each method runs on the decoded uint8 arrays (no file I/O), `--repeats` times per image, one method
+over the whole set after the other; an image's time is the median of its runs; seconds per megapixel = sum
+of the image times / sum of the megapixels. The
 "large" rows do the same on one 12-megapixel mosaic of BSD100 photos (4000 x 3000), and the 50-megapixel row
 runs the default method on an 8660 x 5774 mosaic in a child process and reports its peak memory.
 
@@ -129,29 +130,35 @@ def timed(fn: Callable[[np.ndarray], np.ndarray], rgb: np.ndarray, repeats: int)
 
 
 def run_dataset(name: str, images: Iterator[tuple[str, np.ndarray]], methods: dict, repeats: int) -> dict:
+    """Time each method over the whole set (one method after the other, so that no library's idle threads
+    spin while another's code is timed), then score the 8-bit greys."""
     from deepcolor.metrics.decolorization import contrast_pairs
 
+    start = time.perf_counter()
+    rgbs = [rgb for _, rgb in images]
+    megapixels = sum(rgb.shape[0] * rgb.shape[1] for rgb in rgbs) / 1e6
+    greys: dict[str, list[np.ndarray]] = {}
+    seconds = {}
+    for m, fn in methods.items():
+        outs, total = [], 0.0
+        for rgb in rgbs:
+            grey, t = timed(fn, rgb, repeats)
+            outs.append(to_u8(grey))
+            total += t
+        greys[m], seconds[m] = outs, total
     scores = {m: [] for m in methods}
     ccpr = {m: [] for m in methods}
     ccfr = {m: [] for m in methods}
-    seconds = dict.fromkeys(methods, 0.0)
-    megapixels = 0.0
-    count = 0
-    start = time.perf_counter()
-    for _, rgb in images:
+    for i, rgb in enumerate(rgbs):
         pairs = contrast_pairs(rgb)
-        megapixels += rgb.shape[0] * rgb.shape[1] / 1e6
-        count += 1
-        for m, fn in methods.items():
-            grey, t = timed(fn, rgb, repeats)
-            seconds[m] += t
-            s = pairs.score(to_u8(grey))
+        for m in methods:
+            s = pairs.score(greys[m][i])
             scores[m].append(s.mean_escore)
             ccpr[m].append(float(s.ccpr.mean()))
             ccfr[m].append(float(s.ccfr.mean()))
     return {
         "name": name,
-        "count": count,
+        "count": len(rgbs),
         "megapixels": megapixels,
         "wall": time.perf_counter() - start,
         "escore": {m: float(np.mean(v)) for m, v in scores.items()},

@@ -14,11 +14,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from deepcolor.color import numpy as color_np
 from deepcolor.color.lab import F_THRESHOLD, OFFSET, SLOPE, T_FROM_LINEAR, T_THRESHOLD
 from deepcolor.color.rgb import LINEAR_THRESHOLD, SRGB_THRESHOLD
 
-BAND_PIXELS = 1 << 17  # pixels per band of the full-resolution pass: the band's temporaries stay in cache
+BAND_PIXELS = 1 << 16  # pixels per band of the full-resolution pass: temporaries stay small and in cache
 _T_FROM_LINEAR = T_FROM_LINEAR.numpy().astype(np.float32)  # (3, 3) linear sRGB -> XYZ / white
 
 
@@ -100,8 +99,12 @@ def thumbnail(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 def lab_of(rgb: np.ndarray) -> np.ndarray:
-    """(h, w, 3) float sRGB in [0, 1] -> (h, w, 3) float64 CIELab (through `deepcolor.color`)."""
-    return color_np.rgb_to_lab(np.ascontiguousarray(rgb, dtype=np.float64))
+    """(h, w, 3) float sRGB in [0, 1] -> (h, w, 3) float64 CIELab, for the small fitting copies.
+
+    NumPy (`band_lab`) rather than `deepcolor.color.numpy.rgb_to_lab`: that one runs torch, whose idle
+    worker threads keep spinning for a while and slow down the NumPy fit that follows on a busy machine.
+    """
+    return np.stack(band_lab(np.asarray(rgb, dtype=np.float32)), axis=-1).astype(np.float64)
 
 
 def pixel_pairs(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
