@@ -187,9 +187,13 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
             sessions[label] = onnx_session(path, threads=threads)
             single[label] = onnx_session(path, threads=1)
             differences[label] = compare_onnx(model, path)
+        from deepcolor.inference.weights import load_predictor
+
         fns = {}
         for label, model, _ in everything:
             fns[("torch", label)] = lambda model=model: model.predict_ab(x)
+            predictor = load_predictor(model)
+            fns[("path", label)] = lambda p=predictor: p(x)
             fns[("ort", label)] = lambda s=sessions[label]: s.run(None, {s.get_inputs()[0].name: feed})
         with torch.inference_mode():
             wall = interleaved_medians(fns, runs)
@@ -207,18 +211,20 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
     print("## Model forward at 256 x 256 (1 image)\n")
     print(
         f"Wall: median of {runs} interleaved runs with {threads} threads (what a user waits; inflated when "
-        "other processes load the CPU). CPU: the least CPU time of one call on 1 thread (the work itself).\n"
+        "other processes load the CPU). The deepcolor path is `load_predictor(model)`, which pads to a "
+        "multiple of 32 and runs networks under 8 M parameters on one thread. CPU: the least CPU time of one "
+        "call on 1 thread (the work itself).\n"
     )
     print(
-        "| model | parameters | torch wall ms | onnxruntime wall ms | torch CPU ms | onnxruntime CPU ms | "
-        "speed-up vs ECCV16 (wall / CPU) | ONNX max abs ab diff |"
+        "| model | parameters | torch wall ms | deepcolor torch path wall ms | onnxruntime wall ms | "
+        "torch CPU ms | onnxruntime CPU ms | speed-up vs ECCV16 (wall / CPU) | ONNX max abs ab diff |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, model, _ in everything:
-        t, o = wall[("torch", label)] * 1e3, wall[("ort", label)] * 1e3
+        t, p, o = (wall[(kind, label)] * 1e3 for kind in ("torch", "path", "ort"))
         tc, oc = work[("torch", label)], work[("ort", label)]
         print(
-            f"| {label} | {parameters(model)} | {t:.1f} | {o:.1f} | {tc:.1f} | {oc:.1f} | "
+            f"| {label} | {parameters(model)} | {t:.1f} | {p:.1f} | {o:.1f} | {tc:.1f} | {oc:.1f} | "
             f"{reference * 1e3 / t:.1f}x / {reference_work / tc:.1f}x | {differences[label]:.1e} |"
         )
     print()

@@ -181,3 +181,24 @@ def test_the_shipped_default_loads_and_colorizes():
     ab = colorizer.predict_ab(grey, render_size=64)
     assert ab.shape == (1, 2, 48, 64) and torch.isfinite(ab).all()
     assert ab.abs().max() < 128
+
+
+def test_small_networks_run_on_one_thread_and_the_setting_is_restored(tiny_model):
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = tiny_model
+
+        def predict_ab(self, l_norm):
+            seen.append(torch.get_num_threads())
+            return self.inner.predict_ab(l_norm)
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        load_predictor(Spy())(torch.zeros(1, 1, 32, 32))
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

@@ -11,7 +11,8 @@ then wait for a time slice: up to 5x slower in our measurements on a loaded 2-co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -23,6 +24,20 @@ PARALLEL_BAND_PIXELS = 1 << 20  # 1 M pixels per band when several bands run at 
 def rows_per_tile(width: int, pixels: int = BAND_PIXELS) -> int:
     """Rows in a band of about `pixels` pixels."""
     return max(1, pixels // max(1, width))
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """PyTorch's intra-op threads set to 1 inside the block, restored after it."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _run(work: Callable[[int, int], None], start: int, stop: int) -> None:
@@ -52,13 +67,7 @@ def for_each_band(
         for start, stop in bands:
             _run(work, start, stop)
         return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(
-            max_workers=min(workers, len(bands)), thread_name_prefix="deepcolor-band"
-        ) as pool:
-            for future in [pool.submit(_run, work, start, stop) for start, stop in bands]:
-                future.result()  # re-raises a worker's exception here
-    finally:
-        torch.set_num_threads(threads)
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(bands)), thread_name_prefix="deepcolor-band")
+    with single_threaded(), pool:
+        for future in [pool.submit(_run, work, start, stop) for start, stop in bands]:
+            future.result()  # re-raises a worker's exception here
