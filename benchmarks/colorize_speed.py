@@ -231,19 +231,22 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
 
 
 def render_size_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> None:
-    sizes = (128, 192, 256, 320, 384, 512)
+    from deepcolor.inference.weights import load_predictor
+
+    sizes = (128, 160, 192, 256, 320, 384, 512)
     print(
-        f"## Forward time (ms, torch) against render size, 4:3 input (longer side x 3/4), median of {runs}\n"
+        f"## Network time (ms, deepcolor torch path) against render size, 4:3 input (longer side x 3/4), "
+        f"median of {runs}\n"
     )
     print("| model | " + " | ".join(f"{s}x{s * 3 // 4}" for s in sizes) + " |")
     print("| --- |" + " ---: |" * len(sizes))
-    with torch.inference_mode():
-        for label, model, _ in models:
-            cells = []
-            for s in sizes:
-                x = torch.rand(1, 1, s * 3 // 4, s) - 0.5
-                cells.append(f"{median_time(lambda model=model, x=x: model.predict_ab(x), runs) * 1e3:.1f}")
-            print(f"| {label} | " + " | ".join(cells) + " |")
+    for label, model, _ in models:
+        predictor = load_predictor(model)
+        cells = []
+        for s in sizes:
+            x = torch.rand(1, 1, s * 3 // 4, s) - 0.5
+            cells.append(f"{median_time(lambda x=x, p=predictor: p(x), runs) * 1e3:.1f}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
     print()
 
 
