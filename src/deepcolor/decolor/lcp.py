@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepcolor.decolor._common import (
-    band_lab,
+    band_f,
     check_rgb,
-    gray_from_lightness,
+    gray_from_lightness_fast,
     lab_of,
     max_chroma,
     pixel_pairs,
@@ -51,16 +51,18 @@ from deepcolor.decolor._common import (
 )
 
 FIT_SIZE = 96  # longer side of the copy the mapping is fitted on
-TILES = 6  # tiles per axis of the local coefficients
+TILES = 12  # tiles per axis of the local coefficients
 GLOBAL_ITERS = 10
 LOCAL_ITERS = 5
 MAX_PAIRS = 8000  # pairs the fit uses (a random subset when the copy has more)
-TAU_MAX = 15.5  # the largest E-score threshold is 15: a larger grey difference earns nothing more
-EPS = 0.5  # L1 reweighting floor, L* units
+TAU_MAX = 17.0  # past the largest E-score threshold (15): a larger grey difference earns nothing more
+EPS = 1.0  # L1 reweighting floor, L* units
 RIDGE_GLOBAL = 1e-3
-RIDGE_LOCAL = 0.05
+RIDGE_LOCAL = 0.2
 GREY_CHROMA = 1.0  # an image whose chroma never exceeds this (CIELab units) is treated as grey
 OFFSET_SCALE = 10.0  # the constant feature, so that its coefficient is of the same order as the others
+CALIBRATE = True
+SCALES = (1.0, 0.6, 0.8, 0.9, 1.1, 1.25, 1.4, 1.6, 2.0)  # departures from lightness tried
 MIN_GAIN = 0.25  # the local lightness gain never goes below this: the lightness order is kept everywhere
 
 
@@ -72,7 +74,7 @@ class LcpMapping:
         mu: (4,) mean L*, a*, b* and chroma of the fitted copy.
         gain: the global lightness gain.
         linear: (4,) global coefficients of (a - mu_a, b - mu_b, chroma - mu_C, 10).
-        tiles: (TILES, TILES, 4) local coefficients (lightness, a*, b*, offset / 10) per tile.
+        tiles: (TILES, TILES, 5) local coefficients of (L - mu_L, a - mu_a, b - mu_b, C - mu_C, 10) per tile.
     """
 
     mu: np.ndarray
@@ -83,7 +85,7 @@ class LcpMapping:
     @staticmethod
     def identity() -> LcpMapping:
         """The mapping that gives plain lightness."""
-        return LcpMapping(np.zeros(4), 1.0, np.zeros(4), np.zeros((TILES, TILES, 4)))
+        return LcpMapping(np.zeros(4), 1.0, np.zeros(4), np.zeros((TILES, TILES, 5)))
 
 
 # ---------------------------------------------------------------------------------------------- fitting
@@ -222,14 +224,61 @@ def fit_lcp(rgb: np.ndarray, seed: int = 0) -> LcpMapping:
     rows_tile = np.minimum(np.arange(h) * TILES // h, TILES - 1)
     cols_tile = np.minimum(np.arange(w) * TILES // w, TILES - 1)
     tile = (rows_tile[:, None] * TILES + cols_tile[None, :]).ravel()
-    local = np.concatenate([flat - mu[:3], np.full((h * w, 1), OFFSET_SCALE)], axis=1)
+    local = features.copy()
     coef = _fit_tiles(local, mu[0] + features @ theta, pairs, tile, TILES * TILES)
     coef[:, 0] = np.maximum(coef[:, 0], MIN_GAIN - gain)  # never invert the lightness locally
+    mapping = LcpMapping(mu=mu, gain=gain, linear=theta[1:].copy(), tiles=coef.reshape(TILES, TILES, 5))
+    return _calibrate(mapping, lab, pairs) if CALIBRATE else mapping
+
+
+def _grey_of_copy(mapping: LcpMapping, lab: np.ndarray) -> np.ndarray:
+    """The mapping's L* grey (unclipped) on the fitting copy, tiles interpolated as at full resolution."""
+    h, w = lab.shape[:2]
+    wy, wxt = _interp_matrix(h, TILES), _interp_matrix(w, TILES).T
+    c = [wy @ mapping.tiles[:, :, k] @ wxt for k in range(5)]
+    light, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    mu, lin = mapping.mu, mapping.linear
+    g = mu[0] + (mapping.gain + c[0]) * (light - mu[0]) + (lin[0] + c[1]) * (a - mu[1])
+    g += (lin[1] + c[2]) * (b - mu[2]) + (lin[2] + c[3]) * (np.hypot(a, b) - mu[3])
+    g += OFFSET_SCALE * (lin[3] + c[4])
+    return g.ravel()
+
+
+def _hard_escore(dg: np.ndarray, delta: np.ndarray) -> float:
+    """The E-score of the pairs (mean over tau = 1..15), from a joint histogram of integer parts."""
+    n = 17
+    grey_bin = np.minimum(dg, n - 1).astype(np.int64)  # dg >= tau  <=> floor(dg) >= tau
+    floor_bin = np.minimum(delta, n - 1).astype(np.int64)
+    ceil_bin = np.minimum(np.ceil(delta), n - 1).astype(np.int64)  # delta <= tau <=> ceil(delta) <= tau
+    kept = np.bincount(floor_bin * n + grey_bin, minlength=n * n).reshape(n, n)
+    kept = kept[::-1, ::-1].cumsum(0).cumsum(1)[::-1, ::-1]  # [i, j]: floor(delta) >= i and floor(dg) >= j
+    false = np.bincount(ceil_bin * n + grey_bin, minlength=n * n).reshape(n, n)
+    false = false.cumsum(0)[:, ::-1].cumsum(1)[:, ::-1]  # [i, j]: ceil(delta) <= i and floor(dg) >= j
+    t = np.arange(1, 16)
+    omega, theta = kept[t, 0], kept[0, t]
+    ccpr = np.where(omega > 0, kept[t, t] / np.maximum(omega, 1), 1.0)
+    ccfr = np.where(theta > 0, 1.0 - false[t, t] / np.maximum(theta, 1), 1.0)
+    return float(np.mean(2.0 * ccpr * ccfr / np.maximum(ccpr + ccfr, 1e-12)))
+
+
+def _calibrate(mapping: LcpMapping, lab: np.ndarray, pairs: _Pairs) -> LcpMapping:
+    """Scale the mapping's departure from lightness by the factor in `SCALES` that scores best on the
+    fitting pairs (the least squares fit the sizes of grey differences, not the thresholds directly)."""
+    light = lab[..., 0].ravel()
+    departure = _grey_of_copy(mapping, lab) - light
+    best, best_scale = -1.0, 1.0
+    for scale in SCALES:
+        g = np.clip(light + scale * departure, 0.0, 100.0)
+        score = _hard_escore(np.abs(g[pairs.first] - g[pairs.second]), pairs.delta)
+        if score > best + 1e-9:
+            best, best_scale = score, scale
+    if best_scale == 1.0:
+        return mapping
     return LcpMapping(
-        mu=mu,
-        gain=gain,
-        linear=theta[1:].copy(),
-        tiles=coef.reshape(TILES, TILES, 4),
+        mu=mapping.mu,
+        gain=1.0 + best_scale * (mapping.gain - 1.0),
+        linear=best_scale * mapping.linear,
+        tiles=best_scale * mapping.tiles,
     )
 
 
@@ -250,23 +299,39 @@ def _interp_matrix(length: int, n: int) -> np.ndarray:
     return m
 
 
-def _apply_band(band: np.ndarray, mapping: LcpMapping, wy: np.ndarray, wxt: np.ndarray) -> np.ndarray:
-    light, a, b = band_lab(band)
-    mu = mapping.mu.astype(np.float32)
-    lin = mapping.linear.astype(np.float32)
-    g = lin[0] * (a - mu[1])
-    g += lin[1] * (b - mu[2])
-    g += lin[2] * (np.hypot(a, b) - mu[3])
-    g += lin[3] * np.float32(OFFSET_SCALE)
-    # Local coefficients: (rows, T) @ (T, T) @ (T, W) per coefficient.
-    tiles = mapping.tiles.astype(np.float32)
-    c = [(wy @ tiles[:, :, k]) @ wxt for k in range(4)]
-    dl = light - mu[0]
-    g += mu[0] + (np.float32(mapping.gain) + c[0]) * dl
-    g += c[1] * (a - mu[1])
-    g += c[2] * (b - mu[2])
-    g += np.float32(OFFSET_SCALE) * c[3]
-    return gray_from_lightness(g, out=g)
+def _fx_fy_fz_tables(mapping: LcpMapping) -> np.ndarray:
+    """(T, T, 5) tables of the per-pixel coefficients of (fx, fy, fz, C, 1): the global and local parts of
+    the mapping folded together and rewritten from (L*, a*, b*) to the companded values L*, a* and b* come
+    from, so that the full-resolution pass does the fewest operations per pixel."""
+    tiles = mapping.tiles.astype(np.float64)
+    c = [tiles[:, :, k] for k in range(5)]
+    c[0] = c[0] + mapping.gain
+    for k in range(4):
+        c[k + 1] = c[k + 1] + mapping.linear[k]
+    mu = mapping.mu
+    # g = c0 (L - mu_L) + c1 (a - mu_a) + c2 (b - mu_b) + c3 (C - mu_C) + 10 c4 + mu_L, with
+    # L = 116 fy - 16, a = 500 (fx - fy), b = 200 (fy - fz).
+    alpha = 500.0 * c[1]
+    beta = 116.0 * c[0] - 500.0 * c[1] + 200.0 * c[2]
+    gamma = -200.0 * c[2]
+    const = OFFSET_SCALE * c[4] + mu[0] - c[0] * (mu[0] + 16.0) - c[1] * mu[1] - c[2] * mu[2] - c[3] * mu[3]
+    return np.stack([alpha, beta, gamma, c[3], const], axis=2).astype(np.float32)
+
+
+def _apply_band(band: np.ndarray, tables: np.ndarray, wy: np.ndarray, wxt: np.ndarray) -> np.ndarray:
+    fx, fy, fz = band_f(band)
+    maps = [(wy @ tables[:, :, k]) @ wxt for k in range(5)]  # (rows, T) @ (T, T) @ (T, W)
+    a = fx - fy
+    a *= np.float32(500.0)
+    b = fy - fz
+    b *= np.float32(200.0)
+    g = np.hypot(a, b, out=a)
+    g *= maps[3]
+    g += maps[4]
+    g += maps[0] * fx
+    g += maps[1] * fy
+    g += maps[2] * fz
+    return gray_from_lightness_fast(g)
 
 
 def apply_lcp(rgb: np.ndarray, mapping: LcpMapping, workers: int = 1) -> np.ndarray:
@@ -284,10 +349,11 @@ def apply_lcp(rgb: np.ndarray, mapping: LcpMapping, workers: int = 1) -> np.ndar
     h, w = rgb.shape[:2]
     t = mapping.tiles.shape[0]
     wy, wxt = _interp_matrix(h, t), _interp_matrix(w, t).T.copy()
+    tables = _fx_fy_fz_tables(mapping)
     out = np.empty((h, w), dtype=np.float32)
 
     def run(rows: slice) -> None:
-        out[rows] = _apply_band(rgb[rows], mapping, wy[rows], wxt)
+        out[rows] = _apply_band(rgb[rows], tables, wy[rows], wxt)
 
     bands = list(row_bands(h, w))
     if workers > 1 and len(bands) > 1:
