@@ -21,11 +21,13 @@ upsampled with the same guided filter as `colorize`. All full-resolution work is
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepcolor.inference.bands import for_each_band
+from deepcolor.inference.bands import for_each_band, single_threaded
 from deepcolor.inference.pipeline import Colorizer, lightness
 from deepcolor.inference.upsample import GuidedCoefficients, fit_guided
 
@@ -145,9 +147,12 @@ def enhance_array(
         ab_orig_low = F.interpolate(
             lab[:, 1:], size=l_low.shape[-2:], mode="bilinear", antialias=True, align_corners=False
         )
-        weight_low = blend_weight(ab_orig_low, ab_pred_low, strength)
-        predicted = fit_guided(l_low / 100.0, ab_pred_low, (height, width), colorizer.radius, colorizer.eps)
-        weight = GuidedCoefficients.bilinear(weight_low, (height, width))
+        with single_threaded() if device.type == "cpu" else contextlib.nullcontext():  # small operations
+            weight_low = blend_weight(ab_orig_low, ab_pred_low, strength)
+            predicted = fit_guided(
+                l_low / 100.0, ab_pred_low, (height, width), colorizer.radius, colorizer.eps
+            )
+            weight = GuidedCoefficients.bilinear(weight_low, (height, width))
         l_out = clahe_lightness(l, clahe_limit) if clahe else l
         if out is None:
             out = np.empty((height, width, 3), dtype=np.float32)

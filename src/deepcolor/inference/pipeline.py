@@ -29,6 +29,7 @@ the evaluation (`deepcolor.evaluate`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from typing import Any
@@ -38,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepcolor.inference.bands import for_each_band
+from deepcolor.inference.bands import for_each_band, single_threaded
 from deepcolor.inference.upsample import DEFAULT_EPS, DEFAULT_RADIUS, GuidedCoefficients, fit_guided
 from deepcolor.inference.weights import WEIGHTS_DIR, Predictor, WeightsError, load_predictor
 from deepcolor.normalization import denormalize_ab, normalize_l
@@ -226,7 +227,9 @@ class Colorizer:
         The returned coefficients give a*b* from the full-resolution guide L* / 100, band by band.
         """
         l_low, ab_low = self.predict_low(l, render_size)
-        with torch.inference_mode():
+        # Small images, small operations: one thread (see bands.py on why splitting them hurts).
+        threads = single_threaded() if self.device.type == "cpu" else contextlib.nullcontext()
+        with torch.inference_mode(), threads:
             return fit_guided(l_low / 100.0, ab_low, tuple(l.shape[-2:]), radius=self.radius, eps=self.eps)
 
     def predict_ab(
