@@ -82,7 +82,7 @@ def test_fit_is_done_on_a_small_copy(monkeypatch):
 
     monkeypatch.setattr(lcp_module, "lab_of", spy)
     fit_lcp(np.zeros((400, 300, 3), np.uint8) + np.arange(300, dtype=np.uint8)[None, :, None] % 200)
-    assert seen == [(96, 72, 3)]
+    assert seen == [(lcp_module.FIT_SIZE, lcp_module.FIT_SIZE * 3 // 4, 3)]
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (2, 2), (3, 200)])
@@ -114,3 +114,17 @@ def test_real_photos_keep_more_contrast_than_lightness_and_luma(data_dir):
         ours = escore(rgb, lcp(rgb))
         gains.append(ours - max(escore(rgb, lightness(rgb)), escore(rgb, luma601(rgb))))
     assert min(gains) > 0.0 and np.mean(gains) > 0.01
+
+
+def test_full_resolution_pass_is_the_fitted_formula(rgb_image):
+    # The streamed pass folds the coefficients into tables over f(X), f(Y), f(Z) and maps L* to grey
+    # through a table: it must give what the formula in the module docstring gives.
+    from deepcolor.decolor._common import band_lab, gray_from_lightness
+    from deepcolor.decolor.lcp import _grey_of_copy
+
+    rgb8 = np.round(rgb_image * 255).astype(np.uint8)
+    mapping = fit_lcp(rgb8)
+    assert np.abs(mapping.tiles).max() > 0  # a real local part
+    lab = np.stack(band_lab(rgb8), axis=-1).astype(np.float64)
+    want = gray_from_lightness(np.clip(_grey_of_copy(mapping, lab), 0, 100).astype(np.float32))
+    np.testing.assert_allclose(apply_lcp(rgb8, mapping), want.reshape(rgb8.shape[:2]), atol=1e-4)

@@ -3,29 +3,32 @@
 The grey of a pixel, in L* units, is
 
     g(x) = clip(mu_L + gain (L - mu_L) + w . (a - mu_a, b - mu_b, C - mu_C, 10)
-                + c(x) . (L - mu_L, a - mu_a, b - mu_b, 10), 0, 100)
+                + c(x) . (L - mu_L, a - mu_a, b - mu_b, C - mu_C, 10), 0, 100)
 
 where C is the chroma sqrt(a^2 + b^2) and the mu are the photo's means.
 
 - `gain` and `w` are global: two hues of equal lightness get different greys, as far as one direction (and
   the chroma) in the a*b* plane can separate the photo's colours.
-- `c(x)` is local: four coefficients per tile of a `TILES` x `TILES` grid, interpolated bilinearly between
+- `c(x)` is local: five coefficients per tile of a `TILES` x `TILES` grid, interpolated bilinearly between
   the tile centres, so that the mapping can differ between, say, a red flower and the sky behind it.
 
-Fitting. Everything is fitted on a copy whose longer side is `FIT_SIZE` pixels, over pixel pairs (every
-4-neighbour pair and one random partner per pixel), with the contrast-preservation goal of Lu, Xu and Jia's
-metrics: the grey difference of a pair should reach its CIELab colour difference `delta` (capped at 15.5,
-past the largest threshold that the E-score looks at) and should not exceed it. That is a weighted L1 fit of
-|g_x - g_y| to min(delta, 15.5), solved by iteratively reweighted least squares. The sign of each target is
-the current sign of g_x - g_y, which starts as the sign of the lightness difference, so the lightness order
-is kept. The fit knows about the clipping to [0, 100], weighs each pair by how rare its colour difference is
-(the E-score averages over thresholds), and has ridge terms that pull towards plain lightness. The global
-part is fitted first (`GLOBAL_ITERS` rounds); the tiles then fit what is left (`LOCAL_ITERS` rounds, each
-tile's least squares with the other tiles held fixed).
+Fitting. Everything is fitted on a copy whose longer side is at most `FIT_SIZE` pixels, over pixel pairs
+(every 4-neighbour pair and one random partner per pixel; at most `MAX_PAIRS` of them), with the
+contrast-preservation goal of Lu, Xu and Jia's metrics: the grey difference of a pair should reach its CIELab
+colour difference `delta` and should not exceed it. Differences above `TAU_MAX` count as reached: the E-score
+looks at thresholds up to 15. That is a weighted L1 fit of |g_x - g_y| to min(delta, TAU_MAX), solved by
+iteratively reweighted least squares. The sign of each target is the current sign of g_x - g_y, which starts
+as the sign of the lightness difference, so the lightness order is kept. The fit knows about the clipping to
+[0, 100], weighs each pair by how rare its colour difference is (the E-score averages over thresholds), and
+has ridge terms that pull towards plain lightness. The global part is fitted first (`GLOBAL_ITERS` rounds);
+the tiles then fit what is left (`LOCAL_ITERS` rounds, each tile's least squares with the other tiles held
+fixed). Last, a calibration scales the whole departure from lightness by the factor in `SCALES` whose
+E-score on the fitting pairs is highest (least squares match sizes, the score counts thresholds crossed).
 
-Applying. The full-resolution pass streams over row bands: sRGB -> Lab (a fused conversion, uint8 through a
-table), the tile coefficients (separable bilinear: two small matrix products per band), then L* -> sRGB grey.
-A 50-megapixel photo needs its input, its output and a few bands of temporaries.
+Applying. The full-resolution pass streams over row bands of `BAND_PIXELS`: sRGB -> the companded
+f(X), f(Y), f(Z) of CIELab (uint8 through a table), five coefficient maps (bilinear between tile centres:
+two small matrix products per band, with L*, a* and b* folded into coefficients of f), then L* -> sRGB grey
+through a table. A 50-megapixel photo needs its input, its output and a few bands of temporaries.
 
 An effectively grey input (no chroma above `GREY_CHROMA` in the fitted copy) has nothing to preserve beyond
 its lightness and is returned as its lightness, which for a neutral grey is the input itself.
@@ -33,7 +36,6 @@ its lightness and is returned as its lightness, which for a neutral grey is the 
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -50,7 +52,7 @@ from deepcolor.decolor._common import (
     thumbnail,
 )
 
-FIT_SIZE = 96  # longer side of the copy the mapping is fitted on
+FIT_SIZE = 80  # longer side of the copy the mapping is fitted on
 TILES = 12  # tiles per axis of the local coefficients
 GLOBAL_ITERS = 10
 LOCAL_ITERS = 5
@@ -328,9 +330,9 @@ def _apply_band(band: np.ndarray, tables: np.ndarray, wy: np.ndarray, wxt: np.nd
     g = np.hypot(a, b, out=a)
     g *= maps[3]
     g += maps[4]
-    g += maps[0] * fx
-    g += maps[1] * fy
-    g += maps[2] * fz
+    for m, f in ((maps[0], fx), (maps[1], fy), (maps[2], fz)):
+        m *= f
+        g += m
     return gray_from_lightness_fast(g)
 
 
@@ -365,20 +367,18 @@ def apply_lcp(rgb: np.ndarray, mapping: LcpMapping, workers: int = 1) -> np.ndar
     return out
 
 
-def lcp(rgb: np.ndarray, seed: int = 0, workers: int | None = None) -> np.ndarray:
+def lcp(rgb: np.ndarray, seed: int = 0, workers: int = 1) -> np.ndarray:
     """Local contrast-preserving decolorization (fit on a small copy, apply at full resolution).
 
     Args:
         rgb: (H, W, 3) sRGB, uint8 or float in [0, 1].
         seed: seed of the random pixel pairs of the fit.
-        workers: threads for the full-resolution pass (None: up to 4, one per core, for images over one
-            megapixel; else 1).
+        workers: threads for the full-resolution pass. NumPy's many short loops contend for the GIL, so
+            more threads were slower on the 2-core machine we measured on (benchmarks/decolorize.py).
 
     Returns:
         (H, W) float32 sRGB grey in [0, 1].
     """
     rgb = check_rgb(rgb)
     mapping = fit_lcp(rgb, seed=seed)
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1) if rgb.shape[0] * rgb.shape[1] > 1_000_000 else 1
     return apply_lcp(rgb, mapping, workers=workers)
