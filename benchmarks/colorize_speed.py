@@ -362,12 +362,13 @@ def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats
             t = lap("network", t)
             rgb = colorizer._join(l, coefficients, 1.0, out=image.rgb)
             t = lap("upsample + Lab->sRGB", t)
+            del l, coefficients  # as in `deepcolor colorize`, where they end with `colorize_array`
             write_image(Path(folder) / "out.jpg", rgb, exif=image.exif, icc=image.icc)
             lap("write", t)
             stages["total"] = sum(stages.values())
             stages["CPU"] = time.process_time() - cpu_start
             runs.append(stages)
-            del image, l, rgb, coefficients
+            del image, rgb
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
     print(json.dumps({"startup": startup, "runs": runs, "peak_mib": peak}))
 

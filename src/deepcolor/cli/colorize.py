@@ -46,7 +46,7 @@ def model_options(f: F) -> F:
             type=click.IntRange(16, 4096),
             default=None,
             help="Longer side, in pixels, of the L* the network sees (aspect kept) [default: the model's, "
-            "else 256].",
+            "else 160].",
         ),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps."),
         click.option(

@@ -39,7 +39,7 @@ from deepcolor.cli import batch
     "--render-size",
     type=click.IntRange(16, 4096),
     default=None,
-    help="Render size stored in the file and used for the tracing example [default: the model's, else 256].",
+    help="Render size stored in the file and used for the tracing example [default: the model's, else 160].",
 )
 def command(onnx_format: bool, output: Path, model: str, render_size: int | None) -> None:
     """Export a model to ONNX and check it with onnxruntime."""

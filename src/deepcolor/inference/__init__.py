@@ -2,7 +2,7 @@
 
     from deepcolor.inference import Colorizer
     colorizer = Colorizer("default")                 # or a .safetensors / .pt / .onnx path, or an nn.Module
-    ab = colorizer.predict_ab(l, render_size=256)     # (B, 1, H, W) L* -> (B, 2, H, W) a*b*, full resolution
+    ab = colorizer.predict_ab(l, render_size=160)     # (B, 1, H, W) L* -> (B, 2, H, W) a*b*, full resolution
     rgb = colorizer.colorize_array(grey_or_rgb)       # (H, W[, 3]) -> (H, W, 3) sRGB, original L* kept
 
     import deepcolor

@@ -15,10 +15,12 @@ are fully convolutional and take any size. An image whose longer side already eq
 evaluation passes them) goes to the network as it is. Before the network, L* is padded (replicating its
 edge) to a multiple of 32 and the prediction cropped back (see `weights.SIZE_MULTIPLE`).
 
-The default render size, 256, is provisional until the default model is trained: with a model trained for
-3000 steps (autoencoder preset), `deepcolor evaluate` on BSD100 gives the same CIEDE2000 (12.3-12.4) at
-render sizes 128 to 512, colourfulness rising from 16.8 to 21.2 (the truth: 35.7), and the network's time
-growing with the square of the size (benchmarks/results/colorize_speed.md).
+Render size default: a model's metadata `render_size` (the shipped default: 160), else 160. Measured with
+`deepcolor evaluate` on BSD100 (481 x 321) and the shipped default model: CIEDE2000 10.74 / 10.78 / 11.49 /
+12.18 at render sizes 128 / 160 / 256 / 384 (grey: 11.92), colourfulness 24.6 / 25.7 / 31.5 / 39.0 (truth
+35.7), network 4 / 5 / 9 / 19 ms on this 2-core CPU: the model, trained on small crops, guesses best when it
+sees a photo small, and the network time is a few per cent of a 12 MP photo's pipeline at any of these sizes
+(benchmarks/results/colorize_speed.md).
 
 Backend: PyTorch, or onnxruntime when an ONNX export of the weights lies beside them (`--backend auto`, the
 default; see `weights.load_predictor`); `DEEPCOLOR_BACKEND=torch` or `--backend torch` opts out.
@@ -44,9 +46,8 @@ from deepcolor.inference.upsample import DEFAULT_EPS, DEFAULT_RADIUS, GuidedCoef
 from deepcolor.inference.weights import WEIGHTS_DIR, Predictor, WeightsError, load_predictor
 from deepcolor.normalization import denormalize_ab, normalize_l
 
-# Provisional until the default model is trained (see the module notes); a model's metadata `render_size`
-# overrides it.
-DEFAULT_RENDER_SIZE = 256
+# For models without a `render_size` in their metadata (see the module notes).
+DEFAULT_RENDER_SIZE = 160
 BACKEND_ENV = "DEEPCOLOR_BACKEND"
 BACKENDS = ("auto", "torch", "onnxruntime")
 
