@@ -707,24 +707,23 @@ def write_image(
                           stacklevel=2)
         else:
             channels.append(a)
-    data = np.stack(channels, axis=-1)  # (H, W, C), C in 1..4
-    gray_output = data.shape[2] <= 2
+    gray_output = len(channels) <= 2
     if icc is not None and _icc_space(icc) != ("GRAY" if gray_output else "RGB"):
         icc = None
 
     with atomic_write(path, overwrite=overwrite) as f:
         if bit_depth == 16:
-            u16 = np.round(data * 65535.0).astype(np.uint16)
+            u16 = _quantize(channels, 65535.0, np.uint16)
             if fmt == "PNG":
                 write_png16(f, u16, icc=icc, exif=_exif_bytes(exif))
-            elif data.shape[2] == 1:
+            elif u16.shape[2] == 1:
                 grey16 = Image.fromarray(u16[:, :, 0])
                 grey16.save(f, format="TIFF", **_save_kwargs("TIFF", icc, exif, quality))
             else:
                 _write_tiff16(f, u16, icc)
         else:
-            u8 = np.round(data * 255.0).astype(np.uint8)
-            im = Image.fromarray(u8[:, :, 0] if data.shape[2] == 1 else u8)  # L, LA, RGB or RGBA
+            u8 = _quantize(channels, 255.0, np.uint8)
+            im = Image.fromarray(u8[:, :, 0] if u8.shape[2] == 1 else u8)  # L, LA, RGB or RGBA
             if fmt == "GIF":
                 im, transparency = _to_gif_palette(u8)
                 im.save(f, format="GIF", **({} if transparency is None else {"transparency": transparency}))
@@ -733,6 +732,21 @@ def write_image(
                     im = im.convert("RGBA")
                 im.save(f, format=fmt, **_save_kwargs(fmt, icc, exif, quality))
     return path
+
+
+def _quantize(channels: list[np.ndarray], scale: float, dtype: type) -> np.ndarray:
+    """(H, W) float channels in [0, 1] -> (H, W, C) integers, rounded, a band of rows at a time: a 12 MP
+    photo needs a few MB of float temporaries instead of several full-size copies."""
+    height, width = channels[0].shape
+    out = np.empty((height, width, len(channels)), dtype)
+    rows = max(1, (1 << 20) // width)  # about one megapixel per band
+    for top in range(0, height, rows):
+        for c, channel in enumerate(channels):
+            band = np.clip(channel[top : top + rows], 0.0, 1.0).astype(np.float32, copy=False)
+            band *= scale
+            np.rint(band, out=band)
+            out[top : top + rows, :, c] = band
+    return out
 
 
 def _to_gif_palette(u8: np.ndarray) -> tuple[Image.Image, int | None]:
@@ -762,7 +776,7 @@ def _unit_float(a: np.ndarray, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be float in [0, 1], uint8 or uint16. Got dtype {a.dtype}")
     if np.isnan(a).any():
         raise ValueError(f"{name} holds NaN values")
-    return np.clip(a, 0.0, 1.0, dtype=np.float32) if a.dtype == np.float32 else np.clip(a, 0.0, 1.0)
+    return a  # clipped to [0, 1] when quantised (`_quantize`), band by band
 
 
 def _exif_bytes(exif: bytes | None) -> bytes | None:
