@@ -19,8 +19,8 @@ gets the 8-bit grey that it would write to a file.
 Speed: each method runs on the decoded uint8 arrays (no file I/O), `--repeats` times per image, one method
 over the whole set after the other; an image's time is the median of its runs; seconds per megapixel = sum
 of the image times / sum of the megapixels. The
-"large" rows do the same on one 12-megapixel mosaic of BSD100 photos (4000 x 3000), and the 50-megapixel row
-runs the default method on an 8660 x 5774 mosaic in a child process and reports its peak memory.
+"large" rows do the same on one 12-megapixel mosaic of BSD100 photos (4000 x 3000), and the 50-megapixel rows
+run the default method and `lightness` on an 8660 x 5774 mosaic, each in a child process, with peak memory.
 
     python benchmarks/decolorize.py            # everything; writes benchmarks/results/decolorize.md
     python benchmarks/decolorize.py --tiny-limit 300 --repeats 1 --no-large --out -   # a quick look
