@@ -47,6 +47,15 @@ DATA = Path(os.environ.get("DEEPCOLOR_DATA", REPO.parent / "shared" / "data"))
 OURS = ("lcp", "cpd", "lightness", "luma601", "luma709", "average")
 
 
+def _method_table(results: list[dict], methods: list[str], columns: list[tuple[str, str, str]]) -> list[str]:
+    """Markdown rows: one per method, for each data set the given (title, result key, format) columns."""
+    head = " | ".join(f"{r['name']} {title}" for r in results for title, _, _ in columns)
+    rows = [f"| method | {head} |", "|" + "---|" * (1 + len(columns) * len(results))]
+    for m in methods:
+        cells = [format(r[key][m], fmt) for r in results for _, key, fmt in columns]
+        rows.append(f"| {m} | " + " | ".join(cells) + " |")
+    return rows
+
 def cv2_decolor(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
@@ -212,24 +221,11 @@ def report(results: list[dict], large: dict | None, big: dict | None, methods: l
     lines.append(f"Machine: {os.cpu_count()} CPU cores (shared with other jobs while this ran), "
                  f"repeats per image: {args.repeats} (median).")
     lines.append("")
-    header = "| method | " + " | ".join(f"{r['name']} E-score | {r['name']} s/MP" for r in results) + " |"
-    lines.append(header)
-    lines.append("|" + "---|" * (1 + 2 * len(results)))
-    for m in methods:
-        cells = []
-        for r in results:
-            cells += [f"{r['escore'][m]:.4f}", f"{r['s_per_mp'][m]:.3f}"]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += _method_table(results, methods, [("E-score", "escore", ".4f"), ("s/MP", "s_per_mp", ".3f")])
     lines.append("")
     lines.append("CCPR / CCFR (means over tau, then images):")
     lines.append("")
-    lines.append("| method | " + " | ".join(f"{r['name']} CCPR | {r['name']} CCFR" for r in results) + " |")
-    lines.append("|" + "---|" * (1 + 2 * len(results)))
-    for m in methods:
-        cells = []
-        for r in results:
-            cells += [f"{r['ccpr'][m]:.4f}", f"{r['ccfr'][m]:.4f}"]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += _method_table(results, methods, [("CCPR", "ccpr", ".4f"), ("CCFR", "ccfr", ".4f")])
     lines.append("")
     for r in results:
         lines.append(f"- {r['name']}: {r['count']} images, {r['megapixels']:.2f} MP, {r['wall']:.0f} s for "
