@@ -129,7 +129,7 @@ def band_f(band: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(h, w, 3) uint8 or float sRGB rows -> the companded f(X/Xn), f(Y/Yn), f(Z/Zn) of CIELab, three (h, w)
     float32 arrays: L* = 116 fy - 16, a* = 500 (fx - fy), b* = 200 (fy - fz)."""
     if band.dtype == np.uint8:
-        lin = [_LINEAR_FROM_U8[band[..., c]] for c in range(3)]
+        lin = [np.take(_LINEAR_FROM_U8, band[..., c]) for c in range(3)]  # np.take: 2x a[idx]
     else:
         lin = []
         for c in range(3):
@@ -181,7 +181,7 @@ def gray_from_lightness_fast(light: np.ndarray) -> np.ndarray:
     index = np.clip(light, 0.0, 100.0)
     index *= scale
     index += np.float32(0.5)
-    return _GREY_FROM_LIGHTNESS[index.astype(np.int32)]
+    return np.take(_GREY_FROM_LIGHTNESS, index.astype(np.intp))
 
 
 def gray_from_lightness(light: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

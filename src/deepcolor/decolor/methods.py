@@ -59,7 +59,7 @@ def average(rgb: np.ndarray) -> np.ndarray:
 
 def _linear(channel: np.ndarray) -> np.ndarray:
     if channel.dtype == np.uint8:
-        return _LINEAR_FROM_U8[channel]
+        return np.take(_LINEAR_FROM_U8, channel)
     x = channel.astype(np.float32)
     power = np.power((np.maximum(x, SRGB_THRESHOLD) + 0.055) / 1.055, 2.4, dtype=np.float32)
     return np.where(x > SRGB_THRESHOLD, power, x / np.float32(12.92))
