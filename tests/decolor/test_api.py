@@ -108,3 +108,16 @@ def test_bad_inputs_are_clear_errors(rgb_image, tmp_path):
         decolorize(42)
     with pytest.raises(ImageError, match="missing.png"):
         decolorize(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("quality", [30, 60, 98])
+def test_jpeg_from_jpeg_keeps_the_input_quality(rgb8, tmp_path, quality):
+    from deepcolor.io import jpeg_quality
+
+    source = tmp_path / "photo.jpg"
+    Image.fromarray(rgb8).save(source, quality=quality)
+    out = decolorize(source, output=tmp_path / "grey.jpg")
+    assert jpeg_quality(out) == min(quality, 95)  # never finer than 95, never finer than the source
+    assert out.stat().st_size < source.stat().st_size  # one channel at the same quality is smaller
+    with Image.open(out) as im:
+        assert im.mode == "L"

@@ -612,3 +612,17 @@ def test_reads_in_parallel_threads(tmp_path, rgb_image):
         images = list(pool.map(read_image, paths))
     for i, image in enumerate(images):
         np.testing.assert_allclose(image.rgb, np.roll(rgb_image, i, axis=1), atol=Q8 / 2 + 1e-6)
+
+
+@pytest.mark.parametrize("quality", [1, 10, 49, 50, 75, 95, 100])
+def test_jpeg_quality_reads_back_the_saved_quality(tmp_path, quality):
+    from deepcolor.io import jpeg_quality
+
+    rgb = (np.random.default_rng(0).random((32, 48, 3)) * 255).astype(np.uint8)
+    path = tmp_path / "q.jpg"
+    Image.fromarray(rgb).save(path, quality=quality)
+    assert jpeg_quality(path) == quality
+    Image.fromarray(rgb).save(tmp_path / "q.png")
+    assert jpeg_quality(tmp_path / "q.png") is None
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    assert jpeg_quality(tmp_path / "broken.jpg") is None

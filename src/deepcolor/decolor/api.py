@@ -223,7 +223,7 @@ def decolorize_file(
         ImageError: unreadable input, output equal to the input, a bit depth the format cannot hold.
         ValueError: unknown method.
     """
-    from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, read_image, write_image
+    from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, jpeg_quality, read_image, write_image
 
     fn = check_method(method)
     path, output = Path(path), Path(output)
@@ -237,8 +237,13 @@ def decolorize_file(
     if bit_depth is None:
         bit_depth = 16 if image.bit_depth == 16 and output.suffix.lower() in (".png", ".tif", ".tiff") else 8
     array = np.repeat(grey[:, :, None], 3, axis=2) if keep_channels else grey
+    # JPEG from JPEG: the input's own quality (at most 95), so that the grey file is not larger for
+    # being written finer than its source was.
+    quality = 95
+    if output.suffix.lower() in (".jpg", ".jpeg") and image.format == "JPEG":
+        quality = min(95, jpeg_quality(path) or 95)
     return write_image(output, array, alpha=image.alpha, icc=image.icc, exif=image.exif, bit_depth=bit_depth,
-                       overwrite=overwrite)
+                       overwrite=overwrite, quality=quality)
 
 
 def decolorize(

@@ -129,10 +129,11 @@ def _fit_global(
 ) -> np.ndarray:
     """IRLS for g = clip(base + features @ theta, 0, 100); `reg` (K, K) regularises towards `theta0`."""
     f, s = pairs.first, pairs.second
-    diff = features[f] - features[s]  # d(dg)/d(theta) while neither end is clipped
+    features_t = np.ascontiguousarray(features.T)  # (K, pixels): feature-major, contiguous rows
+    diff = features_t[:, f] - features_t[:, s]  # (K, pairs): d(dg)/d(theta) while neither end is clipped
     theta = theta0.copy()
     for _ in range(GLOBAL_ITERS):
-        raw = base + features @ theta
+        raw = base + theta @ features_t
         outside = (raw <= 0.0) | (raw >= 100.0)
         if outside.any():  # a clipped end does not move: its features drop out of the pair's row
             g = np.clip(raw, 0.0, 100.0)
@@ -140,18 +141,18 @@ def _fit_global(
             hit = np.flatnonzero(outside[f] | outside[s])
             rows = diff.copy()
             fh, sh = f[hit], s[hit]
-            rows[hit] = (~outside[fh, None]) * features[fh] - (~outside[sh, None]) * features[sh]
-            offset = dg - rows @ theta
-        else:  # nothing clipped (the common case): dg is linear in theta
+            rows[:, hit] = ~outside[fh] * features_t[:, fh] - ~outside[sh] * features_t[:, sh]
+            offset = dg - theta @ rows
+        else:  # nothing clipped: dg is linear in theta
             rows = diff
-            dg = diff @ theta
+            dg = theta @ diff
             offset = 0.0
         weight = pairs.weights(dg)
         target = np.where(dg >= 0.0, pairs.target, -pairs.target) - offset
         total = max(float(weight.sum()), 1.0)
-        weighted = rows * weight[:, None]
-        lhs = weighted.T @ rows + total * reg
-        rhs = weighted.T @ target + total * (reg @ theta0)
+        weighted = rows * weight
+        lhs = weighted @ rows.T + total * reg
+        rhs = weighted @ target + total * (reg @ theta0)
         theta = np.linalg.solve(lhs, rhs)
     return theta
 
@@ -179,7 +180,8 @@ def _fit_tiles(
     owner = tile[end_a]
     present, starts = np.unique(owner, return_index=True)
     local_t = np.ascontiguousarray(local.T)  # (K, pixels)
-    rows_free = sign_a * local_t[:, end_a] + sign_b * local_t[:, end_b]  # (K, n): no end clipped
+    local_a, local_b = local_t[:, end_a], local_t[:, end_b]
+    rows_free = sign_a * local_a + sign_b * local_b  # (K, n): no end clipped
     iu, ju = np.triu_indices(k)
     coef = np.zeros((n_tiles, k))
     lhs = np.zeros((n_tiles, k, k))
@@ -195,12 +197,13 @@ def _fit_tiles(
         dg = g[f] - g[s]
         weight = pairs.weights(dg)
         want = np.where(dg >= 0.0, pairs.target, -pairs.target)
-        if inside.all():
-            rows, scale_a, scale_b = rows_free, sign_a, sign_b
-        else:
+        rows, scale_a, scale_b = rows_free, sign_a, sign_b
+        if not inside.all():  # rows with a clipped end lose that end's features
             keep = inside.astype(np.float64)
             scale_a, scale_b = sign_a * keep[end_a], sign_b * keep[end_b]
-            rows = scale_a * local_t[:, end_a] + scale_b * local_t[:, end_b]
+            hit = np.flatnonzero((scale_a != sign_a) | (scale_b != sign_b))
+            rows = rows_free.copy()
+            rows[:, hit] = scale_a[hit] * local_a[:, hit] + scale_b[hit] * local_b[:, hit]
         # rows . coef[owner], from the per-pixel contributions (end_b is in the owner's tile or unused)
         current = scale_a * contribution[end_a] + scale_b * contribution[end_b]
         target = (want - dg)[pair] + current

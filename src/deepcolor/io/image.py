@@ -643,6 +643,35 @@ def _trilinear(rgb: np.ndarray, lut: np.ndarray) -> np.ndarray:
     return out.reshape(rgb.shape)
 
 
+# The luminance quantisation table of the JPEG standard (ITU-T T.81, Annex K, table K.1); libjpeg's quality
+# q scales it by 5000 / q (q < 50) or 200 - 2 q (q >= 50) percent.
+_JPEG_LUMA_TABLE = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+], dtype=np.float64)
+
+
+def jpeg_quality(path: str | os.PathLike[str]) -> int | None:
+    """The libjpeg quality (1-100) a JPEG file was most likely saved at, from its luminance quantisation
+    table (the sum over the table, so the entry order does not matter); None when the file is not a JPEG
+    or has no table. Files made with other tables get the quality whose standard table is closest in size.
+    """
+    try:
+        with Image.open(path) as im:
+            if im.format != "JPEG":
+                return None
+            tables = getattr(im, "quantization", None) or {}
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    if 0 not in tables or len(tables[0]) != 64:
+        return None
+    qualities = np.arange(1, 101)
+    percent = np.where(qualities < 50, 5000.0 / qualities, 200.0 - 2.0 * qualities)
+    standard = np.clip(np.floor((_JPEG_LUMA_TABLE[None, :] * percent[:, None] + 50.0) / 100.0), 1, 255)
+    return int(qualities[np.argmin(np.abs(standard.sum(1) - float(np.sum(tables[0]))))])
+
+
 # --------------------------------------------------------------------------------------------- writing
 
 
