@@ -65,3 +65,16 @@ def test_check_rgb_refuses_bad_arrays():
     with pytest.raises(ValueError, match="dtype"):
         check_rgb(np.zeros((4, 4, 3), dtype=np.int64))
     assert check_rgb(np.zeros((2, 2, 3), np.uint16)).dtype == np.float32
+
+
+def test_fit_pairs_are_not_the_metrics_pairs():
+    # The E-score protocol draws its random partners from default_rng(seed); a fit on an image at the
+    # metric's size must not see those very pairs (it would be fitted on what it is scored on).
+    from deepcolor.metrics.decolorization import _pair_indices
+
+    for seed in (0, 1):
+        fit_first, fit_second = pixel_pairs(64, 64, seed=seed)
+        metric_first, metric_second = _pair_indices(64, 64, seed)
+        n = 64 * 64
+        assert np.array_equal(fit_first, metric_first)  # the same neighbours, in the same order
+        assert (fit_second[-n:] == metric_second[-n:]).mean() < 0.01  # different random partners

@@ -17,6 +17,7 @@ import numpy as np
 from deepcolor.color.lab import F_THRESHOLD, OFFSET, SLOPE, T_FROM_LINEAR, T_THRESHOLD
 from deepcolor.color.rgb import LINEAR_THRESHOLD, SRGB_THRESHOLD
 
+FIT_STREAM = 0x5EED  # first word of the fits' random streams (never the metric's default_rng(seed))
 BAND_PIXELS = 1 << 16  # pixels per band of the full-resolution pass: temporaries stay small and in cache
 _T_FROM_LINEAR = T_FROM_LINEAR.numpy().astype(np.float32)  # (3, 3) linear sRGB -> XYZ / white
 
@@ -117,9 +118,14 @@ def lab_of(rgb: np.ndarray) -> np.ndarray:
 
 def pixel_pairs(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices (first, second) of every 4-neighbour pair once (right, down) and one random partner
-    per pixel (a permutation drawn from `numpy.random.default_rng(seed)`): about 3 pairs per pixel."""
+    per pixel: about 3 pairs per pixel.
+
+    The permutation comes from `numpy.random.default_rng((FIT_STREAM, seed))`, a stream of its own: the
+    E-score protocol draws its random pairs from `default_rng(seed)`, and a fit on a 64 x 64 image must not
+    see the very pairs it will be scored on.
+    """
     idx = np.arange(height * width).reshape(height, width)
-    perm = np.random.default_rng(seed).permutation(height * width)
+    perm = np.random.default_rng((FIT_STREAM, seed)).permutation(height * width)
     first = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel(), idx.ravel()])
     second = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel(), perm])
     return first, second
