@@ -234,7 +234,11 @@ def report(results: list[dict], large: dict | None, big: dict | None, methods: l
     lines.append("Goals (default method `lcp`):")
     lines.append("")
     for r in results:
-        best = max(("luma601", "lightness", "cv2.decolor"), key=lambda m: r["escore"][m])
+        peers = [m for m in ("luma601", "lightness", "cv2.decolor") if m in r["escore"]]
+        if "lcp" not in r["escore"] or "cv2.decolor" not in peers:
+            lines.append(f"- {r['name']}: (run lcp and cv2.decolor, with --methods, to see the goals)")
+            continue
+        best = max(peers, key=lambda m: r["escore"][m])
         margin = r["escore"]["lcp"] - r["escore"][best]
         speedup = r["s_per_mp"]["cv2.decolor"] / r["s_per_mp"]["lcp"]
         mp_per_image = r["megapixels"] / r["count"]

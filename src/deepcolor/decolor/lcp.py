@@ -49,6 +49,7 @@ from deepcolor.decolor._common import (
     max_chroma,
     pixel_pairs,
     row_bands,
+    scratch,
     thumbnail,
 )
 
@@ -180,15 +181,21 @@ def _fit_tiles(
     owner = tile[end_a]
     present, starts = np.unique(owner, return_index=True)
     local_t = np.ascontiguousarray(local.T)  # (K, pixels)
-    local_a, local_b = local_t[:, end_a], local_t[:, end_b]
-    rows_free = sign_a * local_a + sign_b * local_b  # (K, n): no end clipped
     iu, ju = np.triu_indices(k)
+    # Large per-row arrays live in reused scratch memory (fresh ones cost page faults on every photo).
+    n_sums = iu.size + k + 1
+    work = scratch(3 * k + n_sums, (owner.size,), np.float64)
+    local_a, local_b, rows_free = work[:k], work[k : 2 * k], work[2 * k : 3 * k]
+    stacked = work[3 * k :]  # refilled every round: each tile's normal equations, summed by reduceat
+    np.take(local_t, end_a, axis=1, out=local_a)
+    np.take(local_t, end_b, axis=1, out=local_b)
+    np.multiply(sign_a, local_a, out=rows_free)
+    rows_free += np.multiply(sign_b, local_b, out=stacked[:k])  # (K, n): no end clipped
     coef = np.zeros((n_tiles, k))
     lhs = np.zeros((n_tiles, k, k))
     rhs = np.zeros((n_tiles, k))
     total = np.ones(n_tiles)
     eye = np.eye(k)
-    stacked = np.empty((iu.size + k + 1, owner.size))  # one buffer, refilled: no large temporaries
     for _ in range(LOCAL_ITERS):
         contribution = np.einsum("kn,nk->n", local_t, coef[tile])
         raw = base + contribution
@@ -349,13 +356,19 @@ def _fx_fy_fz_tables(mapping: LcpMapping) -> np.ndarray:
     return np.stack([alpha, beta, gamma, c[3], const], axis=2).astype(np.float32)
 
 
-def _apply_band(band: np.ndarray, tables: np.ndarray, wy: np.ndarray, wxt: np.ndarray) -> np.ndarray:
-    fx, fy, fz = band_f(band)
-    maps = [(wy @ tables[:, :, k]) @ wxt for k in range(5)]  # (rows, T) @ (T, T) @ (T, W)
-    a = fx - fy
+def _apply_band(
+    band: np.ndarray, tables: np.ndarray, wy: np.ndarray, wxt: np.ndarray, out: np.ndarray
+) -> None:
+    """One row band of the full-resolution pass, into `out` (rows, W), in reused scratch memory."""
+    work = scratch(10, band.shape[:2])
+    fx, fy, fz = band_f(band, out=work[:3], work=work[3:7])
+    maps = work[3:8]
+    for k in range(5):
+        np.matmul(wy @ tables[:, :, k], wxt, out=maps[k])  # (rows, T) @ (T, T) @ (T, W)
+    a = np.subtract(fx, fy, out=work[8])
     a *= np.float32(500.0)
     a *= a
-    b = fy - fz
+    b = np.subtract(fy, fz, out=work[9])
     b *= np.float32(200.0)
     b *= b
     a += b
@@ -365,7 +378,7 @@ def _apply_band(band: np.ndarray, tables: np.ndarray, wy: np.ndarray, wxt: np.nd
     for m, f in ((maps[0], fx), (maps[1], fy), (maps[2], fz)):
         m *= f
         g += m
-    return gray_from_lightness_fast(g)
+    gray_from_lightness_fast(g, out=out)
 
 
 def apply_lcp(rgb: np.ndarray, mapping: LcpMapping, workers: int = 1) -> np.ndarray:
@@ -387,7 +400,7 @@ def apply_lcp(rgb: np.ndarray, mapping: LcpMapping, workers: int = 1) -> np.ndar
     out = np.empty((h, w), dtype=np.float32)
 
     def run(rows: slice) -> None:
-        out[rows] = _apply_band(rgb[rows], tables, wy[rows], wxt)
+        _apply_band(rgb[rows], tables, wy[rows], wxt, out[rows])
 
     bands = list(row_bands(h, w))
     if workers > 1 and len(bands) > 1:
