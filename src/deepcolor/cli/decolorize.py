@@ -2,8 +2,9 @@
 
 For each image, writes ``OUTDIR/<name>.<ext>`` (the input's format unless ``--format``): one channel, grey
 or grey + alpha (mode L / LA), 8 bits, or 16 with ``--bit-depth 16`` (PNG, TIFF; a 16-bit input gives 16 by
-default where the format holds it); ``--keep-channels`` writes the grey as RGB. EXIF is kept. At the end one
-line says how many bytes the grey files take against their inputs.
+default where the format holds it); ``--keep-channels`` writes the grey as RGB. EXIF is kept. A JPEG made from
+a JPEG keeps the input's quality (read from its quantisation table, at most 95). At the end one line says how
+many bytes the grey files take against their inputs.
 """
 
 from __future__ import annotations
