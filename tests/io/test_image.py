@@ -621,7 +621,7 @@ def test_jpeg_quality_reads_back_the_saved_quality(tmp_path, quality):
     rgb = (np.random.default_rng(0).random((32, 48, 3)) * 255).astype(np.uint8)
     path = tmp_path / "q.jpg"
     Image.fromarray(rgb).save(path, quality=quality)
-    assert jpeg_quality(path) == quality
+    assert jpeg_quality(path) == quality == read_image(path).jpeg_quality
     Image.fromarray(rgb).save(tmp_path / "q.png")
     assert jpeg_quality(tmp_path / "q.png") is None
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")

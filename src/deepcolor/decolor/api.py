@@ -223,7 +223,7 @@ def decolorize_file(
         ImageError: unreadable input, output equal to the input, a bit depth the format cannot hold.
         ValueError: unknown method.
     """
-    from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, jpeg_quality, read_image, write_image
+    from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, read_image, write_image
 
     fn = check_method(method)
     path, output = Path(path), Path(output)
@@ -240,8 +240,8 @@ def decolorize_file(
     # JPEG from JPEG: the input's own quality (at most 95), so that the grey file is not larger for
     # being written finer than its source was.
     quality = 95
-    if output.suffix.lower() in (".jpg", ".jpeg") and image.format == "JPEG":
-        quality = min(95, jpeg_quality(path) or 95)
+    if output.suffix.lower() in (".jpg", ".jpeg") and image.jpeg_quality is not None:
+        quality = min(95, image.jpeg_quality)
     return write_image(output, array, alpha=image.alpha, icc=image.icc, exif=image.exif, bit_depth=bit_depth,
                        overwrite=overwrite, quality=quality)
 

@@ -86,6 +86,8 @@ class LoadedImage:
         path: the file.
         format: the file format as Pillow names it ("JPEG", "PNG", ...).
         mode: the file's mode as Pillow names it ("RGB", "P", "I;16", "CMYK", ...).
+        jpeg_quality: for a JPEG, the libjpeg quality it was most likely saved at (see `jpeg_quality`);
+            None for other formats.
     """
 
     rgb: np.ndarray
@@ -97,6 +99,7 @@ class LoadedImage:
     path: Path
     format: str
     mode: str
+    jpeg_quality: int | None = None
 
     @property
     def height(self) -> int:
@@ -190,6 +193,7 @@ def _read(path: Path, max_pixels: int | None, gray_tolerance: float) -> LoadedIm
             raise ImageError(path, _over_limit(width, height, max_pixels))
         _warn_if_animated(im, path)
         fmt, mode = im.format or "?", im.mode
+        quality = _quality_of_tables(getattr(im, "quantization", None)) if fmt == "JPEG" else None
         icc = im.info.get("icc_profile") or None
         color, alpha, bit_depth, icc_done = _decode(im, path, icc)
         orientation, exif = _exif(im, path)  # after decoding: PNG's getexif() would decode at 8 bits
@@ -215,6 +219,7 @@ def _read(path: Path, max_pixels: int | None, gray_tolerance: float) -> LoadedIm
         path=path,
         format=fmt,
         mode=mode,
+        jpeg_quality=quality,
     )
 
 
@@ -656,15 +661,19 @@ def jpeg_quality(path: str | os.PathLike[str]) -> int | None:
     """The libjpeg quality (1-100) a JPEG file was most likely saved at, from its luminance quantisation
     table (the sum over the table, so the entry order does not matter); None when the file is not a JPEG
     or has no table. Files made with other tables get the quality whose standard table is closest in size.
+    `read_image` gives the same as `LoadedImage.jpeg_quality`.
     """
     try:
         with Image.open(path) as im:
             if im.format != "JPEG":
                 return None
-            tables = getattr(im, "quantization", None) or {}
+            return _quality_of_tables(getattr(im, "quantization", None))
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
-    if 0 not in tables or len(tables[0]) != 64:
+
+
+def _quality_of_tables(tables: dict | None) -> int | None:
+    if not tables or 0 not in tables or len(tables[0]) != 64:
         return None
     qualities = np.arange(1, 101)
     percent = np.where(qualities < 50, 5000.0 / qualities, 200.0 - 2.0 * qualities)
