@@ -70,16 +70,7 @@ def command(
     Writes runs/RUN_NAME/: config.yaml, last.pt, best.pt, best.safetensors + best.json, metrics.csv,
     samples/step_*.png and loss.png.
     """
-    from deepcolor.data import DataError
-    from deepcolor.train.config import (
-        ConfigError,
-        TrainConfig,
-        apply_overrides,
-        load_config,
-        make_config,
-        parse_overrides,
-    )
-    from deepcolor.train.loop import TrainingError, train
+    from deepcolor.train.config import TrainConfig
 
     if list_keys:
         for key, value in TrainConfig().to_dict().items():
@@ -88,8 +79,26 @@ def command(
     if export_weights:
         _export(export_weights)
         return
+    from deepcolor.train import distributed
+
+    if distributed.world_size_from_env() == 1:
+        _train(ctx.args, config_path, resume, compute_prior)
+        return
+    # a DDP worker started by torchrun ends without the interpreter's teardown (see exit_worker)
     try:
-        overrides = parse_overrides(list(ctx.args))
+        _train(ctx.args, config_path, resume, compute_prior)
+    except SystemExit as e:
+        distributed.exit_worker(e.code)
+    distributed.exit_worker(0)
+
+
+def _train(args: list[str], config_path: str | None, resume: str | None, compute_prior: str | None) -> None:
+    from deepcolor.data import DataError
+    from deepcolor.train.config import ConfigError, apply_overrides, load_config, make_config, parse_overrides
+    from deepcolor.train.loop import TrainingError, train
+
+    try:
+        overrides = parse_overrides(list(args))
         checkpoint = None
         if resume:
             from deepcolor.train.checkpoint import load_checkpoint

@@ -177,7 +177,11 @@ def train(config: TrainConfig, resume: dict[str, Any] | None = None) -> Path:
     threads = torch.get_num_threads()
     previous_sigterm = _interrupt_on_sigterm()
     try:
-        return _train(config, resume, info)
+        run_dir = _train(config, resume, info)
+        # Every rank leaves together, once rank 0 has validated and written its files, so that no rank
+        # tears down its connections while another may still use them.
+        distributed.barrier(info)
+        return run_dir
     finally:
         distributed.cleanup()
         torch.set_num_threads(threads)
