@@ -78,3 +78,19 @@ def test_fit_pairs_are_not_the_metrics_pairs():
         n = 64 * 64
         assert np.array_equal(fit_first, metric_first)  # the same neighbours, in the same order
         assert (fit_second[-n:] == metric_second[-n:]).mean() < 0.01  # different random partners
+
+
+def test_pairs_with_offsets():
+    offsets = ((1, -1), (0, 2))
+    first, second = pixel_pairs(3, 4, seed=0, offsets=offsets)
+    n = 3 * 4
+    want = {
+        (y * 4 + x, (y + dy) * 4 + x + dx)
+        for dy, dx in offsets
+        for y in range(3)
+        for x in range(4)
+        if y + dy < 3 and 0 <= x + dx < 4
+    }
+    assert first.size - n == len(want) == 6 + 6
+    assert set(zip(first[:-n].tolist(), second[:-n].tolist(), strict=True)) == want
+    assert sorted(second[-n:]) == list(range(n))  # then the random partners, as with the default offsets

@@ -128,3 +128,63 @@ def test_full_resolution_pass_is_the_fitted_formula(rgb_image):
     lab = np.stack(band_lab(rgb8), axis=-1).astype(np.float64)
     want = gray_from_lightness(np.clip(_grey_of_copy(mapping, lab), 0, 100).astype(np.float32))
     np.testing.assert_allclose(apply_lcp(rgb8, mapping), want.reshape(rgb8.shape[:2]), atol=1e-4)
+
+
+def _noisy_colour_field(seed: int, size: int = 64) -> np.ndarray:
+    """A smooth random colour field with pixel noise: neighbouring colours differ at every distance."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((6, 6, 3))
+    rows = np.linspace(0, 5, size)
+    field = np.stack([np.stack([np.interp(rows, np.arange(6), coarse[:, j, c]) for j in range(6)], 1)
+                      for c in range(3)], 2)  # (size, 6, 3): interpolated down the rows
+    field = np.stack([np.stack([np.interp(rows, np.arange(6), field[i, :, c]) for c in range(3)], 1)
+                      for i in range(size)])  # (size, size, 3)
+    noisy = field * 255 + rng.integers(-12, 13, field.shape)
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def _offset_escore(rgb: np.ndarray, grey: np.ndarray, offsets: tuple[tuple[int, int], ...]) -> float:
+    """E-score (mean over tau = 1..15) of the pixel pairs at the given offsets only."""
+    from deepcolor.color.numpy import rgb_to_lab
+
+    lab, light = rgb_to_lab(rgb / 255.0), gray_lightness(grey)
+    h, w = light.shape
+    delta, dg = [], []
+    for dy, dx in offsets:
+        x0, x1 = max(0, -dx), w - max(0, dx)
+        delta.append(np.linalg.norm(lab[: h - dy, x0:x1] - lab[dy:, x0 + dx : x1 + dx], axis=-1).ravel())
+        dg.append(np.abs(light[: h - dy, x0:x1] - light[dy:, x0 + dx : x1 + dx]).ravel())
+    delta, dg = np.concatenate(delta), np.concatenate(dg)
+    scores = []
+    for tau in range(1, 16):
+        ccpr = (dg[delta >= tau] >= tau).mean() if (delta >= tau).any() else 1.0
+        ccfr = 1.0 - (delta[dg > tau] <= tau).mean() if (dg > tau).any() else 1.0
+        scores.append(2 * ccpr * ccfr / max(ccpr + ccfr, 1e-12))
+    return float(np.mean(scores))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_images_refined_per_pixel(seed):
+    image = _noisy_colour_field(seed)
+    mapped = apply_lcp(image, fit_lcp(image))  # the mapping alone, as for a photo
+    refined = lcp(image)
+    assert escore(image, refined) > escore(image, mapped) + 0.01
+    # also at distances the refinement is not fitted on (it fits every pair within distance 2)
+    unseen = ((0, 3), (3, 0), (1, 2), (2, 1), (1, -2), (2, -1))
+    assert _offset_escore(image, refined, unseen) > _offset_escore(image, mapped, unseen) + 0.005
+
+
+def test_images_larger_than_the_fitting_copy_are_not_refined():
+    image = _noisy_colour_field(0, size=lcp_module.FIT_SIZE + 1)
+    np.testing.assert_array_equal(lcp(image), apply_lcp(image, fit_lcp(image)))
+
+
+def test_conjugate_gradients_solves_a_positive_definite_system():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(30, 30))
+    a = m @ m.T + 30 * np.eye(30)
+    b = rng.normal(size=30)
+    x = lcp_module._conjugate_gradients(lambda v: a @ v, b, np.diag(a).copy(), np.zeros(30), 60)
+    exact = np.linalg.solve(a, b)
+    assert np.linalg.norm(x - exact) < 1e-3 * np.linalg.norm(exact)  # it stops at a residual of 1e-4 |b|
+    assert np.linalg.norm(exact) > 0.01

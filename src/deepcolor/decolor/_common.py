@@ -97,7 +97,7 @@ def thumbnail(rgb: np.ndarray, size: int) -> np.ndarray:
         picked = np.zeros((hk, wk, 3), dtype=np.float32)
         for dy in range(k):
             for dx in range(k):
-                picked += rgb[dy:hk * k:k, dx:wk * k:k]
+                picked += rgb[dy : hk * k : k, dx : wk * k : k]
     else:
         k_eff, picked = 1, rgb
     small = picked.astype(np.float64) * (1.0 / (scale * k_eff * k_eff))
@@ -117,19 +117,28 @@ def lab_of(rgb: np.ndarray) -> np.ndarray:
     return np.stack(band_lab(np.asarray(rgb, dtype=np.float32)), axis=-1).astype(np.float64)
 
 
-def pixel_pairs(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices (first, second) of every 4-neighbour pair once (right, down) and one random partner
-    per pixel: about 3 pairs per pixel.
+NEIGHBOURS = ((0, 1), (1, 0))  # (dy, dx): each pixel with its right and its lower neighbour
+
+
+def pixel_pairs(
+    height: int, width: int, seed: int = 0, offsets: tuple[tuple[int, int], ...] = NEIGHBOURS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (first, second) of the pixel pairs: pixel (y, x) with (y + dy, x + dx) for every
+    (dy, dx) in `offsets` (dy >= 0; by default every 4-neighbour pair once), then one random partner per
+    pixel: about 3 pairs per pixel with the default offsets.
 
     The permutation comes from `numpy.random.default_rng((FIT_STREAM, seed))`, a stream of its own: the
     E-score protocol draws its random pairs from `default_rng(seed)`, and a fit on a 64 x 64 image must not
     see the very pairs it will be scored on.
     """
     idx = np.arange(height * width).reshape(height, width)
+    firsts, seconds = [], []
+    for dy, dx in offsets:
+        x0, x1 = max(0, -dx), width - max(0, dx)  # columns x whose partner x + dx is inside
+        firsts.append(idx[: height - dy, x0:x1].ravel())
+        seconds.append(idx[dy:, x0 + dx : x1 + dx].ravel())
     perm = np.random.default_rng((FIT_STREAM, seed)).permutation(height * width)
-    first = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel(), idx.ravel()])
-    second = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel(), perm])
-    return first, second
+    return np.concatenate([*firsts, idx.ravel()]), np.concatenate([*seconds, perm])
 
 
 _LOCAL = threading.local()

@@ -30,20 +30,30 @@ f(X), f(Y), f(Z) of CIELab (uint8 through a table), five coefficient maps (bilin
 two small matrix products per band, with L*, a* and b* folded into coefficients of f), then L* -> sRGB grey
 through a table. A 50-megapixel photo needs its input, its output and a few bands of temporaries.
 
+Small images. When the image is no larger than the fitting copy (`FIT_SIZE`, e.g. a 64 x 64 thumbnail),
+the mapping's grey is refined with one free value per pixel (`refine_lightness`): the same weighted L1 fit,
+over every pair within distance 2 and a random partner per pixel, with a ridge towards the mapping's grey.
+It keeps more of the local contrast than the mapping can, also at distances it is not fitted on (on 200
+tiny64-val images, E-scores of the pairs at distance 3: 0.916 -> 0.922, knight's moves: 0.921 -> 0.930).
+Photos are not refined: the refinement would have to run at full resolution to mean anything per pixel.
+
 An effectively grey input (no chroma above `GREY_CHROMA` in the fitted copy) has nothing to preserve beyond
 its lightness and is returned as its lightness, which for a neutral grey is the input itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from deepcolor.decolor._common import (
+    NEIGHBOURS,
     band_f,
     check_rgb,
+    gray_from_lightness,
     gray_from_lightness_fast,
     lab_of,
     max_chroma,
@@ -67,6 +77,11 @@ OFFSET_SCALE = 10.0  # the constant feature, so that its coefficient is of the s
 CALIBRATE = True
 SCALES = (1.0, 0.6, 0.8, 0.9, 1.1, 1.25, 1.4, 1.6, 2.0)  # departures from lightness tried
 MIN_GAIN = 0.25  # the local lightness gain never goes below this: the lightness order is kept everywhere
+# per-pixel refinement of an image no larger than the fitting copy: every pair within distance 2
+REFINE_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0))
+REFINE_ITERS = 2  # reweighting rounds
+REFINE_CG_STEPS = 15  # conjugate-gradient steps per round, at most
+REFINE_RIDGE = 2.0  # pull towards the mapping's grey, relative to the mean pair weight
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,11 @@ class LcpMapping:
         """The mapping that gives plain lightness."""
         return LcpMapping(np.zeros(4), 1.0, np.zeros(4), np.zeros((TILES, TILES, 5)))
 
+    @property
+    def is_identity(self) -> bool:
+        """Whether the mapping gives plain lightness."""
+        return self.gain == 1.0 and not self.linear.any() and not self.tiles.any()
+
 
 # ---------------------------------------------------------------------------------------------- fitting
 
@@ -97,12 +117,19 @@ class LcpMapping:
 class _Pairs:
     """The fitting pairs of one copy (at most `MAX_PAIRS`) and what the reweighting needs about them."""
 
-    def __init__(self, lab: np.ndarray, seed: int) -> None:
+    def __init__(
+        self,
+        lab: np.ndarray,
+        seed: int,
+        offsets: tuple[tuple[int, int], ...] = NEIGHBOURS,
+        max_pairs: int | None = MAX_PAIRS,
+    ) -> None:
         h, w = lab.shape[:2]
         flat = lab.reshape(-1, 3)
-        first, second = pixel_pairs(h, w, seed)
-        if first.size > MAX_PAIRS:  # a random subset, drawn once: the fit needs the pairs' mix, not all
-            keep = np.random.default_rng(seed + 1).choice(first.size, MAX_PAIRS, replace=False)
+        first, second = pixel_pairs(h, w, seed, offsets)
+        if max_pairs is not None and first.size > max_pairs:
+            # a random subset, drawn once: the fit needs the pairs' mix, not all of them
+            keep = np.random.default_rng(seed + 1).choice(first.size, max_pairs, replace=False)
             first, second = first[keep], second[keep]
         self.first, self.second = first, second
         self.delta = np.linalg.norm(flat[first] - flat[second], axis=1)
@@ -320,6 +347,71 @@ def _calibrate(mapping: LcpMapping, lab: np.ndarray, pairs: _Pairs) -> LcpMappin
     )
 
 
+def refine_lightness(lab: np.ndarray, light: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Refine a grey per pixel: the same weighted L1 fit as the mapping's, with one free value per pixel.
+
+    For an image no larger than the fitting copy, the fitted mapping's grey can be improved pixel by pixel:
+    over every pair within distance 2 (offsets `REFINE_OFFSETS`: 12 neighbours per pixel) and one random
+    partner per pixel, |g_x - g_y| is fitted to min(delta, `TAU_MAX`) by IRLS as in the fit, with a ridge
+    towards `light`, the mapping's grey. Each round's least squares (the pair graph's weighted Laplacian
+    plus the ridge) is solved by conjugate gradients with a diagonal preconditioner.
+
+    Args:
+        lab: (h, w, 3) CIELab of the image.
+        light: (h, w) the mapping's grey, L* units.
+        seed: seed of the random partners (the fit's own stream, never the E-score's).
+
+    Returns:
+        (h, w) float64 refined grey, L* in [0, 100].
+    """
+    h, w = lab.shape[:2]
+    n = h * w
+    pairs = _Pairs(lab, seed, REFINE_OFFSETS, max_pairs=None)
+    f, s = pairs.first, pairs.second
+    start = np.clip(light.ravel().astype(np.float64), 0.0, 100.0)
+    g = start.copy()
+    for _ in range(REFINE_ITERS):
+        dg = g[f] - g[s]
+        weight = pairs.weights(dg)
+        want = weight * np.where(dg >= 0.0, pairs.target, -pairs.target)
+        ridge = REFINE_RIDGE * max(float(weight.sum()), 1.0) / f.size
+
+        def laplacian(x: np.ndarray, weight: np.ndarray = weight, ridge: float = ridge) -> np.ndarray:
+            wd = weight * (x[f] - x[s])
+            return np.bincount(f, wd, n) - np.bincount(s, wd, n) + ridge * x
+
+        rhs = np.bincount(f, want, n) - np.bincount(s, want, n) + ridge * start
+        diagonal = np.bincount(f, weight, n) + np.bincount(s, weight, n) + ridge
+        g = _conjugate_gradients(laplacian, rhs, diagonal, g, REFINE_CG_STEPS)
+        np.clip(g, 0.0, 100.0, out=g)
+    return g.reshape(h, w)
+
+
+def _conjugate_gradients(
+    matvec: Callable[[np.ndarray], np.ndarray], b: np.ndarray, diagonal: np.ndarray, x: np.ndarray, steps: int
+) -> np.ndarray:
+    """Solve A x = b (A symmetric positive definite, given by `matvec`) from `x`, with a Jacobi
+    preconditioner, for at most `steps` steps or until the residual is 1e-4 of b's size."""
+    x = x.copy()
+    r = b - matvec(x)
+    z = r / diagonal
+    p = z.copy()
+    rz = float(r @ z)
+    stop = 1e-8 * float(b @ b)
+    for _ in range(steps):
+        if float(r @ r) <= stop:
+            break
+        q = matvec(p)
+        alpha = rz / float(p @ q)
+        x += alpha * p
+        r -= alpha * q
+        z = r / diagonal
+        rz, rz_old = float(r @ z), rz
+        p *= rz / rz_old
+        p += z
+    return x
+
+
 # --------------------------------------------------------------------------------------------- applying
 
 
@@ -426,4 +518,10 @@ def lcp(rgb: np.ndarray, seed: int = 0, workers: int = 1) -> np.ndarray:
     """
     rgb = check_rgb(rgb)
     mapping = fit_lcp(rgb, seed=seed)
-    return apply_lcp(rgb, mapping, workers=workers)
+    h, w = rgb.shape[:2]
+    if max(h, w) > FIT_SIZE or mapping.is_identity:
+        return apply_lcp(rgb, mapping, workers=workers)
+    # the fitting copy is the image itself: refine the mapping's grey pixel by pixel
+    lab = lab_of(thumbnail(rgb, FIT_SIZE))
+    light = _grey_of_copy(mapping, lab).reshape(h, w)
+    return gray_from_lightness(refine_lightness(lab, light, seed))
