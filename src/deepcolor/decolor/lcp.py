@@ -33,9 +33,10 @@ through a table. A 50-megapixel photo needs its input, its output and a few band
 Small images. When the image is no larger than the fitting copy (`FIT_SIZE`, e.g. a 64 x 64 thumbnail),
 the mapping's grey is refined with one free value per pixel (`refine_lightness`): the same weighted L1 fit,
 over every pair within distance 2 and a random partner per pixel, with a ridge towards the mapping's grey.
-It keeps more of the local contrast than the mapping can, also at distances it is not fitted on (on 200
-tiny64-val images, E-scores of the pairs at distance 3: 0.916 -> 0.922, knight's moves: 0.921 -> 0.930).
-Photos are not refined: the refinement would have to run at full resolution to mean anything per pixel.
+It keeps more of the local contrast than the mapping can, also at distances it is not fitted on (first 200
+tiny64-val images, E-score of the pairs at distance 3: 0.916 -> 0.921; knight's moves 0.921 -> 0.928;
+distance 4: 0.915 -> 0.918). Larger images are not refined: per-pixel values found on the reduced copy
+would only be blurred back up to full size, and photos would lose their speed.
 
 An effectively grey input (no chroma above `GREY_CHROMA` in the fitted copy) has nothing to preserve beyond
 its lightness and is returned as its lightness, which for a neutral grey is the input itself.
