@@ -82,17 +82,19 @@ def command(
     from deepcolor.train import distributed
 
     if distributed.world_size_from_env() == 1:
-        _train(ctx.args, config_path, resume, compute_prior)
+        _run_training(ctx.args, config_path, resume, compute_prior)
         return
     # a DDP worker started by torchrun ends without the interpreter's teardown (see exit_worker)
     try:
-        _train(ctx.args, config_path, resume, compute_prior)
+        _run_training(ctx.args, config_path, resume, compute_prior)
     except SystemExit as e:
         distributed.exit_worker(e.code)
     distributed.exit_worker(0)
 
 
-def _train(args: list[str], config_path: str | None, resume: str | None, compute_prior: str | None) -> None:
+def _run_training(
+    args: list[str], config_path: str | None, resume: str | None, compute_prior: str | None
+) -> None:
     from deepcolor.data import DataError
     from deepcolor.train.config import ConfigError, apply_overrides, load_config, make_config, parse_overrides
     from deepcolor.train.loop import TrainingError, train

@@ -267,8 +267,11 @@ def fit_lcp(rgb: np.ndarray, seed: int = 0) -> LcpMapping:
     Returns:
         The fitted `LcpMapping` (`LcpMapping.identity()` for an effectively grey or tiny image).
     """
-    rgb = check_rgb(rgb)
-    lab = lab_of(thumbnail(rgb, FIT_SIZE))
+    return _fit_copy(lab_of(thumbnail(check_rgb(rgb), FIT_SIZE)), seed)
+
+
+def _fit_copy(lab: np.ndarray, seed: int) -> LcpMapping:
+    """`fit_lcp` on the fitting copy, given as (h, w, 3) CIELab."""
     h, w = lab.shape[:2]
     if h * w < 4 or max_chroma(lab) <= GREY_CHROMA:
         return LcpMapping.identity()
@@ -518,11 +521,11 @@ def lcp(rgb: np.ndarray, seed: int = 0, workers: int = 1) -> np.ndarray:
         (H, W) float32 sRGB grey in [0, 1].
     """
     rgb = check_rgb(rgb)
-    mapping = fit_lcp(rgb, seed=seed)
+    lab = lab_of(thumbnail(rgb, FIT_SIZE))
+    mapping = _fit_copy(lab, seed)
     h, w = rgb.shape[:2]
-    if max(h, w) > FIT_SIZE or mapping.is_identity:
+    if lab.shape[:2] != (h, w) or mapping.is_identity:
         return apply_lcp(rgb, mapping, workers=workers)
     # the fitting copy is the image itself: refine the mapping's grey pixel by pixel
-    lab = lab_of(thumbnail(rgb, FIT_SIZE))
     light = _grey_of_copy(mapping, lab).reshape(h, w)
     return gray_from_lightness(refine_lightness(lab, light, seed))

@@ -178,8 +178,8 @@ def train(config: TrainConfig, resume: dict[str, Any] | None = None) -> Path:
     previous_sigterm = _interrupt_on_sigterm()
     try:
         run_dir = _train(config, resume, info)
-        # Every rank leaves together, once rank 0 has validated and written its files, so that no rank
-        # tears down its connections while another may still use them.
+        # Every rank reaches the group's teardown together, after rank 0 has validated and written its
+        # files (NCCL's teardown is collective; a rank that leaves early only waits there).
         distributed.barrier(info)
         return run_dir
     finally:
