@@ -94,3 +94,15 @@ def test_pairs_with_offsets():
     assert first.size - n == len(want) == 6 + 6
     assert set(zip(first[:-n].tolist(), second[:-n].tolist(), strict=True)) == want
     assert sorted(second[-n:]) == list(range(n))  # then the random partners, as with the default offsets
+
+
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (1, 4), (4, 1), (2, 2), (3, 5)])
+def test_pairs_with_offsets_larger_than_the_image(height, width):
+    offsets = ((2, 0), (0, 2), (1, -1), (5, -7), (0, 9))
+    first, second = pixel_pairs(height, width, seed=0, offsets=offsets)
+    n = height * width
+    fy, fx = np.divmod(first[:-n], width)
+    sy, sx = np.divmod(second[:-n], width)
+    assert set(zip((sy - fy).tolist(), (sx - fx).tolist(), strict=True)) <= set(offsets)
+    want = sum(max(height - dy, 0) * max(width - abs(dx), 0) for dy, dx in offsets)
+    assert first.size - n == want

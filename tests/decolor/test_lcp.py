@@ -188,3 +188,11 @@ def test_conjugate_gradients_solves_a_positive_definite_system():
     exact = np.linalg.solve(a, b)
     assert np.linalg.norm(x - exact) < 1e-3 * np.linalg.norm(exact)  # it stops at a residual of 1e-4 |b|
     assert np.linalg.norm(exact) > 0.01
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (5, 1), (2, 3), (3, 80), (64, 7)])
+def test_thin_and_tiny_images(shape):
+    image = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    grey = lcp(image)
+    assert grey.shape == shape and grey.dtype == np.float32
+    assert np.isfinite(grey).all() and grey.min() >= 0.0 and grey.max() <= 1.0

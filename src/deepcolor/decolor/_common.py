@@ -134,9 +134,11 @@ def pixel_pairs(
     idx = np.arange(height * width).reshape(height, width)
     firsts, seconds = [], []
     for dy, dx in offsets:
-        x0, x1 = max(0, -dx), width - max(0, dx)  # columns x whose partner x + dx is inside
-        firsts.append(idx[: height - dy, x0:x1].ravel())
-        seconds.append(idx[dy:, x0 + dx : x1 + dx].ravel())
+        rows = max(height - dy, 0)  # rows y whose partner y + dy is inside
+        x0 = max(0, -dx)
+        x1 = max(width - max(0, dx), x0)  # columns x whose partner x + dx is inside
+        firsts.append(idx[:rows, x0:x1].ravel())
+        seconds.append(idx[dy : dy + rows, x0 + dx : x1 + dx].ravel())
     perm = np.random.default_rng((FIT_STREAM, seed)).permutation(height * width)
     return np.concatenate([*firsts, idx.ravel()]), np.concatenate([*seconds, perm])
 
