@@ -144,23 +144,18 @@ def _noisy_colour_field(seed: int, size: int = 64) -> np.ndarray:
 
 
 def _offset_escore(rgb: np.ndarray, grey: np.ndarray, offsets: tuple[tuple[int, int], ...]) -> float:
-    """E-score (mean over tau = 1..15) of the pixel pairs at the given offsets only."""
+    """The metric's E-score over the pixel pairs at the given offsets only (no random partners)."""
     from deepcolor.color.numpy import rgb_to_lab
+    from deepcolor.decolor._common import pixel_pairs
+    from deepcolor.metrics.decolorization import TAUS, ContrastPairs
 
-    lab, light = rgb_to_lab(rgb / 255.0), gray_lightness(grey)
-    h, w = light.shape
-    delta, dg = [], []
-    for dy, dx in offsets:
-        x0, x1 = max(0, -dx), w - max(0, dx)
-        delta.append(np.linalg.norm(lab[: h - dy, x0:x1] - lab[dy:, x0 + dx : x1 + dx], axis=-1).ravel())
-        dg.append(np.abs(light[: h - dy, x0:x1] - light[dy:, x0 + dx : x1 + dx]).ravel())
-    delta, dg = np.concatenate(delta), np.concatenate(dg)
-    scores = []
-    for tau in range(1, 16):
-        ccpr = (dg[delta >= tau] >= tau).mean() if (delta >= tau).any() else 1.0
-        ccfr = 1.0 - (delta[dg > tau] <= tau).mean() if (dg > tau).any() else 1.0
-        scores.append(2 * ccpr * ccfr / max(ccpr + ccfr, 1e-12))
-    return float(np.mean(scores))
+    h, w = grey.shape
+    first, second = pixel_pairs(h, w, 0, offsets)
+    first, second = first[: -h * w], second[: -h * w]
+    lab = rgb_to_lab(rgb / 255.0).reshape(-1, 3)
+    delta = np.linalg.norm(lab[first] - lab[second], axis=1)
+    pairs = ContrastPairs((h, w), (h, w), first, second, delta, None, np.asarray(TAUS, dtype=np.float64))
+    return pairs.score(grey).mean_escore
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

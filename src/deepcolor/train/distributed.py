@@ -40,7 +40,7 @@ class DistInfo:
 def setup(device_name: str = "auto") -> DistInfo:
     """Read torchrun's environment, pick the device and start the process group when world size > 1."""
     rank = int(os.environ.get("RANK", 0))
-    world_size = int(os.environ.get("WORLD_SIZE", 1))
+    world_size = world_size_from_env()
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     device = pick_device(device_name)
