@@ -15,7 +15,7 @@ from deepcolor.models.layers import make_norm
 from deepcolor.models.registry import register_model
 
 
-@register_model("gan", "U-Net generator trained with L1 + PatchGAN adversarial loss")
+@register_model("gan", "U-Net generator trained with L1 + PatchGAN adversarial loss", task="adversarial")
 def gan_generator(**kwargs: object) -> UNetColorizer:
     """The GAN's generator: a `UNetColorizer` with the same kwargs as `autoencoder`."""
     return UNetColorizer(**kwargs)

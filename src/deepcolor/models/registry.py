@@ -17,21 +17,40 @@ from torch import nn
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 _DESCRIPTIONS: dict[str, str] = {}
+_TASKS: dict[str, str] = {}
+
+# What a training step means for a family (see deepcolor.train.tasks): regress ab, classify over ab bins,
+# or the adversarial recipe (regression pre-training, then a discriminator).
+TASKS = ("regression", "classification", "adversarial")
 
 
 def register_model(
-    name: str, description: str = ""
+    name: str, description: str = "", task: str = "regression"
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator: register a factory (a class or a function returning an nn.Module) under `name`."""
+    """Decorator: register a factory (a class or a function returning an nn.Module) under `name`.
+
+    `task` is the family's training task (one of `TASKS`). The optional inputs a model takes beside L are
+    declared on the built model (`model.conditions`, see `deepcolor.models.conditions`), since they can
+    depend on its kwargs.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}. Got {task!r}")
 
     def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
         _REGISTRY[name] = factory
         _DESCRIPTIONS[name] = description or (factory.__doc__ or "").strip().splitlines()[0]
+        _TASKS[name] = task
         return factory
 
     return wrap
+
+
+def model_task(name: str) -> str:
+    """The training task of a registered family: "regression", "classification" or "adversarial"."""
+    _check_name(name)
+    return _TASKS[name]
 
 
 def list_models() -> list[str]:
