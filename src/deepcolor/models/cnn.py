@@ -21,7 +21,9 @@ from deepcolor.normalization import denormalize_ab, normalize_ab
 
 
 @register_model(
-    "cnn", "classifier over quantised ab bins, annealed-mean decoding (Zhang et al. 2016)", task="classification"
+    "cnn",
+    "classifier over quantised ab bins, annealed-mean decoding (Zhang et al. 2016)",
+    task="classification",
 )
 class BinClassifierColorizer(nn.Module):
     """l_norm (B, 1, H, W) -> logits over Q ab bins (B, Q, ceil(H/4), ceil(W/4)).
