@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("deepcolor.cli.models", "List the registered model families and shipped weights."),
     "export": ("deepcolor.cli.export", "Export a model to ONNX."),
     "info": ("deepcolor.cli.info", "Versions, threads and the device that would be used."),
+    "serve": ("deepcolor.cli.serve", "Serve the web page and HTTP API on this machine."),
 }
 
 
