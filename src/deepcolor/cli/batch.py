@@ -89,8 +89,9 @@ def image_options(f: F) -> F:
 
     The command function receives them as ``inputs, output, recursive, overwrite, max_pixels``.
     """
-    for decorator in reversed((inputs_argument, output_option, recursive_option, overwrite_option,
-                               max_pixels_option)):
+    for decorator in reversed(
+        (inputs_argument, output_option, recursive_option, overwrite_option, max_pixels_option)
+    ):
         f = decorator(f)
     return f
 
@@ -101,6 +102,22 @@ def image_options(f: F) -> F:
 def echo_error(message: str) -> None:
     """Print one ``deepcolor: <message>`` line to stderr without breaking a progress bar."""
     tqdm.write(PREFIX + " ".join(message.split()), file=sys.stderr)
+
+
+def echo_warning(message: str) -> None:
+    """Print one ``deepcolor: warning: <message>`` line to stderr: something to know, not a failure."""
+    echo_error("warning: " + message)
+
+
+def check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Click callback for ``--device``: an unknown device (``tpu``, ``cuda:x``) is a usage error (exit 2),
+    found before torch is imported."""
+    from deepcolor.device import check_device_name
+
+    try:
+        return check_device_name(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def describe_error(item: InputItem, error: BaseException) -> str:
@@ -134,8 +151,15 @@ def run_batch(
     """
     failed = 0
     show = len(items) > 1 if progress is None else progress
-    with tqdm(total=len(items), desc=desc, unit="image", file=sys.stderr, disable=not show,
-              leave=False, dynamic_ncols=True) as bar:
+    with tqdm(
+        total=len(items),
+        desc=desc,
+        unit="image",
+        file=sys.stderr,
+        disable=not show,
+        leave=False,
+        dynamic_ncols=True,
+    ) as bar:
         for item in items:
             if item.error is not None:
                 echo_error(f"{item.path}: {item.error}")
@@ -166,8 +190,9 @@ def _run_one(item: InputItem, process: Callable[[InputItem], object]) -> bool:
 # ------------------------------------------------------------------------------------------ output paths
 
 
-def check_not_input(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
-                    overwrite: bool) -> None:
+def check_not_input(
+    path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]], overwrite: bool
+) -> None:
     """Refuse to write `path` when it is one of the `inputs`, unless `overwrite`.
 
     Raises:
