@@ -53,7 +53,8 @@ def test_strength_zero_keeps_the_photo_and_strength_changes_it(tmp_path, model_f
 def test_grey_input_message_and_bad_files(tmp_path, model_file, mixed_folder):
     code, _, stderr = _run(mixed_folder.path, "-o", tmp_path / "out", "--model", model_file)
     assert code == 1
-    assert f"deepcolor: {mixed_folder.path / 'grey.png'}: grey input; it has no colours to revive" in stderr
+    grey = mixed_folder.path / "grey.png"
+    assert f"deepcolor: warning: {grey}: grey input; it has no colours to revive" in stderr
     assert "Traceback" not in stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in mixed_folder.good)
 

@@ -26,14 +26,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = {"png": ".png", "jpg": ".jpg", "tif": ".tif", "webp": ".webp", "bmp": ".bmp"}
 # Read-only spellings of writable formats.
 _SUFFIX_ALIASES = {".jpe": ".jpg", ".jfif": ".jpg"}
+# deepcolor.inference.pipeline.BACKENDS, spelled out so that --help does not import torch (a test checks).
+BACKENDS = ("auto", "torch", "onnxruntime")
 # Pillow modes of grey sources: their three channels in LoadedImage.rgb are copies of one.
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 
 
 def model_options(f: F) -> F:
     """--model, --render-size, --device, --backend, received as model, render_size, device, backend."""
-    from deepcolor.inference.pipeline import BACKENDS
-
     options = (
         click.option(
             "--model",
@@ -48,7 +48,13 @@ def model_options(f: F) -> F:
             help="Longer side, in pixels, of the L* the network sees (aspect kept) [default: the model's, "
             "else 160].",
         ),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps."),
+        click.option(
+            "--device",
+            default="auto",
+            show_default=True,
+            callback=batch.check_device,
+            help="auto, cpu, cuda, cuda:1, mps.",
+        ),
         click.option(
             "--backend",
             type=click.Choice(BACKENDS),
@@ -140,7 +146,7 @@ def command(
         suffix = output_suffix(item.path, fmt)
         out_path = job.output_path(item, suffix)
         if not image.is_gray:
-            batch.echo_error(
+            batch.echo_warning(
                 f"{item.path}: colour input; decolorized first (its CIE L* is what gets colorized)"
             )
         grey_source = image.is_gray and image.mode in GREY_MODES

@@ -21,7 +21,10 @@ from deepcolor.cli.colorize import (
     output_bit_depth,
     output_suffix,
 )
-from deepcolor.inference.enhance import DEFAULT_CLAHE_LIMIT, DEFAULT_STRENGTH
+
+# deepcolor.inference.enhance's defaults, spelled out so that --help does not import torch (a test checks).
+DEFAULT_STRENGTH = 0.8
+DEFAULT_CLAHE_LIMIT = 0.01
 
 
 @click.command()
@@ -75,7 +78,7 @@ def command(
         suffix = output_suffix(item.path, fmt)
         out_path = job.output_path(item, suffix)
         if image.is_gray:
-            batch.echo_error(f"{item.path}: grey input; it has no colours to revive, so it gets colorized")
+            batch.echo_warning(f"{item.path}: grey input; it has no colours to revive, so it gets colorized")
         rgb = enhance_array(colorizer, image.rgb, strength, clahe, clahe_limit, render_size, out=image.rgb)
         write_image(
             out_path,
