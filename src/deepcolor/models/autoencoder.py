@@ -2,7 +2,8 @@
 
 The decoder stops at 1/2 resolution; the output is upsampled bilinearly to the input size, which is cheap
 and loses little since the inference path upsamples ab guided by the full-resolution L anyway.
-The `gan` family uses this same class as its generator.
+The `gan` family uses this same class as its generator. With `encoder="efficientnet-lite0"` (or -lite1/2)
+the family builds the pretrained-encoder model of `encoder_unet.py` instead.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepcolor.models.encoder_unet import EncoderUNetColorizer
 from deepcolor.models.layers import UNet
 from deepcolor.models.registry import register_model
 
 
-@register_model("autoencoder", "U-Net regressing ab (Huber / L1 loss)")
 class UNetColorizer(nn.Module):
     """U-Net colorizer: l_norm (B, 1, H, W) in [-0.5, 0.5] -> ab_norm (B, 2, H, W) in [-1, 1] (tanh).
 
@@ -52,3 +53,22 @@ class UNetColorizer(nn.Module):
     def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
         """The inference call: l_norm (B, 1, H, W) -> ab_norm (B, 2, H, W)."""
         return self.forward(l_norm)
+
+
+ENCODERS = ("unet", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
+
+
+def build_regressor(encoder: str, **kwargs: object) -> nn.Module:
+    """`encoder="unet"`: the from-scratch U-Net; an EfficientNet-Lite name: the pretrained-encoder model."""
+    if encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {encoder!r}; known: {', '.join(ENCODERS)}")
+    if encoder == "unet":
+        return UNetColorizer(**kwargs)
+    kwargs.setdefault("decode", "regression")
+    return EncoderUNetColorizer(encoder=encoder, **kwargs)
+
+
+@register_model("autoencoder", "U-Net regressing ab (Huber / L1 loss); encoder=unet|efficientnet-lite0|1|2")
+def autoencoder(encoder: str = "unet", **kwargs: object) -> nn.Module:
+    """The regression family: kwargs of `UNetColorizer`, or of `EncoderUNetColorizer` with an encoder."""
+    return build_regressor(encoder, **kwargs)

@@ -20,11 +20,6 @@ from deepcolor.models.registry import register_model
 from deepcolor.normalization import denormalize_ab, normalize_ab
 
 
-@register_model(
-    "cnn",
-    "classifier over quantised ab bins, annealed-mean decoding (Zhang et al. 2016)",
-    task="classification",
-)
 class BinClassifierColorizer(nn.Module):
     """l_norm (B, 1, H, W) -> logits over Q ab bins (B, Q, ceil(H/4), ceil(W/4)).
 
@@ -116,3 +111,19 @@ class BinClassifierColorizer(nn.Module):
             self.prior = torch.empty(q).to(self.prior)
             self.class_weights = torch.empty(q).to(self.class_weights)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+@register_model(
+    "cnn",
+    "classifier over quantised ab bins, annealed-mean decoding (Zhang et al. 2016)",
+    task="classification",
+)
+def cnn(encoder: str = "unet", **kwargs: Any) -> nn.Module:
+    """The classification family: kwargs of `BinClassifierColorizer`, or of `EncoderUNetColorizer`
+    (decoding with the annealed mean) with an EfficientNet-Lite encoder."""
+    if encoder == "unet":
+        return BinClassifierColorizer(**kwargs)
+    from deepcolor.models.encoder_unet import EncoderUNetColorizer
+
+    kwargs.setdefault("decode", "annealed_mean")
+    return EncoderUNetColorizer(encoder=encoder, **kwargs)

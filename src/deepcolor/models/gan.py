@@ -10,15 +10,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepcolor.models.autoencoder import UNetColorizer
+from deepcolor.models.autoencoder import build_regressor
 from deepcolor.models.layers import make_norm
 from deepcolor.models.registry import register_model
 
 
 @register_model("gan", "U-Net generator trained with L1 + PatchGAN adversarial loss", task="adversarial")
-def gan_generator(**kwargs: object) -> UNetColorizer:
-    """The GAN's generator: a `UNetColorizer` with the same kwargs as `autoencoder`."""
-    return UNetColorizer(**kwargs)
+def gan_generator(encoder: str = "unet", **kwargs: object) -> nn.Module:
+    """The GAN's generator: the `autoencoder` family's model with the same kwargs."""
+    return build_regressor(encoder, **kwargs)
 
 
 class PatchDiscriminator(nn.Module):

@@ -90,13 +90,22 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 
 
 def _full_kwargs(model: nn.Module, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The given kwargs plus the constructor's defaults, so that a checkpoint does not depend on them."""
+    """The given kwargs plus the constructor's defaults, so that a checkpoint does not depend on them.
+
+    A model that records its own constructor arguments (`init_kwargs`, e.g. one a family factory built
+    with family-specific defaults) is taken at its word. `encoder` picks the class inside a factory and is
+    kept as given.
+    """
+    if isinstance(getattr(model, "init_kwargs", None), dict):
+        return {**kwargs, **model.init_kwargs}
+    own = {k: v for k, v in kwargs.items() if k != "encoder"}
     try:
-        bound = inspect.signature(type(model)).bind(**kwargs)
+        bound = inspect.signature(type(model)).bind(**own)
     except TypeError:
         return dict(kwargs)
     bound.apply_defaults()
-    return {k: v for k, v in bound.arguments.items() if k not in ("self", "args", "kwargs")}
+    full = {k: v for k, v in bound.arguments.items() if k not in ("self", "args", "kwargs")}
+    return {**({"encoder": kwargs["encoder"]} if "encoder" in kwargs else {}), **full}
 
 
 def count_parameters(model: nn.Module) -> int:

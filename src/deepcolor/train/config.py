@@ -82,6 +82,16 @@ class TrainConfig:
     disc_lr: float = 2e-4
     disc_width: int = 32
     disc_layers: int = 3
+    # pretrained-encoder models (model_kwargs.encoder = efficientnet-lite0|1|2)
+    class_weight: float = 0.01  # weight of the bin cross-entropy beside the regression loss
+    regression_weight: float = 1.0  # weight of the regression loss (0 for a pure classifier)
+    encoder_lr_scale: float = 0.1  # the encoder's learning rate is lr times this
+    freeze_blocks: int = 0  # freeze the encoder's stem and its first N blocks
+    hint_free_prob: float = 0.5  # share of training images with no point hints (beside the geometric zero)
+    hint_geometric_p: float = 0.125  # number of point hints ~ Geometric(p) on {0, 1, ...}
+    histogram_hint_prob: float = 0.2  # share of images whose colour histogram is given as a global hint
+    chroma_hint_prob: float = 0.2  # share of images whose mean chroma is given as a global hint
+    flat_prob: float = 0.03  # share of training images replaced by texture-less grey ramps (target: neutral)
     # running
     device: str = "auto"
     threads: int = 0  # torch threads; 0 = the cores left after the data workers

@@ -35,13 +35,14 @@ from deepcolor.data import (
 )
 from deepcolor.models import create_model, save_weights
 from deepcolor.models.gan import PatchDiscriminator
+from deepcolor.models.registry import model_task
 from deepcolor.normalization import denormalize_ab, denormalize_l
 from deepcolor.train import distributed
 from deepcolor.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from deepcolor.train.config import ConfigError, TrainConfig, save_config
 from deepcolor.train.ema import EMA
 from deepcolor.train.logging import MetricsLog, write_loss_curve, write_png
-from deepcolor.train.tasks import ClassifierTask, GANTask, RegressionTask, Task, extra_columns
+from deepcolor.train.tasks import extra_columns, make_task
 
 
 class TrainingError(Exception):
@@ -211,11 +212,18 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
         model = create_model(resume["model_name"], **config.model_kwargs)
     else:
         model = _build_model(config)
-        if config.model == "cnn":
+        if hasattr(model, "init_pretrained") and not config.init_from:
+            try:
+                model.init_pretrained()  # ImageNet weights of the encoder (from the [train] extra)
+            except RuntimeError as e:
+                raise ConfigError(str(e)) from None
+        if hasattr(model, "set_prior"):
             _setup_prior(model, config, run_dir, info)
+    if hasattr(model, "freeze_encoder_blocks"):
+        model.freeze_encoder_blocks(config.freeze_blocks)
     model.to(device)
     discriminator = None
-    if config.model == "gan":
+    if model_task(config.model) == "adversarial" and not hasattr(model, "class_loss"):
         discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(device)
 
     def wrap(module: nn.Module) -> nn.Module:
@@ -224,13 +232,10 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(module, device_ids=ids)
 
-    task: Task
-    if config.model == "gan":
-        task = GANTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
-    elif config.model == "cnn":
-        task = ClassifierTask(model, wrap(model), config, device)
-    else:
-        task = RegressionTask(model, wrap(model), config, device)
+    try:
+        task = make_task(model, wrap, config, device, discriminator)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
     # state to continue from
     step, best_metric, best_step, elapsed0 = 0, None, None, 0.0
@@ -295,7 +300,7 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
             config.grey_threshold,
         )
         save_config(config, run_dir / "config.yaml")
-        log = MetricsLog(run_dir / "metrics.csv", extra_columns(config.model), run_dir / "tensorboard")
+        log = MetricsLog(run_dir / "metrics.csv", extra_columns(config.model, model), run_dir / "tensorboard")
         if resume is not None:
             log.truncate(step)
         print(

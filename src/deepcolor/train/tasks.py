@@ -44,13 +44,21 @@ def lr_lambda(config: TrainConfig) -> Any:
 
 
 def make_optimizer(module: nn.Module, lr: float, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW; no weight decay on biases and normalisation weights (1-d tensors)."""
-    decay = [p for p in module.parameters() if p.requires_grad and p.dim() > 1]
-    no_decay = [p for p in module.parameters() if p.requires_grad and p.dim() <= 1]
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    """AdamW; no weight decay on biases and normalisation weights (1-d tensors). A model with a
+    pretrained encoder (`encoder_parameters()`) gets its encoder at `lr * config.encoder_lr_scale`."""
+    encoder_ids = (
+        {id(p) for p in module.encoder_parameters()} if hasattr(module, "encoder_parameters") else set()
+    )
+    groups = []
+    for in_encoder, scale in ((False, 1.0), (True, config.encoder_lr_scale)):
+        params = [p for p in module.parameters() if p.requires_grad and (id(p) in encoder_ids) == in_encoder]
+        decay = [p for p in params if p.dim() > 1]
+        no_decay = [p for p in params if p.dim() <= 1]
+        groups += [
+            {"params": decay, "weight_decay": config.weight_decay, "lr": lr * scale},
+            {"params": no_decay, "weight_decay": 0.0, "lr": lr * scale},
+        ]
+    groups = [g for g in groups if g["params"]] or groups[:2]
     return torch.optim.AdamW(groups, lr=lr, betas=(config.beta1, config.beta2))
 
 
@@ -127,6 +135,48 @@ class ClassifierTask(Task):
         return {"loss": loss.item(), "grad_norm": grad_norm}
 
 
+class EncoderTask(Task):
+    """Pretrained-encoder models: both heads at once, on images with simulated colour hints.
+
+    loss = regression_weight * Huber/L1(ab) + class_weight * rebalanced cross-entropy over the ab bins.
+    Each batch gets point hints and global hints drawn from its own truth (`deepcolor.hints.simulate`), and
+    a share of `flat_prob` images is replaced by texture-less grey ramps whose truth is neutral.
+    """
+
+    def step(self, l_norm: torch.Tensor, ab_norm: torch.Tensor, step: int) -> dict[str, float]:
+        from deepcolor.hints import simulate
+
+        config = self.config
+        if config.flat_prob > 0:
+            flat = torch.rand(l_norm.shape[0]) < config.flat_prob
+            if flat.any():
+                n = int(flat.sum())
+                l_norm, ab_norm = l_norm.clone(), ab_norm.clone()
+                l_norm[flat] = simulate.flat_images(n, *l_norm.shape[-2:], l_norm.device)
+                ab_norm[flat] = 0.0
+        conditions = {}
+        if self.model.hint_inputs:
+            conditions["hints"] = simulate.simulate_point_hints(
+                ab_norm, config.hint_geometric_p, config.hint_free_prob
+            )
+            conditions["global_hints"] = simulate.simulate_global_hints(
+                ab_norm, self.model.bin_centers, config.histogram_hint_prob, config.chroma_hint_prob
+            )
+        with self.autocast():
+            ab_pred, logits = self.wrapped(l_norm, **conditions)
+        loss_reg = regression_loss(ab_pred, ab_norm, config)
+        loss_cls = self.model.class_loss(logits, ab_norm, config.soft_neighbors, config.soft_sigma)
+        loss = config.regression_weight * loss_reg + config.class_weight * loss_cls
+        grad_norm = self._optimize(loss, "model", self.model)
+        self.finish_step()
+        return {
+            "loss": loss.item(),
+            "loss_reg": loss_reg.item(),
+            "loss_cls": loss_cls.item(),
+            "grad_norm": grad_norm,
+        }
+
+
 class GANTask(Task):
     """gan: the U-Net generator on L1 (NoGAN pre-training) then L1 + adv_weight * non-saturating GAN loss
     against a PatchGAN on (L, ab); the discriminator steps first on real vs detached fake pairs."""
@@ -190,6 +240,26 @@ class GANTask(Task):
         }
 
 
-def extra_columns(model_name: str) -> list[str]:
+def make_task(
+    model: nn.Module, wrap: Any, config: TrainConfig, device: torch.device, discriminator: nn.Module | None
+) -> Task:
+    """The task for a model: from its family's registered task (and whether it has a pretrained encoder)."""
+    from deepcolor.models.registry import model_task
+
+    task = model_task(config.model)
+    if hasattr(model, "class_loss"):
+        if task == "adversarial":
+            raise ValueError("the gan family on a pretrained encoder is not trainable yet; use autoencoder")
+        return EncoderTask(model, wrap(model), config, device)
+    if task == "adversarial":
+        return GANTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
+    if task == "classification":
+        return ClassifierTask(model, wrap(model), config, device)
+    return RegressionTask(model, wrap(model), config, device)
+
+
+def extra_columns(model_name: str, model: nn.Module | None = None) -> list[str]:
     """Per-family metric columns beyond `loss`."""
+    if model is not None and hasattr(model, "class_loss"):
+        return ["loss_reg", "loss_cls"]
     return ["loss_l1", "loss_adv", "loss_d"] if model_name == "gan" else []

@@ -1,0 +1,194 @@
+"""The colorizer on a pretrained encoder: EfficientNet-Lite features, a U-Net decoder, two heads.
+
+    l_norm (B, 1, H, W) --folded grey stem--> EfficientNet-Lite --> features at strides 2..32
+         hints (B, 3, H, W) ---stride-2 conv, added after the stem (zero-initialised)
+         global_hints (B, Q + 3) ---MLP, added to the stride-32 map (zero-initialised)
+    U-Net decoder --> stride 4: logits over Q ab bins (classification head)
+                  --> stride 2: coarse ab --> upsampled, refined at full resolution with L and the hints
+                      --> ab_norm (B, 2, H, W) in [-1, 1] (regression head)
+
+Both heads are trained together (the loss weights are the training config's); `decode` picks which one
+`predict_ab` returns: "regression" (the autoencoder and GAN families) or "annealed_mean" over the bins
+(the cnn family, Zhang et al. 2016). The bin distribution also gives the model's uncertainty and its
+suggested colours at a point (`predict_distribution`).
+
+Conditions (see deepcolor.models.conditions), all optional, zeros meaning "not given":
+- `hints` (B, 3, H, W): ab_norm of each hinted pixel and a 0/1 mask (a mask of 1 with ab 0 is a grey hint);
+- `global_hints` (B, Q + 3): a colour histogram over the Q ab bins, its given-flag, a mean chroma
+  (ab_norm units) and its given-flag (the global hints of Zhang et al. 2017).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepcolor.models import ab_bins
+from deepcolor.models.conditions import ConditionSpec
+from deepcolor.models.decoder import UNetDecoder
+from deepcolor.models.encoders.efficientnet_lite import EfficientNetLite
+from deepcolor.normalization import L_CENTER, L_SCALE, denormalize_ab, normalize_ab
+
+DECODES = ("regression", "annealed_mean")
+
+
+class EncoderUNetColorizer(nn.Module):
+    """Colorizer on an EfficientNet-Lite encoder; `forward` returns (ab_norm, logits), see the module.
+
+    Args:
+        encoder: "efficientnet-lite0", "-lite1" or "-lite2".
+        decoder_widths: channels of the decoder steps (strides 16, 8, 4, 2).
+        refine_width: channels of the full-resolution refinement.
+        decode: "regression" or "annealed_mean" (what `predict_ab` returns).
+        grid: ab quantisation step of the bins (10 gives 261 bins).
+        temperature: annealed-mean temperature.
+        rebalance_lambda: mixing with the uniform distribution in the class-rebalancing weights.
+        hint_inputs: accept the `hints` and `global_hints` conditions.
+    """
+
+    def __init__(
+        self,
+        encoder: str = "efficientnet-lite0",
+        decoder_widths: tuple[int, ...] | list[int] = (128, 96, 64, 32),
+        refine_width: int = 16,
+        decode: str = "regression",
+        grid: float = 10.0,
+        temperature: float = 0.38,
+        rebalance_lambda: float = 0.5,
+        hint_inputs: bool = True,
+    ) -> None:
+        super().__init__()
+        self.init_kwargs = {
+            "encoder": encoder,
+            "decoder_widths": list(decoder_widths),
+            "refine_width": refine_width,
+            "decode": decode,
+            "grid": grid,
+            "temperature": temperature,
+            "rebalance_lambda": rebalance_lambda,
+            "hint_inputs": hint_inputs,
+        }
+        if decode not in DECODES:
+            raise ValueError(f"decode must be one of {DECODES}. Got {decode!r}")
+        self.decode = decode
+        self.temperature = float(temperature)
+        self.rebalance_lambda = float(rebalance_lambda)
+        self.encoder = EfficientNetLite(encoder, in_channels=1)
+        info = self.encoder.feature_info
+        self.decoder = UNetDecoder(info, tuple(decoder_widths))
+        centers = ab_bins.in_gamut_bins(grid)
+        q = centers.shape[0]
+        self.register_buffer("bin_centers", centers)
+        self.register_buffer("prior", torch.full((q,), 1.0 / q))
+        self.register_buffer("class_weights", torch.ones(q))
+        w4, w2 = self.decoder.widths[-2], self.decoder.widths[-1]
+        self.class_head = nn.Conv2d(w4, q, 1)
+        self.coarse_head = nn.Conv2d(w2, 2, 1)
+        self.refine_proj = nn.Conv2d(w2, 8, 1)
+        self.hint_inputs = bool(hint_inputs)
+        c_hint = 3 if hint_inputs else 0
+        self.refine = nn.Sequential(
+            nn.Conv2d(1 + c_hint + 2 + 8, refine_width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(refine_width, 2, 3, padding=1),
+        )
+        nn.init.zeros_(self.refine[-1].weight)
+        nn.init.zeros_(self.refine[-1].bias)
+        if hint_inputs:
+            self.conditions = (
+                ConditionSpec("hints", "sparse", 3, "ab_norm of hinted pixels + 0/1 mask"),
+                ConditionSpec("global_hints", "vector", q + 3, "histogram, given, mean chroma, given"),
+            )
+            self.hint_stem = nn.Conv2d(3, 32, 3, stride=2, padding=1)
+            nn.init.zeros_(self.hint_stem.weight)
+            nn.init.zeros_(self.hint_stem.bias)
+            c_deep = info[-1][0]
+            self.global_mlp = nn.Sequential(
+                nn.Linear(q + 3, 256), nn.ReLU(inplace=True), nn.Linear(256, c_deep)
+            )
+            nn.init.zeros_(self.global_mlp[-1].weight)
+            nn.init.zeros_(self.global_mlp[-1].bias)
+        else:
+            self.conditions = ()
+
+    @property
+    def num_bins(self) -> int:
+        return self.bin_centers.shape[0]
+
+    def init_pretrained(self) -> None:
+        """Load the encoder's ImageNet weights (training only: needs the weights package)."""
+        self.encoder.load_pretrained()
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.encoder.parameters())
+
+    def freeze_encoder_blocks(self, count: int) -> None:
+        """Freeze the stem and the first `count` MBConv blocks (0: nothing frozen)."""
+        if count <= 0:
+            return
+        for module in [self.encoder._conv_stem, self.encoder._bn0, *self.encoder._blocks[:count]]:
+            for p in module.parameters():
+                p.requires_grad_(False)
+
+    def set_prior(self, prior: torch.Tensor) -> None:
+        """Store the training data's bin prior (Q,) and derive the rebalancing weights."""
+        if prior.shape != self.prior.shape:
+            raise ValueError(f"prior must have shape {tuple(self.prior.shape)}. Got {tuple(prior.shape)}")
+        prior = prior.to(self.prior) / prior.sum()
+        self.prior.copy_(prior)
+        self.class_weights.copy_(ab_bins.rebalancing_weights(prior, self.bin_centers, self.rebalance_lambda))
+
+    def forward(
+        self,
+        l_norm: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        global_hints: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """l_norm (B, 1, H, W) -> (ab_norm (B, 2, H, W) in [-1, 1], logits (B, Q, H/4, W/4))."""
+        if l_norm.dim() != 4 or l_norm.shape[1] != 1:
+            raise ValueError(f"Input size must have a shape of (B, 1, H, W). Got {tuple(l_norm.shape)}")
+        b, _, h, w = l_norm.shape
+        if self.hint_inputs and hints is None:
+            hints = l_norm.new_zeros(b, 3, h, w)
+        grey = (l_norm * L_SCALE + L_CENTER) / 100.0  # L* / 100 in [0, 1]: the encoder's grey input
+        stem_extra = self.hint_stem(hints) if self.hint_inputs else None
+        features = self.encoder.features(grey, stem_extra)
+        if self.hint_inputs and global_hints is not None:
+            features[-1] = features[-1] + self.global_mlp(global_hints)[:, :, None, None]
+        steps = self.decoder(features)
+        logits = self.class_head(steps[-2])
+        coarse = self.coarse_head(steps[-1])
+        size = (h, w)
+        coarse_up = F.interpolate(coarse, size=size, mode="bilinear", align_corners=False)
+        detail = F.interpolate(self.refine_proj(steps[-1]), size=size, mode="bilinear", align_corners=False)
+        parts = [l_norm, hints, coarse_up, detail] if self.hint_inputs else [l_norm, coarse_up, detail]
+        ab_norm = torch.tanh(coarse_up + self.refine(torch.cat(parts, dim=1)))
+        return ab_norm, logits
+
+    def predict_distribution(self, l_norm: torch.Tensor, **conditions: Any) -> torch.Tensor:
+        """Per-pixel probabilities over the bins (B, Q, H/4, W/4), summing to 1 over Q."""
+        return torch.softmax(self.forward(l_norm, **conditions)[1].float(), dim=1)
+
+    def predict_ab(self, l_norm: torch.Tensor, **conditions: Any) -> torch.Tensor:
+        """The inference call: l_norm (B, 1, H, W) (+ optional conditions) -> ab_norm (B, 2, H, W)."""
+        ab_norm, logits = self.forward(l_norm, **conditions)
+        if self.decode == "regression":
+            return ab_norm
+        sharp = torch.softmax(logits.float() / self.temperature, dim=1)
+        ab = torch.einsum("bqhw,qc->bchw", sharp, self.bin_centers.to(sharp.dtype))
+        ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
+        return normalize_ab(ab)
+
+    def class_loss(
+        self, logits: torch.Tensor, ab_norm: torch.Tensor, neighbors: int = 5, sigma: float = 5.0
+    ) -> torch.Tensor:
+        """Rebalanced soft cross-entropy of the bin logits (B, Q, h, w) against the truth (B, 2, H, W)."""
+        ab = denormalize_ab(F.adaptive_avg_pool2d(ab_norm.float(), logits.shape[-2:]))
+        with torch.no_grad():
+            target = ab_bins.soft_encode(ab, self.bin_centers, neighbors, sigma)
+            pixel_w = self.class_weights[target.argmax(dim=1)]
+        ce = -(target * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
+        return (ce * pixel_w).mean()
