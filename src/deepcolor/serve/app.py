@@ -1,0 +1,112 @@
+"""The app factory: `create_app(settings)` builds the FastAPI app; the models load once in its lifespan.
+
+Errors: a `ClientError` from anywhere becomes its status with ``{"error": "<one line>"}``; FastAPI's own
+validation errors and Starlette's 404 / 405 get the same body; anything else is the server's fault: a 500 with
+a one-line body, and the traceback in the server's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import deepcolor
+from deepcolor.serve.errors import ClientError, one_line
+from deepcolor.serve.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("deepcolor.serve")
+
+# The page uses nothing but its own files: no CDN, no inline script, nothing fetched from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": one_line(message)}, status_code=status, headers=headers)
+
+
+def _lifespan(settings: Settings):  # noqa: ANN202 - FastAPI's lifespan type is a callable of the app
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from deepcolor.serve.engine import Engine
+        from deepcolor.serve.pool import WorkPool
+
+        if settings.torch_threads is not None:  # once, before any model or session is made
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
+        app.state.engine = Engine(settings)
+        app.state.pool = WorkPool(settings.workers, settings.queue or 0, settings.retry_after_s)
+        try:
+            yield
+        finally:
+            app.state.pool.shutdown()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The deepcolor web service: the page at /, the API under /api, /healthz, /docs and /openapi.json.
+
+    Args:
+        settings: the server's configuration (None: the defaults).
+    """
+    from deepcolor.serve.routes import health_router, router
+
+    settings = settings or Settings()
+    app = FastAPI(
+        title="deepcolor",
+        version=deepcolor.__version__,
+        summary="Colorize, enhance and decolorize photos on this machine; nothing leaves it.",
+        lifespan=_lifespan(settings),
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(ClientError)
+    async def client_error(request: Request, error: ClientError) -> JSONResponse:
+        return _error(error.status, error.message, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        return _error(422, f"{where or 'request'}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = f"{request.url.path}: not found" if error.status_code == 404 else str(error.detail)
+        return _error(error.status_code, message, getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception) -> JSONResponse:
+        log.exception("deepcolor serve: %s %s failed", request.method, request.url.path)
+        return _error(500, f"internal error ({type(error).__name__}); the server's log has the details")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette's middleware signature
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if not request.url.path.startswith(("/docs", "/redoc")):  # FastAPI's docs page loads its own assets
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    app.include_router(router)
+    app.include_router(health_router)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,60 @@
+"""The bounded work pool: a fixed number of worker threads and a fixed number of waiting places.
+
+A request takes a place before its body is read (so that a burst is refused at once, cheaply) and keeps it
+until its result is encoded. When every worker is busy and every waiting place is taken, the request gets a
+503 with Retry-After instead of piling up: the server's memory and latency stay bounded under any load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from deepcolor.serve.errors import ClientError
+
+T = TypeVar("T")
+
+
+class WorkPool:
+    """`workers` threads, `workers + queue` places for requests.
+
+    All bookkeeping happens on the event loop's thread, so the counter needs no lock.
+    """
+
+    def __init__(self, workers: int, queue: int, retry_after_s: int = 1) -> None:
+        self.workers = workers
+        self.queue = queue
+        self.capacity = workers + queue
+        self.retry_after_s = retry_after_s
+        self.busy = 0
+        self.refused = 0
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deepcolor-serve")
+
+    @contextlib.asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        """Hold a place for one request; a 503 when there is none."""
+        if self.busy >= self.capacity:
+            self.refused += 1
+            raise ClientError(
+                503,
+                f"the server is busy ({self.workers} working, {self.queue} waiting); try again shortly",
+                headers={"Retry-After": str(self.retry_after_s)},
+            )
+        self.busy += 1
+        try:
+            yield
+        finally:
+            self.busy -= 1
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` on a worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def shutdown(self) -> None:
+        """Let running work finish, then stop the threads."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
