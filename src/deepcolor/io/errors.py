@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 
 
 class ImageError(Exception):
     """A file that cannot be read or written. ``str(error)`` is one line: ``"<file>: <problem>"``.
 
     Attributes:
-        path: the file, as the caller named it.
+        path: the file, as the caller named it (``"<memory>"``, or the name given, for bytes and streams).
         problem: what is wrong with it, one line, no file name.
     """
 
@@ -24,3 +26,24 @@ class ImageWarning(UserWarning):
 
     The message is one line, ``"<file>: <what happened>"``, like `ImageError`'s.
     """
+
+
+# Exceptions that Pillow and its codecs raise on broken data (Pillow uses SyntaxError for bad headers).
+# TypeError and ZeroDivisionError: what Pillow's TIFF reader raises on some malformed headers.
+DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    TypeError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    ZeroDivisionError,
+    zlib.error,
+)
+
+
+def reason(error: BaseException) -> str:
+    """The text of an exception, or its type's name when it has none."""
+    return str(error) or type(error).__name__
