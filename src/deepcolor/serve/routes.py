@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+import deepcolor
 from deepcolor.serve.engine import Engine, Result
 from deepcolor.serve.errors import ClientError
 from deepcolor.serve.forms import Form, Upload, read_form
@@ -201,4 +202,10 @@ health_router = APIRouter()
 async def healthz(request: Request) -> dict[str, Any]:
     """Liveness: the models are loaded and the pool is running."""
     pool = _pool(request)
-    return {"status": "ok", "workers": pool.workers, "queue": pool.queue, "busy": pool.busy}
+    return {
+        "status": "ok",
+        "version": deepcolor.__version__,
+        "workers": pool.workers,
+        "queue": pool.queue,
+        "busy": pool.busy,
+    }

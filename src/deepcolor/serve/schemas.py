@@ -120,6 +120,7 @@ class ModelsResponse(BaseModel):
 
 class Health(BaseModel):
     status: str
+    version: str
     workers: int
     queue: int
     busy: int
