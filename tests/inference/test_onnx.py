@@ -68,3 +68,57 @@ def test_export_failure_is_reported_and_leaves_nothing(tmp_path, monkeypatch, ti
     with pytest.raises(RuntimeError, match=expected):
         export_onnx(tiny_model, target)
     assert list(tmp_path.iterdir()) == []  # no file, no temporary left behind
+
+
+def _export_beside(weights: Path) -> Path:
+    """`<weights>.onnx` as `deepcolor export` writes it: recording the SHA-256 of the weights it came from."""
+    from deepcolor.inference.onnx import file_sha256
+    from deepcolor.inference.weights import load_module
+
+    module, meta = load_module(weights)
+    path = weights.with_suffix(".onnx")
+    meta = {k: v for k, v in meta.items() if k != "extra_tensors"}
+    export_onnx(module, path, meta={**meta, "source": weights.name, "source_sha256": file_sha256(weights)})
+    return path
+
+
+def test_onnxruntime_backend_runs_the_matching_export_instead_of_exporting_again(tiny_weights, monkeypatch):
+    from deepcolor.inference import onnx as onnx_module
+    from deepcolor.inference.onnx import OnnxPredictor
+    from deepcolor.inference.weights import clear_cache
+
+    companion = _export_beside(tiny_weights)
+    exports = []
+    real_export = onnx_module.export_onnx
+    monkeypatch.setattr(onnx_module, "export_onnx", lambda *a, **k: exports.append(a) or real_export(*a, **k))
+    clear_cache()
+    predictor = load_predictor(tiny_weights, backend="onnxruntime")
+    assert isinstance(predictor, OnnxPredictor) and exports == []  # the file beside, not a new export
+    assert predictor.meta["source_sha256"] and predictor.meta["render_size"] == 64
+    # also when a CUDA device is asked for: onnxruntime runs on the CPU either way
+    assert isinstance(load_predictor(tiny_weights, device="cuda", backend="onnxruntime"), OnnxPredictor)
+    assert exports == []
+    l_norm = torch.rand(1, 1, 40, 56) - 0.5
+    by_torch = load_predictor(tiny_weights, backend="torch")(l_norm)
+    torch.testing.assert_close(predictor(l_norm), by_torch, atol=1e-5, rtol=0)
+    # Weights changed since the export: it is stale, and the model is exported in memory instead.
+    from deepcolor.models import create_model, save_weights
+
+    torch.manual_seed(5)
+    save_weights(create_model("autoencoder", base_width=4, depth=1), tiny_weights)
+    assert companion.is_file()
+    clear_cache()
+    assert isinstance(load_predictor(tiny_weights, backend="onnxruntime"), OnnxPredictor)
+    assert len(exports) == 1
+
+
+def test_onnxruntime_backend_uses_the_shipped_export(monkeypatch):
+    from deepcolor.inference import onnx as onnx_module
+    from deepcolor.inference.onnx import OnnxPredictor, matching_onnx
+    from deepcolor.inference.weights import resolve_weights, shipped_models
+
+    if not shipped_models() or matching_onnx(resolve_weights("default")) is None:
+        pytest.skip("no shipped default with a matching ONNX export in this installation")
+    monkeypatch.setattr(onnx_module, "export_onnx", lambda *a, **k: pytest.fail("exported again"))
+    colorizer = Colorizer("default", device="cpu", backend="onnxruntime")
+    assert isinstance(colorizer.predictor, OnnxPredictor)

@@ -155,3 +155,24 @@ def test_bad_arguments():
         render_shape(10, 10, 0)
     with pytest.raises(ValueError, match="backend"):
         Colorizer(ConstantAb(), device="cpu", backend="tensorflow")
+
+
+def test_a_module_being_trained_is_borrowed_not_switched_or_moved(monkeypatch):
+    from deepcolor.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("autoencoder", base_width=4, depth=1).train()  # batch norm: its mode matters
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for method in ("to", "cpu", "cuda"):
+        monkeypatch.setattr(model, method, lambda *a, name=method, **k: pytest.fail(f"model.{name}() called"))
+    colorizer = Colorizer(model, device="cpu", render_size=32)
+    assert colorizer.device == next(model.parameters()).device
+    l = torch.rand(1, 1, 40, 50, generator=torch.Generator().manual_seed(1)) * 100
+    ab = colorizer.predict_ab(l)
+    assert model.training and all(m.training for m in model.modules())  # still training
+    for key, value in model.state_dict().items():  # batch-norm running statistics untouched
+        assert torch.equal(value, before[key]), key
+    # The prediction is the eval-mode one (running statistics, not the batch's).
+    copy = create_model("autoencoder", base_width=4, depth=1)
+    copy.load_state_dict(before)
+    torch.testing.assert_close(ab, Colorizer(copy.eval(), device="cpu", render_size=32).predict_ab(l))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from deepcolor.models import create_model, load_model, save_weights
+from deepcolor.models.checkpoint import CheckpointError, read_checkpoint, read_weights
 from deepcolor.train.checkpoint import save_checkpoint
 
 
@@ -44,11 +45,126 @@ def test_checkpoint_prefers_ema(tmp_path):
 
 
 def test_bad_files_give_one_line_errors(tmp_path):
-    with pytest.raises(ValueError, match="no such checkpoint"):
+    with pytest.raises(CheckpointError, match=r"none\.pt: no such file$"):
         load_model(tmp_path / "none.pt")
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match=r"junk\.pt: not a readable PyTorch checkpoint \("):
         load_model(tmp_path / "junk.pt")
     (tmp_path / "lonely.safetensors").write_bytes(b"x")
-    with pytest.raises(ValueError, match="lonely.json"):
+    with pytest.raises(CheckpointError, match=r"lonely\.safetensors: its metadata lonely\.json is missing"):
         load_model(tmp_path / "lonely.safetensors")
+    torch.save({"weights": {}}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match=r"foreign\.pt: not a deepcolor checkpoint"):
+        read_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match=r"model\.onnx: an ONNX file has no PyTorch module"):
+        (tmp_path / "model.onnx").write_bytes(b"onnx")
+        read_weights(tmp_path / "model.onnx")
+
+
+def test_one_error_type_for_every_loader(tmp_path):
+    from deepcolor.inference import WeightsError
+    from deepcolor.train.checkpoint import load_checkpoint
+
+    assert WeightsError is CheckpointError and issubclass(CheckpointError, ValueError)
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_checkpoint(tmp_path / "none.pt")
+
+
+@pytest.mark.parametrize("prefix", ["module.", "_orig_mod.", "module._orig_mod.", "_orig_mod.module."])
+def test_wrapper_prefixes_are_stripped(tmp_path, prefix):
+    # DistributedDataParallel adds "module.", torch.compile "_orig_mod.", both for a wrapped compiled model
+    model = create_model("autoencoder", base_width=4, depth=2)
+    wrapped = {prefix + k: v for k, v in model.state_dict().items()}
+    torch.save(
+        {"model_name": "autoencoder", "model_kwargs": model.model_kwargs, "model": wrapped, "ema": wrapped},
+        tmp_path / "c.pt",
+    )
+    checkpoint = read_checkpoint(tmp_path / "c.pt")
+    assert set(checkpoint["model"]) == set(checkpoint["ema"]) == set(model.state_dict())
+    loaded = load_model(tmp_path / "c.pt")
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    import argparse
+
+    model = create_model("autoencoder", base_width=4, depth=2)
+    torch.save(
+        {
+            "model_name": "autoencoder",
+            "model_kwargs": {},
+            "model": model.state_dict(),
+            "config": argparse.Namespace(lr=1e-3),
+        },
+        tmp_path / "odd.pt",
+    )
+    with pytest.raises(CheckpointError, match=r"odd\.pt: not a plain checkpoint dict"):
+        read_weights(tmp_path / "odd.pt")
+
+
+def test_old_checkpoint_with_a_numpy_rng_state_is_read(tmp_path):
+    # Checkpoints written before the numpy RNG state was stored as a tensor hold a numpy array.
+    import numpy as np
+
+    model = create_model("autoencoder", base_width=4, depth=2)
+    state = np.random.RandomState(0).get_state()  # noqa: NPY002  (what the old code pickled)
+    torch.save(
+        {
+            "model_name": "autoencoder",
+            "model_kwargs": model.model_kwargs,
+            "model": model.state_dict(),
+            "ema": None,
+            "rng": {"numpy": state},
+        },
+        tmp_path / "old.pt",
+    )
+    checkpoint = read_checkpoint(tmp_path / "old.pt")
+    assert np.array_equal(checkpoint["rng"]["numpy"][1], state[1])
+    assert torch.equal(
+        load_model(tmp_path / "old.pt").state_dict()["net.head.bias"], model.state_dict()["net.head.bias"]
+    )  # ema None: the raw weights
+
+
+def test_read_weights_reads_the_file_once_for_model_and_checkpoint(tmp_path, monkeypatch):
+    model = create_model("autoencoder", base_width=4, depth=2)
+    save_checkpoint(
+        {
+            "model_name": "autoencoder",
+            "model_kwargs": model.model_kwargs,
+            "model": model.state_dict(),
+            "ema": None,
+            "step": 12,
+        },
+        tmp_path / "c.pt",
+    )
+    calls = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a) or real(*a, **k))
+    weights = read_weights(tmp_path / "c.pt")
+    built = weights.build()
+    assert len(calls) == 1
+    assert (
+        weights.checkpoint["step"] == 12
+        and weights.meta["step"] == 12
+        and weights.meta["extra_tensors"] == {}
+    )
+    assert weights.model_name == "autoencoder" and built.model_kwargs == model.model_kwargs
+
+
+def test_unexpected_tensors_are_reported_not_dropped(tmp_path):
+    model = create_model("autoencoder", base_width=4, depth=2)
+    state = {**model.state_dict(), "stray": torch.ones(3)}
+    torch.save(
+        {"model_name": "autoencoder", "model_kwargs": model.model_kwargs, "model": state}, tmp_path / "c.pt"
+    )
+    weights = read_weights(tmp_path / "c.pt")
+    weights.build()
+    assert list(weights.meta["extra_tensors"]) == ["stray"]
+    del state["net.head.bias"]
+    torch.save(
+        {"model_name": "autoencoder", "model_kwargs": model.model_kwargs, "model": state},
+        tmp_path / "short.pt",
+    )
+    with pytest.raises(CheckpointError, match=r"short\.pt: weights do not fit model \(missing 1 tensors"):
+        load_model(tmp_path / "short.pt")

@@ -13,7 +13,13 @@ Render size: the LONGER side of the image is resized to `render_size` and the as
 wheels) that it never saw in training, and would spend time on pixels that carry no information; the models
 are fully convolutional and take any size. An image whose longer side already equals `render_size` (as the
 evaluation passes them) goes to the network as it is. Before the network, L* is padded (replicating its
-edge) to a multiple of 32 and the prediction cropped back (see `weights.SIZE_MULTIPLE`).
+edge) to a multiple of 32 and the prediction cropped back (see `predictor.SIZE_MULTIPLE`).
+
+Conditions: a model may take optional inputs beside L (`model.conditions`, see `deepcolor.models.conditions`:
+colour hints as sparse maps, global vectors). They are given at FULL resolution, a sparse map (B, C, H, W) at
+the size of L; it is brought to the render size with `resize_sparse` (a hint of one pixel survives any
+downscale; never a bilinear average that would dilute it), vectors are passed as they are, and a condition
+not given is zeros ("not given"). A model without conditions is called exactly as before.
 
 Render size default: a model's metadata `render_size` (the shipped default: 160), else 160. Measured with
 `deepcolor evaluate` on BSD100 (481 x 321) and the shipped default model: CIEDE2000 10.74 / 10.78 / 11.49 /
@@ -24,6 +30,7 @@ sees a photo small, and the network time is a few per cent of a 12 MP photo's pi
 
 Backend: PyTorch, or onnxruntime when an ONNX export of the weights lies beside them (`--backend auto`, the
 default; see `weights.load_predictor`); `DEEPCOLOR_BACKEND=torch` or `--backend torch` opts out.
+`--backend onnxruntime` runs that export too, and exports the model in memory only when there is none.
 
 Used by `deepcolor colorize`, `deepcolor enhance`, `deepcolor demo`, the Python API (`deepcolor.colorize`) and
 the evaluation (`deepcolor.evaluate`).
@@ -34,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -43,13 +51,13 @@ from torch import nn
 
 from deepcolor.inference.bands import for_each_band, single_threaded
 from deepcolor.inference.upsample import DEFAULT_EPS, DEFAULT_RADIUS, GuidedCoefficients, fit_guided
-from deepcolor.inference.weights import WEIGHTS_DIR, Predictor, WeightsError, load_predictor
+from deepcolor.inference.weights import BACKENDS, WEIGHTS_DIR, Predictor, WeightsError, load_predictor
+from deepcolor.models.conditions import ConditionSpec, resize_sparse
 from deepcolor.normalization import denormalize_ab, normalize_l
 
 # For models without a `render_size` in their metadata (see the module notes).
 DEFAULT_RENDER_SIZE = 160
 BACKEND_ENV = "DEEPCOLOR_BACKEND"
-BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
@@ -65,7 +73,7 @@ def resolve_backend(backend: str = "auto") -> str:
     if backend == "auto":
         backend = os.environ.get(BACKEND_ENV, "auto") or "auto"
     if backend not in BACKENDS:
-        raise WeightsError(f"{backend}: unknown backend (choose from {', '.join(BACKENDS)})")
+        raise WeightsError(backend, f"unknown backend (choose from {', '.join(BACKENDS)})")
     return backend
 
 
@@ -139,12 +147,15 @@ class Colorizer:
 
     Args:
         model: "default", an alias or shipped name, a .safetensors (with its .json), a training checkpoint
-            .pt, an .onnx file, or an nn.Module with `predict_ab` (put into eval mode on `device`).
-        device: "auto" (CUDA when present), "cpu", "cuda", ...; ONNX models run on the CPU.
+            .pt, an .onnx file, or an nn.Module with `predict_ab`. A module is borrowed: it stays on its
+            device and in its mode (a model being trained stays in training; each prediction runs it in eval
+            mode and restores the mode), and the Colorizer runs where the module is.
+        device: "auto" (CUDA when present), "cpu", "cuda", ...; for a model loaded from a file. ONNX models
+            run on the CPU.
         backend: "auto": onnxruntime when the weights file has a matching `<name>.onnx` export beside it
             (faster on CPUs for the U-Net models; `deepcolor export` writes it), else PyTorch;
             $DEEPCOLOR_BACKEND=torch (or onnxruntime) overrides "auto". "torch" / "onnxruntime" force one
-            (onnxruntime without a file: an export made in memory, once per process).
+            (onnxruntime without a matching export: one made in memory, once per process).
         render_size: default longer side seen by the network; None takes the model's metadata `render_size`,
             else DEFAULT_RENDER_SIZE.
         radius: guided-filter window radius, in pixels at the render size.
@@ -174,8 +185,7 @@ class Colorizer:
             backend=self.backend,
             **({"weights_dir": weights_dir} if weights_dir else {}),
         )
-        if self.predictor.device.type != self.device.type:  # ONNX runs on the CPU
-            self.device = self.predictor.device
+        self.device = self.predictor.device  # ONNX runs on the CPU, a borrowed module where it is
         meta_size = self.predictor.meta.get("render_size")
         self.render_size = int(render_size or meta_size or DEFAULT_RENDER_SIZE)
         # A regressor trained with an L1/Huber loss predicts the conditional median, so it under-shoots
@@ -196,25 +206,68 @@ class Colorizer:
     def __repr__(self) -> str:
         return f"Colorizer({self.name!r}, device={str(self.device)!r}, render_size={self.render_size})"
 
+    @property
+    def conditions(self) -> tuple[ConditionSpec, ...]:
+        """The optional inputs the model takes beside L (see `deepcolor.models.conditions`); () for none."""
+        return self.predictor.conditions
+
     # ------------------------------------------------------------------------------------------- render size
 
+    def _conditions_at(
+        self, l: torch.Tensor, size: tuple[int, int], conditions: Mapping[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """Full-resolution conditions for L (B, 1, H, W) -> at the render size `size`: sparse maps through
+        `resize_sparse`, vectors as they are (all float32 on this Colorizer's device)."""
+        specs = {spec.name: spec for spec in self.conditions}
+        batch, _, height, width = l.shape
+        out = {}
+        for name, value in conditions.items():
+            spec = specs.get(name)
+            if spec is None:
+                takes = ", ".join(specs) if specs else "none"
+                raise ValueError(f"{self.name}: takes no condition {name!r} (conditions it takes: {takes})")
+            if not isinstance(value, torch.Tensor):
+                raise ValueError(f"condition {name!r} must be a torch tensor. Got {type(value).__name__}")
+            value = value.to(self.device, torch.float32)
+            if spec.kind == "sparse":
+                expected = (batch, spec.channels, height, width)
+                if tuple(value.shape) != expected:
+                    raise ValueError(
+                        f"condition {name!r} (sparse) must have a shape of {expected}, the size of L. "
+                        f"Got {tuple(value.shape)}"
+                    )
+                value = resize_sparse(value, size)
+            out[name] = value
+        return out
+
     def predict_low(
-        self, l: torch.Tensor, render_size: int | None = None
+        self,
+        l: torch.Tensor,
+        render_size: int | None = None,
+        *,
+        conditions: Mapping[str, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the network at the render size.
 
         Args:
             l: (B, 1, H, W) L* in [0, 100].
             render_size: longer side seen by the network; None for this Colorizer's default.
+            conditions: optional inputs the model takes (`self.conditions`), at FULL resolution: sparse maps
+                (B, C, H, W) at the size of `l`, vectors (B, C). Sparse maps are resized to the render size
+                with `resize_sparse` (hints survive); a condition not given is zeros.
 
         Returns:
             (l_low (B, 1, h, w) L*, ab_low (B, 2, h, w) a*b*), float32 on this Colorizer's device.
+
+        Raises:
+            ValueError: a condition the model does not take, or of the wrong shape.
         """
         if l.dim() != 4 or l.shape[1] != 1:
             raise ValueError(f"L must have a shape of (B, 1, H, W). Got {tuple(l.shape)}")
         l_low = to_render_size(l.to(self.device, torch.float32), render_size or self.render_size)
+        low = self._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
         with torch.inference_mode():
-            ab_norm = self.predictor(normalize_l(l_low))
+            ab_norm = self.predictor(normalize_l(l_low), **low)
         ab_low = denormalize_ab(ab_norm.to(self.device, torch.float32))
         if self.chroma_gain != 1.0:  # the model's calibration, from its metadata (see __init__)
             ab_low = ab_low * self.chroma_gain
@@ -222,19 +275,31 @@ class Colorizer:
             ab_low = F.interpolate(ab_low, size=l_low.shape[-2:], mode="bilinear", align_corners=False)
         return l_low, ab_low
 
-    def fit(self, l: torch.Tensor, render_size: int | None = None) -> GuidedCoefficients:
+    def fit(
+        self,
+        l: torch.Tensor,
+        render_size: int | None = None,
+        *,
+        conditions: Mapping[str, torch.Tensor] | None = None,
+    ) -> GuidedCoefficients:
         """Predict ab at the render size and fit the guided upsampler for the full size of `l` (B, 1, H, W).
 
         The returned coefficients give a*b* from the full-resolution guide L* / 100, band by band.
+        `conditions` are as in `predict_low` (full resolution).
         """
-        l_low, ab_low = self.predict_low(l, render_size)
+        l_low, ab_low = self.predict_low(l, render_size, conditions=conditions)
         # Small images, small operations: one thread (see bands.py on why splitting them hurts).
         threads = single_threaded() if self.device.type == "cpu" else contextlib.nullcontext()
         with torch.inference_mode(), threads:
             return fit_guided(l_low / 100.0, ab_low, tuple(l.shape[-2:]), radius=self.radius, eps=self.eps)
 
     def predict_ab(
-        self, l: torch.Tensor, render_size: int | None = None, saturation: float = 1.0
+        self,
+        l: torch.Tensor,
+        render_size: int | None = None,
+        saturation: float = 1.0,
+        *,
+        conditions: Mapping[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Predicted chroma at full resolution: the call shared by the commands, the API and evaluation.
 
@@ -242,12 +307,14 @@ class Colorizer:
             l: (B, 1, H, W) L* in [0, 100] at full resolution (any device; float).
             render_size: longer side seen by the network; None for this Colorizer's default.
             saturation: factor on the predicted chroma (0 = grey, 1 = as predicted).
+            conditions: optional model inputs at full resolution (see `predict_low`), e.g.
+                `{"hints": (B, 3, H, W)}` for a model that takes colour hints.
 
         Returns:
             (B, 2, H, W) a*b* (about [-110, 110]), float32 on the device of `l`, upsampled with the
             full-resolution L as the guide.
         """
-        coefficients = self.fit(l, render_size)
+        coefficients = self.fit(l, render_size, conditions=conditions)
         with torch.inference_mode():
             guide = l.to(self.device, torch.float32) / 100.0
             ab = coefficients.apply(guide)
@@ -263,6 +330,8 @@ class Colorizer:
         render_size: int | None = None,
         saturation: float = 1.0,
         out: np.ndarray | None = None,
+        *,
+        conditions: Mapping[str, torch.Tensor] | None = None,
     ) -> np.ndarray:
         """Colorize one full-resolution L*: Lab(L, predicted ab) -> sRGB, in bands of rows.
 
@@ -271,12 +340,13 @@ class Colorizer:
             render_size: longer side seen by the network; None for this Colorizer's default.
             saturation: factor on the predicted chroma.
             out: optional (H, W, 3) float32 array to write into (may be the input's own RGB array).
+            conditions: optional model inputs at full resolution (see `predict_low`).
 
         Returns:
             (H, W, 3) float32 sRGB in [0, 1] (`out` when given). Its L* equals the input's up to the sRGB
             gamut clipping of the output.
         """
-        coefficients = self.fit(l, render_size)
+        coefficients = self.fit(l, render_size, conditions=conditions)
         return self._join(l, coefficients, saturation, out)
 
     def colorize_array(
@@ -286,6 +356,8 @@ class Colorizer:
         saturation: float = 1.0,
         out: np.ndarray | None = None,
         gray: bool = False,
+        *,
+        conditions: Mapping[str, torch.Tensor] | None = None,
     ) -> np.ndarray:
         """Colorize an image array; a colour image is reduced to its L* first.
 
@@ -295,11 +367,13 @@ class Colorizer:
             saturation: factor on the predicted chroma.
             out: optional (H, W, 3) float32 array to write into; passing `rgb` itself saves memory.
             gray: the three channels of `rgb` are equal (a grey source read as RGB): a faster L*.
+            conditions: optional model inputs at the image's full resolution (see `predict_low`), batch 1.
 
         Returns:
             (H, W, 3) float32 sRGB in [0, 1].
         """
-        return self.colorize_l(lightness(rgb, self.device, gray=gray), render_size, saturation, out)
+        l = lightness(rgb, self.device, gray=gray)
+        return self.colorize_l(l, render_size, saturation, out, conditions=conditions)
 
     def _join(
         self,

@@ -4,6 +4,9 @@ A checkpoint holds everything to rebuild the model without this code's defaults 
 `model_kwargs`) and to resume exactly: `model`, `ema`, `optimizers`, `schedulers`, `scaler`, `step`,
 `data` (per-rank stream positions), `rng` (per-rank RNG states), `best_metric`, `config`, and for the GAN
 `discriminator`. A SIGKILL at any moment leaves either the old file or the new one, never half of one.
+
+Reading is `deepcolor.models.checkpoint`'s (the one loader for every model file); `load_checkpoint` here is
+its `read_checkpoint`, under the name the training code has always used.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import torch
 
 from deepcolor.io.atomic import atomic_write_bytes
-from deepcolor.models.checkpoint import torch_load_plain
+from deepcolor.models.checkpoint import CheckpointError, read_checkpoint  # noqa: F401  (re-exported)
 
 CHECKPOINT_VERSION = 1
 
@@ -30,18 +33,12 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint onto the CPU (plain data only). Raises ValueError (one line) when missing or
-    unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such checkpoint")
-    try:
-        state = torch_load_plain(path)
-    except Exception as e:
-        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
-    if not isinstance(state, dict) or "model_name" not in state:
-        raise ValueError(f"{path}: not a deepcolor training checkpoint")
-    return state
+    """Read a training checkpoint onto the CPU (plain data only, wrapper prefixes stripped).
+
+    Raises:
+        CheckpointError (a ValueError): missing, unreadable or not a deepcolor checkpoint (one line).
+    """
+    return read_checkpoint(path)
 
 
 def rng_state() -> dict[str, Any]:
