@@ -1,13 +1,16 @@
 """`deepcolor export --onnx`: write a model as an ONNX file and check it against PyTorch.
 
-The file computes `predict_ab`: input `l_norm` (B, 1, H, W) -> output `ab_norm` (B, 2, H, W), normalised as in
-`deepcolor.normalization`, with batch, height and width dynamic. The model's name, kwargs and render size are
-stored in the file's metadata, so `--model model.onnx` works with every deepcolor command. After writing, the
-file is run with onnxruntime on a random L and the largest ab difference from PyTorch is printed.
+The file computes `predict_ab`: input `l_norm` (B, 1, H, W), plus one input per condition the model takes
+(e.g. `hints` (B, 3, H, W), `global_hints` (B, C); see `deepcolor.inference.onnx`) -> output `ab_norm`
+(B, 2, H, W), normalised as in `deepcolor.normalization`, with batch, height and width dynamic. The model's
+name, kwargs, render size and conditions are stored in the file's metadata, so `--model model.onnx` works with
+every deepcolor command. After writing, the file is run with onnxruntime on a random L (and random conditions)
+and the largest ab difference from PyTorch is printed.
 
 Exported next to its weights as `<name>.onnx` (e.g. `deepcolor export --onnx --model default -o
 src/deepcolor/weights/<name>.onnx`), the file is what `--backend auto` runs (with onnxruntime, faster than
-PyTorch on CPUs for the U-Net models) for as long as the weights are unchanged: it records their SHA-256.
+PyTorch on CPUs for the U-Net models), and `--backend onnxruntime` too instead of exporting again, for as long
+as the weights are unchanged: it records their SHA-256.
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ from deepcolor.cli import batch
 )
 def command(onnx_format: bool, output: Path, model: str, render_size: int | None) -> None:
     """Export a model to ONNX and check it with onnxruntime."""
-    from deepcolor.inference.onnx import compare_onnx, export_onnx
+    from deepcolor.inference.onnx import ONNX_INPUT, compare_onnx, export_onnx, file_sha256
     from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE
-    from deepcolor.inference.weights import WeightsError, file_sha256, load_module, resolve_weights
+    from deepcolor.inference.weights import WeightsError, load_module, resolve_weights
+    from deepcolor.models.conditions import model_conditions
 
     if output.suffix.lower() != ".onnx":
         batch.echo_error(f"{output}: the output file name must end in .onnx")
@@ -77,7 +81,9 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
         batch.echo_error(f"warning: {error}")
         difference = None
     megabytes = output.stat().st_size / 1e6
-    click.echo(f"wrote {output} ({megabytes:.1f} MB, {exporter} exporter, dynamic batch/height/width)")
+    inputs = ", ".join([ONNX_INPUT, *(c.name for c in model_conditions(module))])
+    shape = f"dynamic batch/height/width; inputs: {inputs}"
+    click.echo(f"wrote {output} ({megabytes:.1f} MB, {exporter} exporter, {shape})")
     if difference is not None:
         click.echo(
             f"onnxruntime vs PyTorch on a random L: max |ab difference| = {difference:.2e} (a*b* units)"
