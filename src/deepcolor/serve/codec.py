@@ -1,37 +1,28 @@
 """Uploaded bytes -> `LoadedImage`, and result arrays -> encoded bytes, all in memory.
 
-Decoding is `deepcolor.io.read_image`'s, with its checks (pixel limit before decoding, EXIF orientation, ICC,
-16-bit); encoding follows `deepcolor.io.write_image`. Both are the library's file I/O, so that a result from
-the server equals the command line's for the same input and options.
-
-Interim, until `deepcolor.io` reads bytes and writes to file objects itself (issue 9, section 1): a reader
-that still wants a path gets an anonymous in-memory file (`memfd_create`, nothing on disk, no name anyone
-chose), and encoding uses the writer's own quantisation and save options on a `BytesIO`. Both switch to the
-library's calls by feature detection, and this module then shrinks to the error mapping.
+Decoding is `deepcolor.io.read_image` on the bytes (its checks: pixel limit before decoding, EXIF orientation,
+ICC, 16 bits), encoding `deepcolor.io.encode_image` (what `write_image` writes to a file): the library's I/O,
+so that a result from the server equals the command line's for the same input and options. This module adds
+the HTTP side: which ImageError is a 413 and which a 415, and the media types.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import inspect
 import io
-import os
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from deepcolor.io import ImageError, LoadedImage, read_image, write_image
+from deepcolor.io import ImageError, LoadedImage, encode_image, read_image
 from deepcolor.serve.errors import ClientError
 
-# Output formats a client may ask for -> (Pillow's name, media type, extension).
-FORMATS: dict[str, tuple[str, str, str]] = {
-    "png": ("PNG", "image/png", ".png"),
-    "jpeg": ("JPEG", "image/jpeg", ".jpg"),
-    "webp": ("WEBP", "image/webp", ".webp"),
+# Output formats a client may ask for -> (media type, extension).
+FORMATS: dict[str, tuple[str, str]] = {
+    "png": ("image/png", ".png"),
+    "jpeg": ("image/jpeg", ".jpg"),
+    "webp": ("image/webp", ".webp"),
 }
 _FORMAT_OF_INPUT = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
 
@@ -64,33 +55,6 @@ def _header_size(data: bytes | bytearray) -> tuple[int, int] | None:
         return None
 
 
-@functools.lru_cache(maxsize=1)
-def _reader_takes_bytes() -> bool:
-    try:
-        read_image(io.BytesIO(b"not an image"), max_pixels=1)  # type: ignore[arg-type]
-    except ImageError:
-        return True
-    except (TypeError, AttributeError, OSError):
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _memory_file(data: bytes | bytearray) -> Iterator[str]:
-    """A path to an anonymous in-memory file holding `data` (Linux `memfd_create`; never on disk)."""
-    if not hasattr(os, "memfd_create"):
-        raise ClientError(
-            501, "this server reads uploads in memory only on Linux (until deepcolor.io reads bytes)"
-        )
-    fd = os.memfd_create("deepcolor-upload", os.MFD_CLOEXEC)
-    try:
-        with open(fd, "wb", closefd=False) as f:
-            f.write(data)
-        yield f"/proc/self/fd/{fd}"
-    finally:
-        os.close(fd)
-
-
 def decode(data: bytes | bytearray, label: str, max_pixels: int) -> LoadedImage:
     """Read an uploaded image with the library's reader.
 
@@ -112,25 +76,15 @@ def decode(data: bytes | bytearray, label: str, max_pixels: int) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # first frame only, dropped metadata: the result is still right
-            if _reader_takes_bytes():
-                return read_image(io.BytesIO(data), max_pixels)  # type: ignore[arg-type]
-            with _memory_file(data) as path:
-                return read_image(path, max_pixels)
+            return read_image(data, max_pixels, name=label)
     except ImageError as error:
         status = 413 if "over the limit" in error.problem else 415
-        raise ClientError(status, f"{label}: {error.problem}") from None
+        raise ClientError(status, str(error)) from None
     except MemoryError:
         raise ClientError(413, f"{label}: not enough memory to decode this image") from None
 
 
 # ------------------------------------------------------------------------------------------------ encoding
-
-
-@functools.lru_cache(maxsize=1)
-def _writer_format_argument() -> str | None:
-    """The name of `write_image`'s format argument once it writes to file objects, else None."""
-    parameters = inspect.signature(write_image).parameters
-    return next((name for name in ("format", "fmt") if name in parameters), None)
 
 
 def encode(
@@ -148,57 +102,19 @@ def encode(
         array: (H, W) grey or (H, W, 3) RGB, float in [0, 1] (or uint8 / uint16).
         fmt: "png", "jpeg" or "webp".
         alpha, icc, exif, bit_depth, quality: as for `write_image` (16 bits for PNG only).
+
+    Raises:
+        ClientError: 422 when the format cannot hold the result (the encoder's one line).
     """
-    pil_format, media_type, extension = FORMATS[fmt]
-    if bit_depth == 16 and pil_format != "PNG":
+    media_type, extension = FORMATS[fmt]
+    if bit_depth == 16 and fmt != "png":
         bit_depth = 8
-    buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # JPEG drops alpha: expected for a format the client chose
-        argument = _writer_format_argument()
-        if argument is not None:
-            write_image(
-                buffer,
-                array,
-                alpha=alpha,
-                icc=icc,
-                exif=exif,
-                bit_depth=bit_depth,  # type: ignore[arg-type]
-                quality=quality,
-                **{argument: pil_format},
+        try:
+            data = encode_image(
+                array, fmt, alpha=alpha, icc=icc, exif=exif, bit_depth=bit_depth, quality=quality
             )
-        else:
-            _encode_interim(buffer, array, pil_format, alpha, icc, exif, bit_depth, quality)
-    return Encoded(buffer.getvalue(), media_type, extension)
-
-
-def _encode_interim(
-    f: io.BytesIO,
-    array: np.ndarray,
-    pil_format: str,
-    alpha: np.ndarray | None,
-    icc: bytes | None,
-    exif: bytes | None,
-    bit_depth: int,
-    quality: int,
-) -> None:
-    """`write_image`'s body for PNG / JPEG / WebP, into a buffer (its helpers, so the pixels are its own)."""
-    from deepcolor.io import image as io_image
-
-    color = io_image._unit_float(array, "array")
-    if color.ndim == 3 and color.shape[2] == 1:
-        color = color[:, :, 0]
-    channels = [color] if color.ndim == 2 else [color[..., c] for c in range(3)]
-    if alpha is not None and pil_format != "JPEG":
-        channels.append(io_image._unit_float(alpha, "alpha"))
-    if icc is not None and io_image._icc_space(icc) != ("GRAY" if len(channels) <= 2 else "RGB"):
-        icc = None
-    if bit_depth == 16:
-        u16 = io_image._quantize(channels, 65535.0, np.uint16)
-        io_image.write_png16(f, u16, icc=icc, exif=io_image._exif_bytes(exif))
-        return
-    u8 = io_image._quantize(channels, 255.0, np.uint8)
-    im = Image.fromarray(u8[:, :, 0] if u8.shape[2] == 1 else u8)
-    if pil_format == "WEBP" and im.mode == "LA":
-        im = im.convert("RGBA")
-    im.save(f, format=pil_format, **io_image._save_kwargs(pil_format, icc, exif, quality))
+        except ImageError as error:  # e.g. WebP holds at most 16383 pixels a side
+            raise ClientError(422, f"format: {error.problem}") from None
+    return Encoded(data, media_type, extension)
