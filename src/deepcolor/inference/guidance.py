@@ -1,0 +1,196 @@
+"""User guidance on top of the inference path: colour hints and a reference photo as model conditions, the
+model's suggested colours at a point, and where it is unsure.
+
+    colorizer = Colorizer("default")
+    conditions = guidance_conditions(colorizer, height, width, hints=[(120, 45, "#1f4fa0")], reference=rgb)
+    rgb_out = colorizer.colorize_array(rgb, conditions=conditions)
+    suggestions = suggest_at(colorizer, l, x, y, k=5)          # [("#8a5a3c", 0.31), ...]
+    unsure = uncertainty_map(colorizer, l)                     # (H, W) in [0, 1]
+
+Suggestions and uncertainty read the model's distribution over the ab bins, so they need a model that has
+one (`predict_distribution`: the pretrained-encoder models) run through PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from deepcolor.hints.points import HintError, hint_map, parse_hints
+from deepcolor.inference.pipeline import Colorizer, to_render_size
+from deepcolor.models import ab_bins
+from deepcolor.normalization import normalize_l
+
+
+def _bin_centers(colorizer: Colorizer) -> torch.Tensor:
+    module = getattr(colorizer.predictor, "module", None)
+    if module is not None and hasattr(module, "bin_centers"):
+        return module.bin_centers.detach().cpu().float()
+    kwargs = colorizer.meta.get("model_kwargs") or {}
+    return ab_bins.in_gamut_bins(float(kwargs.get("grid", 10.0)))
+
+
+def guidance_conditions(
+    colorizer: Colorizer,
+    height: int,
+    width: int,
+    hints: Any = None,
+    reference: np.ndarray | None = None,
+    source: str = "hints",
+) -> dict[str, torch.Tensor]:
+    """Hints (any form `parse_hints` takes) and a reference photo ((H', W', 3) float sRGB) -> the model's
+    conditions at the image's full resolution (height x width). Empty for no guidance.
+
+    Raises:
+        HintError: a bad hint (the message names `source`), or guidance for a model that takes none.
+    """
+    points = parse_hints(hints, source)
+    if not points and reference is None:
+        return {}
+    names = {spec.name: spec for spec in colorizer.conditions}
+    if "hints" not in names or "global_hints" not in names:
+        raise HintError(f"{source}: model {colorizer.name!r} takes no colour hints (the default model does)")
+    out: dict[str, torch.Tensor] = {}
+    if points:
+        out["hints"] = torch.from_numpy(hint_map(points, height, width, source))[None]
+    if reference is not None:
+        from deepcolor.hints.reference import reference_hints
+
+        centers = _bin_centers(colorizer)
+        vector = reference_hints(reference, centers)
+        if vector.shape[1] != names["global_hints"].channels:
+            raise HintError(f"{source}: model {colorizer.name!r} uses other ab bins than this build")
+        out["global_hints"] = vector
+    return out
+
+
+def _distribution_module(colorizer: Colorizer) -> torch.nn.Module:
+    module = getattr(colorizer.predictor, "module", None)
+    if module is None or not hasattr(module, "predict_distribution"):
+        raise ValueError(
+            f"{colorizer.name}: suggestions and uncertainty need a model with a colour distribution "
+            "(the default model) run through PyTorch (backend='torch')"
+        )
+    return module
+
+
+def distribution(
+    colorizer: Colorizer,
+    l: torch.Tensor,
+    render_size: int | None = None,
+    conditions: Mapping[str, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The model's per-pixel probabilities over the ab bins (1, Q, h, w) at a quarter of the render size,
+    for a full-resolution L* (1, 1, H, W) and full-resolution conditions."""
+    from deepcolor.inference.predictor import eval_mode
+
+    module = _distribution_module(colorizer)
+    l_low = to_render_size(l.to(colorizer.device, torch.float32), render_size or colorizer.render_size)
+    low = colorizer._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
+    with torch.inference_mode(), eval_mode(module):
+        return module.predict_distribution(normalize_l(l_low), **low).float()
+
+
+def suggest_at(
+    colorizer: Colorizer,
+    l: torch.Tensor,
+    x: float,
+    y: float,
+    k: int = 5,
+    render_size: int | None = None,
+    conditions: Mapping[str, torch.Tensor] | None = None,
+) -> list[tuple[str, float]]:
+    """The model's k most likely colours at pixel (x, y) of the full-resolution L* (1, 1, H, W), most
+    likely first: (sRGB hex, probability) with distinct hex strings and probabilities summing to <= 1.
+    Each colour is the bin's a*b* at the photo's own L* there (the lightness always comes from the photo)."""
+    from deepcolor.color.numpy import lab_to_rgb
+
+    height, width = l.shape[-2:]
+    if not (0 <= x <= width - 1 and 0 <= y <= height - 1):
+        raise ValueError(f"point ({x:g}, {y:g}) is outside the image ({width} x {height})")
+    if not 1 <= k <= 64:
+        raise ValueError(f"k must be in 1..64. Got {k}")
+    probs = distribution(colorizer, l, render_size, conditions)[0]  # (Q, h, w)
+    q, h, w = probs.shape
+    # the cell under the point (grid_sample at its centre, bilinear between cells)
+    gx = (x + 0.5) / width * 2 - 1
+    gy = (y + 0.5) / height * 2 - 1
+    grid = torch.tensor([[[[gx, gy]]]], dtype=probs.dtype, device=probs.device)
+    p = F.grid_sample(probs[None], grid, mode="bilinear", align_corners=False)[0, :, 0, 0]
+    p = p / p.sum().clamp_min(1e-12)
+    centers = _bin_centers(colorizer).to(p.device)
+    lightness = float(l[0, 0, int(round(y)), int(round(x))])
+    out: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for index in torch.argsort(p, descending=True).tolist():
+        a, b = centers[index].tolist()
+        rgb = lab_to_rgb(np.array([[[lightness, a, b]]], dtype=np.float64))[0, 0]
+        hex_code = "#" + "".join(f"{int(round(c * 255)):02x}" for c in np.clip(rgb, 0, 1))
+        if hex_code in seen:
+            continue
+        seen.add(hex_code)
+        out.append((hex_code, float(p[index])))
+        if len(out) == k:
+            break
+    return out
+
+
+def uncertainty_map(
+    colorizer: Colorizer,
+    l: torch.Tensor,
+    render_size: int | None = None,
+    conditions: Mapping[str, torch.Tensor] | None = None,
+) -> np.ndarray:
+    """How unsure the model is per pixel: the entropy of its ab distribution divided by its maximum
+    (log Q), (H, W) float32 in [0, 1] at the full resolution of L* (1, 1, H, W); 0 = one colour is certain."""
+    probs = distribution(colorizer, l, render_size, conditions)
+    entropy = -(probs * probs.clamp_min(1e-12).log()).sum(dim=1, keepdim=True) / math.log(probs.shape[1])
+    full = F.interpolate(entropy, size=tuple(l.shape[-2:]), mode="bilinear", align_corners=False)
+    return full[0, 0].clamp(0, 1).cpu().numpy().astype(np.float32)
+
+
+# A perceptually ordered dark-blue -> teal -> yellow ramp (anchors chosen by hand), for the heat map.
+_RAMP = np.array(
+    [[0.05, 0.03, 0.25], [0.18, 0.22, 0.55], [0.13, 0.50, 0.56], [0.30, 0.72, 0.42], [0.99, 0.91, 0.15]]
+)
+
+
+def heat_colors(values: np.ndarray) -> np.ndarray:
+    """(H, W) values in [0, 1] -> (H, W, 3) float sRGB on the ramp above (0 dark blue, 1 yellow)."""
+    v = np.clip(values, 0, 1) * (len(_RAMP) - 1)
+    i = np.minimum(v.astype(np.int64), len(_RAMP) - 2)
+    f = (v - i)[..., None]
+    return _RAMP[i] * (1 - f) + _RAMP[i + 1] * f
+
+
+def uncertainty_image(values: np.ndarray) -> np.ndarray:
+    """The uncertainty map as a picture of the same size: the heat map with a legend (a ramp from "sure" to
+    "unsure") drawn in its bottom-left corner. (H, W) in [0, 1] -> (H, W, 3) uint8."""
+    from PIL import Image, ImageDraw
+
+    from deepcolor.viz import _font
+
+    height, width = values.shape
+    image = Image.fromarray((heat_colors(values) * 255 + 0.5).astype(np.uint8))
+    bar_w = max(16, min(width // 3, 240))
+    bar_h = max(4, min(height // 24, 14))
+    font = _font(max(8, bar_h + 2))
+    pad = max(2, bar_h // 2)
+    label_h = bar_h + 4
+    box_w, box_h = bar_w + 2 * pad, bar_h + label_h + 2 * pad
+    if box_w > width or box_h > height:  # too small for a legend: the colours alone
+        return np.asarray(image)
+    draw = ImageDraw.Draw(image)
+    x0, y0 = pad, height - box_h - pad if height > box_h + pad else 0
+    draw.rectangle([x0, y0, x0 + box_w, y0 + box_h], fill=(255, 255, 255))
+    ramp = (heat_colors(np.linspace(0, 1, bar_w)[None].repeat(bar_h, 0)) * 255 + 0.5).astype(np.uint8)
+    image.paste(Image.fromarray(ramp), (x0 + pad, y0 + pad))
+    draw.text((x0 + pad, y0 + pad + bar_h + 1), "sure", fill=(20, 20, 20), font=font)
+    unsure_w = draw.textlength("unsure", font=font)
+    draw.text((x0 + pad + bar_w - unsure_w, y0 + pad + bar_h + 1), "unsure", fill=(20, 20, 20), font=font)
+    return np.asarray(image)
