@@ -170,6 +170,14 @@ def test_usage_errors_exit_2(tmp_path, model_file):
     assert _run(tmp_path, "-o", tmp_path / "o", "--render-size", "3")[0] == 2
 
 
+def test_render_size_range_is_the_librarys():
+    """The command spells the range out (so that --help does not import torch); it must be the pipeline's."""
+    from deepcolor.cli.colorize import RENDER_SIZE_RANGE
+    from deepcolor.inference.images import RENDER_SIZE_MAX, RENDER_SIZE_MIN
+
+    assert RENDER_SIZE_RANGE == (RENDER_SIZE_MIN, RENDER_SIZE_MAX)
+
+
 def test_main_entry_lists_colorize():
     from deepcolor.cli.main import cli
 

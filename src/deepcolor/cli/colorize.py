@@ -3,8 +3,9 @@
 For each image, writes ``OUTDIR/<name>.<ext>`` (the input's format unless ``--format``): the network sees
 L* at ``--render-size``, its ab prediction is upsampled guided by the full-resolution L*, and joined with the
 original L*, so every detail of the input is kept. Alpha, EXIF, the ICC profile and 16-bit depth (PNG, TIFF)
-are kept. A colour input is reduced to its L* first, and a line says so; a grey photo stored as RGB is
-recognised as grey.
+are kept. A colour input is reduced to its L* first, and a warning says so; a grey photo stored as RGB is
+recognised as grey. Each file goes through `deepcolor.inference.images.process_file`, the pipeline that the
+Python API and the web service share (`run_task`, also `deepcolor enhance`'s).
 
 The model options (`model_options`) are shared with `deepcolor enhance` and `deepcolor demo`.
 """
@@ -24,11 +25,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Output formats for --format, and the extension each writes.
 FORMATS = {"png": ".png", "jpg": ".jpg", "tif": ".tif", "webp": ".webp", "bmp": ".bmp"}
-# Read-only spellings of writable formats.
-_SUFFIX_ALIASES = {".jpe": ".jpg", ".jfif": ".jpg"}
+# deepcolor.inference.images.RENDER_SIZE_MIN / MAX, spelled out so that --help does not import torch (a test
+# checks).
+RENDER_SIZE_RANGE = (16, 4096)
 # deepcolor.inference.pipeline.BACKENDS, spelled out so that --help does not import torch (a test checks).
 BACKENDS = ("auto", "torch", "onnxruntime")
-# Pillow modes of grey sources: their three channels in LoadedImage.rgb are copies of one.
+# Pillow modes of grey sources. No longer the grey rule (that is `LoadedImage.channels_equal`, see
+# deepcolor.inference.images); kept for callers that still import it.
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 
 
@@ -43,7 +46,7 @@ def model_options(f: F) -> F:
         ),
         click.option(
             "--render-size",
-            type=click.IntRange(16, 4096),
+            type=click.IntRange(*RENDER_SIZE_RANGE),
             default=None,
             help="Longer side, in pixels, of the L* the network sees (aspect kept) [default: the model's, "
             "else 160].",
@@ -90,19 +93,41 @@ def load_colorizer(model: str, device: str, backend: str) -> Any:
 
 
 def output_suffix(path: Path, fmt: str | None) -> str:
-    """The extension to write: --format's, else the input's when writable, else .png."""
-    from deepcolor.io import WRITE_FORMATS
+    """The extension to write: --format's, else the input's when writable, else .png (the rule is
+    `deepcolor.io.output_suffix`; this name is kept for the other commands)."""
+    from deepcolor.io import output_suffix as rule
 
-    if fmt is not None:
-        return FORMATS[fmt]
-    suffix = path.suffix.lower()
-    suffix = _SUFFIX_ALIASES.get(suffix, suffix)
-    return suffix if suffix in WRITE_FORMATS else ".png"
+    return rule(path, fmt)
 
 
 def output_bit_depth(bit_depth: int, suffix: str) -> int:
-    """16 when the input had 16 bits per channel and the output format can hold them, else 8."""
-    return 16 if bit_depth == 16 and suffix in (".png", ".tif", ".tiff") else 8
+    """16 when the input had 16 bits per channel and the output format can hold them, else 8
+    (`deepcolor.io.output_bit_depth`)."""
+    from deepcolor.io import output_bit_depth as rule
+
+    return rule(bit_depth, suffix)
+
+
+def run_task(
+    task: str,
+    job: batch.Batch,
+    colorizer: Any,
+    fmt: str | None,
+    max_pixels: int,
+    **options: Any,
+) -> int:
+    """The batch of `deepcolor colorize` or `deepcolor enhance`: each input through the one file pipeline
+    (`deepcolor.inference.images.process_file`), its notes printed as warnings. Returns the exit code."""
+    from deepcolor.inference.images import process_file
+    from deepcolor.io import InputItem
+
+    def process(item: InputItem) -> None:
+        out_path = job.output_path(item, output_suffix(item.path, fmt))
+        result = process_file(item.path, out_path, colorizer, task, max_pixels=max_pixels, **options)
+        for note in result.notes:
+            batch.echo_warning(f"{item.path}: {note}")
+
+    return job.run(process, desc=task)
 
 
 @click.command()
@@ -136,28 +161,8 @@ def command(
     upsampled along the edges of the full-resolution photo and joined with its original lightness.
     A colour input is reduced to its lightness (CIE L*) first.
     """
-    from deepcolor.io import InputItem, read_image, write_image
-
     job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
     colorizer = load_colorizer(model, device, backend)
-
-    def process(item: InputItem) -> None:
-        image = read_image(item.path, max_pixels)
-        suffix = output_suffix(item.path, fmt)
-        out_path = job.output_path(item, suffix)
-        if not image.is_gray:
-            batch.echo_warning(
-                f"{item.path}: colour input; decolorized first (its CIE L* is what gets colorized)"
-            )
-        grey_source = image.is_gray and image.mode in GREY_MODES
-        rgb = colorizer.colorize_array(image.rgb, render_size, saturation, out=image.rgb, gray=grey_source)
-        write_image(
-            out_path,
-            rgb,
-            alpha=image.alpha,
-            icc=image.icc,
-            exif=image.exif,
-            bit_depth=output_bit_depth(image.bit_depth, suffix),
-        )
-
-    sys.exit(job.run(process, desc="colorize"))
+    sys.exit(
+        run_task("colorize", job, colorizer, fmt, max_pixels, render_size=render_size, saturation=saturation)
+    )

@@ -3,7 +3,8 @@
 For each image, writes ``OUTDIR/<name>.<ext>``: where the photo's chroma is low compared with what the
 colorizer predicts from its lightness, the prediction is blended in (up to ``--strength``); where the photo is
 already vivid it is left alone. ``--clahe`` also equalises the lightness locally. Alpha, EXIF, ICC and 16-bit
-depth are kept, as by `deepcolor colorize`. See `deepcolor.inference.enhance` for the formula.
+depth are kept, as by `deepcolor colorize`, through the same file pipeline (`deepcolor.inference.images`).
+See `deepcolor.inference.enhance` for the formula.
 """
 
 from __future__ import annotations
@@ -14,13 +15,7 @@ from pathlib import Path
 import click
 
 from deepcolor.cli import batch
-from deepcolor.cli.colorize import (
-    format_option,
-    load_colorizer,
-    model_options,
-    output_bit_depth,
-    output_suffix,
-)
+from deepcolor.cli.colorize import format_option, load_colorizer, model_options, run_task
 
 # deepcolor.inference.enhance's defaults, spelled out so that --help does not import torch (a test checks).
 DEFAULT_STRENGTH = 0.8
@@ -67,26 +62,7 @@ def command(
     colours from the lightness; they are blended into the photo where its own colours are dull compared with
     the prediction, never where they are already vivid. A grey input is colorized (at --strength).
     """
-    from deepcolor.inference.enhance import enhance_array
-    from deepcolor.io import InputItem, read_image, write_image
-
     job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
     colorizer = load_colorizer(model, device, backend)
-
-    def process(item: InputItem) -> None:
-        image = read_image(item.path, max_pixels)
-        suffix = output_suffix(item.path, fmt)
-        out_path = job.output_path(item, suffix)
-        if image.is_gray:
-            batch.echo_warning(f"{item.path}: grey input; it has no colours to revive, so it gets colorized")
-        rgb = enhance_array(colorizer, image.rgb, strength, clahe, clahe_limit, render_size, out=image.rgb)
-        write_image(
-            out_path,
-            rgb,
-            alpha=image.alpha,
-            icc=image.icc,
-            exif=image.exif,
-            bit_depth=output_bit_depth(image.bit_depth, suffix),
-        )
-
-    sys.exit(job.run(process, desc="enhance"))
+    options = {"strength": strength, "clahe": clahe, "clahe_limit": clahe_limit, "render_size": render_size}
+    sys.exit(run_task("enhance", job, colorizer, fmt, max_pixels, **options))

@@ -5,7 +5,8 @@
   binary file object; refuses bad input with `ImageError`.
 - `write_image(path_or_stream, array, alpha=None, icc=None, exif=None, bit_depth=8, overwrite=True)`: atomic
   for files, format from the extension (or `format=`); `encode_image(array, "png" | "jpeg" | "webp" ...)`
-  gives the bytes instead. `write_npy` writes arrays.
+  gives the bytes instead. `write_npy` writes arrays. `output_suffix` and `output_bit_depth`: the format and
+  bit depth a result of a source is written with.
 - `expand_inputs(inputs, recursive)`: files, folders and glob patterns -> `InputItem`s with output stems.
 - Arrays: `split_alpha`, `join_alpha`, `unit_float`, `from_unit_float`, `image_from_array` (the one place
   where image dtypes and alpha layouts are handled); `to_tensor` / `to_numpy`: (H, W, C) <-> (1, C, H, W).
@@ -32,7 +33,16 @@ from deepcolor.io.paths import IMAGE_EXTENSIONS, InputItem, expand_inputs, is_im
 from deepcolor.io.read import read_image
 from deepcolor.io.source import MEMORY_NAME, ImageInput
 from deepcolor.io.tensor import to_numpy, to_tensor
-from deepcolor.io.write import MEDIA_TYPES, WRITE_FORMATS, encode_image, image_format, write_image, write_npy
+from deepcolor.io.write import (
+    MEDIA_TYPES,
+    WRITE_FORMATS,
+    encode_image,
+    image_format,
+    output_bit_depth,
+    output_suffix,
+    write_image,
+    write_npy,
+)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -58,6 +68,8 @@ __all__ = [
     "is_image_name",
     "join_alpha",
     "jpeg_quality",
+    "output_bit_depth",
+    "output_suffix",
     "read_image",
     "split_alpha",
     "srgb_profile",

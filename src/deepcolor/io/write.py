@@ -42,6 +42,10 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
+# Read-only spellings of formats deepcolor writes.
+_SUFFIX_ALIASES = {".jpe": ".jpg", ".jfif": ".jpg"}
+
+
 def image_format(name: str) -> str | None:
     """A format name or file name ending -> the Pillow format deepcolor writes it as, or None.
 
@@ -49,6 +53,28 @@ def image_format(name: str) -> str | None:
     """
     key = name.lower() if name.startswith(".") else "." + name.lower()
     return WRITE_FORMATS.get(key)
+
+
+def output_suffix(source: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The extension to write a result of `source` with: `fmt`'s (a format name: "png", "jpg", "tif",
+    "webp", ...), else the source's when deepcolor writes that format (.jpe and .jfif as .jpg), else .png.
+
+    Raises:
+        ValueError: `fmt` is not a format deepcolor writes.
+    """
+    if fmt is not None:
+        if image_format(fmt) is None:
+            raise ValueError(f"unknown output format {fmt!r}")
+        return "." + fmt.lower().lstrip(".")
+    suffix = Path(source).suffix.lower()
+    suffix = _SUFFIX_ALIASES.get(suffix, suffix)
+    return suffix if image_format(suffix) is not None else ".png"
+
+
+def output_bit_depth(bit_depth: int, fmt: str) -> int:
+    """Bits per channel to write: 16 when the source had 16 and `fmt` (".png", "tiff", "JPEG", ... as
+    `image_format` takes it) holds them (PNG, TIFF), else 8."""
+    return 16 if bit_depth == 16 and image_format(fmt) in ("PNG", "TIFF") else 8
 
 
 def write_image(

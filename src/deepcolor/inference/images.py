@@ -1,0 +1,403 @@
+"""Whole images through colorize and enhance: read, grey decision, alpha, output format and bit depth, write.
+
+The one implementation behind `deepcolor colorize` / `deepcolor enhance`, the Python API
+(`deepcolor.colorize(path, output=...)`, and arrays through `deepcolor.io.image_from_array`) and the web
+service, which works on bytes in memory::
+
+    # files
+    result = process_file("scan.tif", "out/scan.png", colorizer, "colorize", saturation=1.2)
+    result.path, result.notes                     # the file written; one-line remarks for the user
+    # memory
+    image = read_image(upload_bytes, name="scan.tif")             # bytes or a binary stream
+    result = process_image(image, colorizer, "enhance", strength=0.8)
+    data = encode_result(result, "webp")                          # or write_result(result, path)
+    encoded = process_bytes(upload_bytes, colorizer, "colorize", fmt="png")   # the three at once
+
+The rules, each decided here and nowhere else:
+
+- Grey. Two questions with two answers. "Does the image show colour?" is `LoadedImage.is_gray` (channels
+  equal within `GRAY_TOLERANCE`, so the noise of a grey JPEG is not colour); it decides the notes (colour
+  input to `colorize`: "decolorized first"; grey input to `enhance`: "gets colorized"). "May L* be computed
+  from one channel?" is `LoadedImage.channels_equal` (exactly equal): a shortcut must not change the result.
+  Before, the command asked ``is_gray and mode in GREY_MODES`` (right, but the slow path for a grey photo
+  stored as RGB) and the API ``is_gray`` (wrong for a grey JPEG whose channels differ by a code or two: it
+  took the L* of the red channel alone, up to about 1 L* off). Both now ask `channels_equal`.
+- Alpha, the ICC profile and EXIF are kept wherever the output format holds them (`deepcolor.io.write_image`;
+  JPEG and BMP drop alpha with a warning).
+- Output suffix (`output_suffix`): the one asked for, else the input's when deepcolor writes that format
+  (.jpe and .jfif as .jpg), else .png. Bit depth (`output_bit_depth`): 16 when the input had 16 bits per
+  channel and the output is PNG or TIFF, else 8. (Both live in `deepcolor.io`, which has no torch, so that
+  the commands that need no model use them too; they are named here because they are this module's rules.)
+- Render size (`check_render_size`, `network_render_size`): None for the model's default, else a whole number
+  of pixels in [RENDER_SIZE_MIN, RENDER_SIZE_MAX], the command line's range (ValueError otherwise). The
+  network never sees a longer side above the larger of the image's own and the model's default: a photo
+  rendered larger than itself gains nothing, and the network's memory grows as the square of the size.
+- Options: every other keyword goes to the colorizer unchanged (`Colorizer.colorize_array` for "colorize",
+  `deepcolor.inference.enhance.enhance_array` for "enhance"): saturation, strength, clahe, clahe_limit, and
+  per-input model inputs (colour hints...) for the models that take them.
+
+Nothing here imports torch; the colorizer brings it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+
+from deepcolor.io import (
+    DEFAULT_MAX_PIXELS,
+    MEDIA_TYPES,
+    ImageError,
+    ImageInput,
+    LoadedImage,
+    encode_image,
+    image_format,
+    output_bit_depth,
+    output_suffix,
+    read_image,
+    write_image,
+)
+
+if TYPE_CHECKING:
+    from deepcolor.inference.pipeline import Colorizer
+
+__all__ = [
+    "OUTPUT_STEM_SUFFIXES",
+    "RENDER_SIZE_MAX",
+    "RENDER_SIZE_MIN",
+    "TASKS",
+    "EncodedImage",
+    "FileResult",
+    "ImageResult",
+    "check_options",
+    "check_render_size",
+    "default_output",
+    "encode_result",
+    "network_render_size",
+    "output_bit_depth",
+    "output_suffix",
+    "process_bytes",
+    "process_file",
+    "process_image",
+    "write_result",
+]
+
+TASKS = ("colorize", "enhance")
+# What `default_output` puts after the input's stem, per task.
+OUTPUT_STEM_SUFFIXES = {"colorize": "_colorized", "enhance": "_enhanced"}
+RENDER_SIZE_MIN, RENDER_SIZE_MAX = 16, 4096
+_NOTES = {
+    "colorize": "colour input; decolorized first (its CIE L* is what gets colorized)",
+    "enhance": "grey input; it has no colours to revive, so it gets colorized",
+}
+
+
+@dataclass
+class ImageResult:
+    """A colorized or enhanced image in memory, with what its output file keeps of the source.
+
+    Attributes:
+        rgb: (H, W, 3) float32 sRGB in [0, 1].
+        alpha: (H, W) float32 in [0, 1], the source's, or None.
+        icc: the ICC profile to embed (the source's, or sRGB when its profile was applied), or None.
+        exif: the source's EXIF block (orientation reset), or None.
+        bit_depth: bits per channel of the source; an output keeps 16 where its format holds them.
+        name: what messages call the source (its path, the name given for bytes, or "<memory>").
+        notes: one-line remarks for the user, without the name (e.g. "colour input; decolorized first
+            ..."); a command prints them as warnings, a web service may send them as a header.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    icc: bytes | None
+    exif: bytes | None
+    bit_depth: int
+    name: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class FileResult:
+    """What `process_file` did: the file written and the notes for the user (see `ImageResult.notes`)."""
+
+    path: Path
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class EncodedImage:
+    """What `process_bytes` gives: the encoded file, its Pillow format and media type, and the notes."""
+
+    data: bytes
+    format: str
+    media_type: str
+    notes: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------------------------------------ rules
+
+
+def check_render_size(render_size: object) -> int | None:
+    """None, or a render size in the command line's range.
+
+    Raises:
+        ValueError: not a whole number of pixels (1.5, "160", True) or outside
+            [RENDER_SIZE_MIN, RENDER_SIZE_MAX] (0, 5, 100000).
+    """
+    if render_size is None:
+        return None
+    if isinstance(render_size, bool) or not isinstance(render_size, numbers.Integral):
+        raise ValueError(
+            f"render_size must be a whole number of pixels in [{RENDER_SIZE_MIN}, {RENDER_SIZE_MAX}]. "
+            f"Got {render_size!r}"
+        )
+    if not RENDER_SIZE_MIN <= render_size <= RENDER_SIZE_MAX:
+        raise ValueError(
+            f"render_size must be in [{RENDER_SIZE_MIN}, {RENDER_SIZE_MAX}] pixels. Got {render_size}"
+        )
+    return int(render_size)
+
+
+def network_render_size(render_size: int | None, height: int, width: int, default: int) -> int:
+    """The longer side the network sees for an image of `height` x `width`.
+
+    Args:
+        render_size: the size asked for (checked with `check_render_size`), or None for `default`.
+        height, width: the image's size in pixels.
+        default: the model's own render size (`Colorizer.render_size`).
+
+    Returns:
+        `render_size` (or `default`), lowered to ``max(height, width, default)`` when above it.
+    """
+    asked = default if check_render_size(render_size) is None else int(render_size)  # type: ignore[arg-type]
+    return min(asked, max(height, width, default))
+
+
+def default_output(source: str | os.PathLike[str], task: str = "colorize") -> Path:
+    """``<folder>/<stem>_colorized<ext>`` (``_enhanced`` for enhance) next to `source`, `ext` by
+    `output_suffix`."""
+    path = Path(source)
+    return path.with_name(f"{path.stem}{OUTPUT_STEM_SUFFIXES[_check_task(task)]}{output_suffix(path)}")
+
+
+def _check_task(task: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
+    return task
+
+
+def check_options(task: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options of `process_image` checked where this module owns the rule (render size, saturation);
+    the rest are the colorizer's to check. Returns them with render_size normalised.
+
+    Raises:
+        ValueError: an unknown task, a bad render size, a negative or non-finite saturation.
+    """
+    _check_task(task)
+    options = dict(options)
+    if "render_size" in options:
+        options["render_size"] = check_render_size(options["render_size"])
+    saturation = options.get("saturation")
+    if saturation is not None and not (
+        isinstance(saturation, numbers.Real) and math.isfinite(saturation) and saturation >= 0
+    ):
+        raise ValueError(f"saturation must be a number >= 0. Got {saturation!r}")
+    return options
+
+
+# ------------------------------------------------------------------------------------------------ images
+
+
+def process_image(
+    image: LoadedImage,
+    colorizer: Colorizer,
+    task: str = "colorize",
+    *,
+    in_place: bool = False,
+    **options: Any,
+) -> ImageResult:
+    """Colorize or enhance one image in memory: the entry that the file path and the web service share.
+
+    Args:
+        image: from `read_image` (a file, bytes or a stream) or `deepcolor.io.image_from_array`.
+        colorizer: the loaded model (`deepcolor.inference.Colorizer`).
+        task: "colorize" (a colour image is colorized from its L*) or "enhance" (its colours revived).
+        in_place: write the result into ``image.rgb`` (saves a full-size copy; `image` is spent).
+        **options: passed to the colorizer unchanged, after the checks of `check_options`: render_size
+            (see the module notes), saturation (colorize), strength, clahe, clahe_limit (enhance), and any
+            per-input model inputs the colorizer takes.
+
+    Returns:
+        An `ImageResult` with the source's alpha, ICC, EXIF and bit depth, and notes for the user.
+
+    Raises:
+        ValueError: a bad option (render size, saturation, strength, ...), or one the colorizer does not
+            take (TypeError then, from the colorizer).
+    """
+    options = check_options(task, options)
+    options["render_size"] = network_render_size(
+        options.get("render_size"), image.height, image.width, int(colorizer.render_size)
+    )
+    out = image.rgb if in_place else None
+    notes = []
+    if task == "colorize":
+        if not image.is_gray:
+            notes.append(_NOTES["colorize"])
+        rgb = colorizer.colorize_array(image.rgb, out=out, gray=image.channels_equal, **options)
+    else:
+        from deepcolor.inference.enhance import enhance_array
+
+        if image.is_gray:
+            notes.append(_NOTES["enhance"])
+        rgb = enhance_array(colorizer, image.rgb, out=out, **options)
+    return ImageResult(
+        rgb=rgb,
+        alpha=image.alpha,
+        icc=image.icc,
+        exif=image.exif,
+        bit_depth=image.bit_depth,
+        name=image.name,
+        notes=tuple(notes),
+    )
+
+
+def write_result(
+    result: ImageResult,
+    target: str | os.PathLike[str] | BinaryIO,
+    *,
+    format: str | None = None,  # noqa: A002 - as `write_image`
+    overwrite: bool = True,
+    quality: int = 95,
+) -> Path | None:
+    """Write a result to a file (atomically) or a binary stream, with its alpha, ICC, EXIF and bit depth.
+
+    Args:
+        target: the file (its extension gives the format unless `format`) or a binary stream.
+        format: the format to write ("png", "jpeg", "webp", ...), needed for a stream without a name.
+        overwrite: replace an existing file.
+        quality: JPEG and WebP quality, 1-100.
+
+    Returns:
+        The file written, or None for a stream.
+
+    Raises:
+        ImageError: see `deepcolor.io.write_image`.
+    """
+    if format is not None:
+        fmt = format
+    elif isinstance(target, (str, os.PathLike)):
+        fmt = Path(target).suffix
+    else:
+        fmt = Path(str(getattr(target, "name", ""))).suffix
+    return write_image(
+        target,
+        result.rgb,
+        alpha=result.alpha,
+        icc=result.icc,
+        exif=result.exif,
+        bit_depth=output_bit_depth(result.bit_depth, fmt) if fmt else 8,
+        overwrite=overwrite,
+        quality=quality,
+        format=format,
+    )
+
+
+def encode_result(result: ImageResult, fmt: str = "png", quality: int = 95) -> bytes:
+    """A result as the bytes of a file of format `fmt` ("png", "jpeg", "webp", ...): the bytes
+    `write_result` writes to a file of that format.
+
+    Raises:
+        ImageError: an unknown format, or the encoder failed.
+    """
+    return encode_image(
+        result.rgb,
+        fmt,
+        alpha=result.alpha,
+        icc=result.icc,
+        exif=result.exif,
+        bit_depth=output_bit_depth(result.bit_depth, fmt),
+        quality=quality,
+        name=result.name,
+    )
+
+
+# ----------------------------------------------------------------------------------------- files, bytes
+
+
+def process_file(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    colorizer: Colorizer,
+    task: str = "colorize",
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    overwrite: bool = True,
+    **options: Any,
+) -> FileResult:
+    """Read `source`, colorize or enhance it, write `output` (format from its extension, atomically).
+
+    Args:
+        source: the input file.
+        output: the file to write; it may be `source` itself (read fully first, replaced atomically).
+        colorizer, task, options: as for `process_image`.
+        max_pixels: refuse larger images (from the header, before decoding); None for no limit.
+        overwrite: replace an existing `output`; with False an existing file is an `ImageError`.
+
+    Returns:
+        A `FileResult`: the path written and the notes for the user.
+
+    Raises:
+        ImageError: the input cannot be read or the output written (one line naming the file).
+        ValueError: a bad option.
+    """
+    output = Path(output)
+    options = check_options(task, options)
+    image = read_image(source, max_pixels)
+    result = process_image(image, colorizer, task, in_place=True, **options)
+    path = write_result(result, output, overwrite=overwrite)
+    assert path is not None
+    return FileResult(path, result.notes)
+
+
+def process_bytes(
+    data: ImageInput,
+    colorizer: Colorizer,
+    task: str = "colorize",
+    *,
+    fmt: str | None = None,
+    quality: int = 95,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+    **options: Any,
+) -> EncodedImage:
+    """Bytes (or a binary stream) in, encoded bytes out: `read_image`, `process_image`, `encode_result`.
+
+    Args:
+        data: the input file's bytes, or a binary stream.
+        colorizer, task, options: as for `process_image`.
+        fmt: the output format ("png", "jpeg", "webp", ...); None: the input's when deepcolor writes it,
+            else PNG.
+        quality: JPEG and WebP quality, 1-100.
+        max_pixels: refuse larger images (from the header, before decoding); None for no limit.
+        name: what messages call the input (an upload's file name); default "<memory>".
+
+    Raises:
+        ImageError: the input is no readable image, or over `max_pixels` (one line naming `name`).
+        ValueError: a bad option.
+    """
+    options = check_options(task, options)
+    image = read_image(data, max_pixels, name=name)
+    if fmt is None:
+        fmt = image.format if image_format(image.format or "") is not None else "png"
+    pil_format = image_format(fmt)
+    if pil_format is None:
+        raise ImageError(image.name, f"unknown output format {fmt!r}")
+    result = process_image(image, colorizer, task, in_place=True, **options)
+    encoded = encode_result(result, fmt, quality)
+    return EncodedImage(encoded, pil_format, MEDIA_TYPES[pil_format], result.notes)
