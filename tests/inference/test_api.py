@@ -122,3 +122,35 @@ def test_bad_arguments(colorizer, tmp_path):
         deepcolor.colorize(tmp_path / "missing.png", model=colorizer)
     with pytest.raises(ValueError, match="no such model file"):
         deepcolor.colorize(_grey(), model=Path(tmp_path / "missing.safetensors"))
+
+
+@pytest.mark.parametrize(
+    ("values", "span"),
+    [((0.0, 255.0), r"\[0, 255\]"), ((-1.0, 1.0), r"\[-1, 1\]"), ((-0.2, 0.8), r"\[-0.2, 0.8\]")],
+)
+def test_float_values_outside_unit_range_are_a_value_error_naming_the_range(colorizer, values, span):
+    """Before: silently clipped (0..255 floats came back all white)."""
+    lo, hi = values
+    array = np.linspace(lo, hi, 20 * 30, dtype=np.float32).reshape(20, 30)
+    for fn in (deepcolor.colorize, deepcolor.enhance):
+        with pytest.raises(ValueError, match=rf"image values span {span}; float images must be in \[0, 1\]"):
+            fn(array, model=colorizer)
+        with pytest.raises(ValueError, match=rf"values span {span}"):
+            fn(torch.from_numpy(array)[None], model=colorizer)
+    rgba = np.dstack([np.repeat(_grey()[:, :, None], 3, axis=2), np.full((20, 30), 2.0, np.float32)])
+    with pytest.raises(ValueError, match=r"alpha values span \[2, 2\]"):
+        deepcolor.colorize(rgba, model=colorizer)
+
+
+def test_rounding_noise_around_the_unit_range_is_accepted(colorizer):
+    grey = _grey()
+    grey[0, 0], grey[0, 1] = -1e-6, 1.0 + 1e-6  # what float arithmetic leaves behind
+    out = deepcolor.colorize(grey, model=colorizer)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_extra_options_reach_the_colorizer(colorizer):
+    """Per-input options (colour hints, in the issue that adds them) pass through unchanged: a colorizer
+    that does not take one says so."""
+    with pytest.raises(TypeError, match="hints"):
+        deepcolor.colorize(_grey(), model=colorizer, hints={"points": []})

@@ -60,12 +60,11 @@ def unit_float(array: np.ndarray, name: str = "image", *, check_range: bool = Tr
     return np.clip(a, 0.0, 1.0, dtype=np.float32)
 
 
-def split_alpha(array: np.ndarray, name: str = "image") -> tuple[np.ndarray, np.ndarray | None]:
+def split_alpha(array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Check an image array's layout and dtype, and take its alpha off.
 
     Args:
         array: (H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4); uint8, uint16 or float.
-        name: what error messages call the array.
 
     Returns:
         (colour: (H, W) grey or (H, W, 3), in `array`'s own dtype, a view of it; alpha: (H, W) float32 in
@@ -111,7 +110,7 @@ def image_from_array(
 
     Args:
         array: a layout and dtype that `split_alpha` takes; float values in [0, 1].
-        name: what messages call the image.
+        name: what messages call the image (`LoadedImage.name`).
         gray_tolerance: as for `read_image`.
 
     Returns:
@@ -123,8 +122,8 @@ def image_from_array(
         ValueError: see `split_alpha` and `unit_float`.
     """
     a = np.asarray(array)
-    color, alpha = split_alpha(a, name)
-    values = unit_float(color, name)  # a new float32 array
+    color, alpha = split_alpha(a)
+    values = unit_float(color)  # a new float32 array
     if values.ndim == 2:
         rgb, spread = np.repeat(values[:, :, None], 3, axis=2), 0.0
     else:
