@@ -91,3 +91,36 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path, monkeypatch):
         )
     )
     assert loss_rows(unbroken) == loss_rows(run_dir)
+
+
+def test_ctrl_c_during_a_step_finishes_it_and_resume_matches_an_unbroken_run(tmp_path, monkeypatch):
+    # A real SIGINT arriving inside a step (here: half-way through the task's step 3). The step finishes,
+    # the run saves with the data position and RNG of a whole step, and the resume replays exactly the
+    # unbroken run's losses (it used to resume one batch off: the position was taken before the step).
+    import signal
+
+    from deepcolor.train import tasks
+
+    step = tasks.RegressionTask.step
+
+    def step_with_sigint(self, l_norm, ab_norm, index):
+        if index == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return step(self, l_norm, ab_norm, index)
+
+    monkeypatch.setattr(tasks.RegressionTask, "step", step_with_sigint)
+    config = tiny_config(tmp_path, max_steps=6, ckpt_every=100, val_every=100, sample_every=100)
+    with pytest.raises(KeyboardInterrupt):
+        train(config)
+    run_dir = tmp_path / "runs" / "tiny-autoencoder"
+    assert load_checkpoint(run_dir / "last.pt")["step"] == 3  # the interrupted step was completed
+    monkeypatch.setattr(tasks.RegressionTask, "step", step)
+    checkpoint = load_checkpoint(run_dir / "last.pt")
+    train(make_config(checkpoint["config"]), resume=checkpoint)
+    unbroken = train(
+        tiny_config(
+            tmp_path, max_steps=6, run_name="unbroken", ckpt_every=100, val_every=100, sample_every=100
+        )
+    )
+    assert [s for s, _ in loss_rows(run_dir)] == [1, 2, 3, 4, 5, 6]
+    assert loss_rows(unbroken) == loss_rows(run_dir)

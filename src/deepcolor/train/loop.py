@@ -16,6 +16,7 @@ import random
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -146,16 +147,35 @@ def sample_sheet(model: nn.Module, rgb: torch.Tensor, device: torch.device, titl
     )
 
 
-def _interrupt_on_sigterm() -> Any:
-    """SIGTERM (a scheduler stopping the job) saves and exits like Ctrl-C. Returns the previous handler."""
+class StopRequests:
+    """Ctrl-C (SIGINT) and SIGTERM during training: the step under way finishes, then the run saves
+    `last.pt` and stops, so a resume replays exactly the steps an unbroken run would take. A second signal
+    stops at once (the step under way is then lost, and the last checkpoint is kept as it was)."""
 
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: dict[int, Any] = {}
 
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return None
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count > 1:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> StopRequests:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread: signals stay as they are
+                pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    @property
+    def requested(self) -> bool:
+        return self.count > 0
 
 
 def run_dir_for(config: TrainConfig) -> Path:
@@ -173,12 +193,14 @@ def train(config: TrainConfig, resume: dict[str, Any] | None = None) -> Path:
 
     Raises:
         ConfigError, TrainingError, deepcolor.data.DataError: one-line problems for the user.
+        KeyboardInterrupt: after Ctrl-C or SIGTERM, once `last.pt` is saved.
     """
     info = distributed.setup(config.device)
     threads = torch.get_num_threads()
-    previous_sigterm = _interrupt_on_sigterm()
     try:
-        run_dir = _train(config, resume, info)
+        with StopRequests() as stops:
+            run = _Run.start(config, resume, info)
+            run_dir = run.loop(stops)
         # Every rank reaches the group's teardown together, after rank 0 has validated and written its
         # files (NCCL's teardown is collective; a rank that leaves early only waits there).
         distributed.barrier(info)
@@ -186,12 +208,9 @@ def train(config: TrainConfig, resume: dict[str, Any] | None = None) -> Path:
     finally:
         distributed.cleanup()
         torch.set_num_threads(threads)
-        if previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, previous_sigterm)
 
 
-def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo) -> Path:
-    device = info.device
+def _prepare_run_dir(config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo) -> Path:
     if resume is None and info.enabled and not config.run_name:
         raise ConfigError("DDP runs need --run-name (all ranks must agree on the folder)")
     run_dir = run_dir_for(config)
@@ -201,12 +220,13 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
         )
     if info.is_main:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(_pick_threads(config, info))
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)  # noqa: NPY002  (third-party code may use the legacy global RNG)
-    random.seed(config.seed)
+    return run_dir
 
-    # the model (and, for the GAN, its discriminator)
+
+def _build_models(
+    config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo, run_dir: Path
+) -> tuple[nn.Module, nn.Module | None]:
+    """The model (fresh, from `init_from`, or rebuilt for a resume) and the GAN's discriminator."""
     if resume is not None:
         config.model_kwargs = dict(resume["model_kwargs"])
         model = create_model(resume["model_name"], **config.model_kwargs)
@@ -221,44 +241,81 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
             _setup_prior(model, config, run_dir, info)
     if hasattr(model, "freeze_encoder_blocks"):
         model.freeze_encoder_blocks(config.freeze_blocks)
-    model.to(device)
+    model.to(info.device)
     discriminator = None
     if model_task(config.model) == "adversarial" and not hasattr(model, "class_loss"):
-        discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(device)
+        discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(info.device)
+    return model, discriminator
 
-    def wrap(module: nn.Module) -> nn.Module:
-        if not info.enabled:
-            return module
-        ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=ids)
 
-    try:
-        task = make_task(model, wrap, config, device, discriminator)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
+@dataclass
+class _Run:
+    """One training run's state: what a checkpoint saves and a resume restores, and the loop over it."""
 
-    # state to continue from
-    step, best_metric, best_step, elapsed0 = 0, None, None, 0.0
-    accum: dict[str, float] = {}
-    position = StreamPosition(num_workers=max(1, config.num_workers))
-    if resume is not None:
-        model.load_state_dict(resume["model"])
-        if discriminator is not None and resume.get("discriminator") is not None:
-            discriminator.load_state_dict(resume["discriminator"])
-        for name, opt in task.optimizers.items():
+    config: TrainConfig
+    info: distributed.DistInfo
+    run_dir: Path
+    model: nn.Module
+    discriminator: nn.Module | None
+    task: Any
+    ema: EMA | None
+    step: int = 0
+    best_metric: float | None = None
+    best_step: int | None = None
+    elapsed0: float = 0.0
+    accum: dict[str, float] = field(default_factory=dict)
+    position: StreamPosition | None = None
+    t_start: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def start(cls, config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo) -> _Run:
+        run_dir = _prepare_run_dir(config, resume, info)
+        torch.set_num_threads(_pick_threads(config, info))
+        torch.manual_seed(config.seed)
+        np.random.seed(config.seed)  # noqa: NPY002  (third-party code may use the legacy global RNG)
+        random.seed(config.seed)
+        model, discriminator = _build_models(config, resume, info, run_dir)
+
+        def wrap(module: nn.Module) -> nn.Module:
+            if not info.enabled:
+                return module
+            ids = [info.device.index] if info.device.type == "cuda" else None
+            return DistributedDataParallel(module, device_ids=ids)
+
+        try:
+            task = make_task(model, wrap, config, info.device, discriminator)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        run = cls(config, info, run_dir, model, discriminator, task, None)
+        run.position = StreamPosition(num_workers=max(1, config.num_workers))
+        if resume is not None:
+            run._restore(resume)
+        # after the weights are in place, so that an EMA switched on at a resume starts from them
+        run.ema = EMA(model, config.ema_decay) if config.ema else None
+        if run.ema is not None and resume is not None and resume.get("ema") is not None:
+            run.ema.load_state_dict(resume["ema"])
+        return run
+
+    def _restore(self, resume: dict[str, Any]) -> None:
+        info = self.info
+        self.model.load_state_dict(resume["model"])
+        if self.discriminator is not None and resume.get("discriminator") is not None:
+            self.discriminator.load_state_dict(resume["discriminator"])
+        for name, opt in self.task.optimizers.items():
             opt.load_state_dict(resume["optimizers"][name])
-        for name, sched in task.schedulers.items():
+        for name, sched in self.task.schedulers.items():
             sched.load_state_dict(resume["schedulers"][name])
-        task.scaler.load_state_dict(resume["scaler"])
-        step, best_metric, best_step = resume["step"], resume.get("best_metric"), resume.get("best_step")
-        elapsed0 = resume.get("elapsed_s", 0.0)
-        accum = dict(resume.get("log_accum") or {})
+        self.task.scaler.load_state_dict(resume["scaler"])
+        self.step, self.best_metric = resume["step"], resume.get("best_metric")
+        self.best_step = resume.get("best_step")
+        self.elapsed0 = resume.get("elapsed_s", 0.0)
+        self.accum = dict(resume.get("log_accum") or {})
         ranks = resume.get("ranks") or []
         mine = (
             ranks[info.rank] if info.rank < len(ranks) and ranks[info.rank] else (ranks[0] if ranks else None)
         )
         if mine is not None:
-            position = StreamPosition.from_state_dict(mine["data"])
+            self.position = StreamPosition.from_state_dict(mine["data"])
             if len(ranks) == info.world_size and ranks[info.rank]:
                 set_rng_state(mine["rng"])
         if resume.get("world_size", 1) != info.world_size and info.is_main:
@@ -268,191 +325,226 @@ def _train(config: TrainConfig, resume: dict[str, Any] | None, info: distributed
                 file=sys.stderr,
             )
 
-    # after the weights are in place, so that an EMA switched on at a resume starts from them
-    ema = EMA(model, config.ema_decay) if config.ema else None
-    if ema is not None and resume is not None and resume.get("ema") is not None:
-        ema.load_state_dict(resume["ema"])
+    @property
+    def eval_model(self) -> nn.Module:
+        return self.ema.shadow if self.ema is not None else self.model
 
-    # data
-    index = build_index([config.resolve_path(p) for p in config.train_data])
-    stream = ImageStream(
-        index,
-        config.image_size,
-        config.batch_size,
-        config.seed,
-        info.rank,
-        info.world_size,
-        config.num_workers,
-        config.min_scale,
-        config.grey_threshold,
-    )
-    try:
-        stream.set_position(position)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    val_rgb = None
-    log = None
-    if info.is_main:
+    def local_state(self) -> dict[str, Any]:
+        return {"data": self.position.state_dict(), "rng": rng_state()}
+
+    def checkpoint_state(self, ranks: list[Any]) -> dict[str, Any]:
+        return {
+            "model_name": self.config.model,
+            "model_kwargs": dict(self.config.model_kwargs),
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "discriminator": self.discriminator.state_dict() if self.discriminator is not None else None,
+            "optimizers": {k: v.state_dict() for k, v in self.task.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in self.task.schedulers.items()},
+            "scaler": self.task.scaler.state_dict(),
+            "step": self.step,
+            "epoch": self.position.samples_epoch(),
+            "ranks": ranks,
+            "world_size": self.info.world_size,
+            "best_metric": self.best_metric,
+            "best_step": self.best_step,
+            "log_accum": dict(self.accum),
+            "elapsed_s": self.elapsed0 + time.perf_counter() - self.t_start,
+            "config": self.config.to_dict(),
+        }
+
+    def _data(self) -> tuple[list[Any], ImageStream, torch.Tensor | None, MetricsLog | None]:
+        config, info = self.config, self.info
+        index = build_index([config.resolve_path(p) for p in config.train_data])
+        stream = ImageStream(
+            index,
+            config.image_size,
+            config.batch_size,
+            config.seed,
+            info.rank,
+            info.world_size,
+            config.num_workers,
+            config.min_scale,
+            config.grey_threshold,
+        )
+        try:
+            stream.set_position(self.position)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        if not info.is_main:
+            return index, stream, None, None
         val_rgb, val_grey = load_validation_set(
             [config.resolve_path(p) for p in config.val_data],
             config.val_images,
             config.image_size,
             config.grey_threshold,
         )
-        save_config(config, run_dir / "config.yaml")
-        log = MetricsLog(run_dir / "metrics.csv", extra_columns(config.model, model), run_dir / "tensorboard")
-        if resume is not None:
-            log.truncate(step)
+        save_config(config, self.run_dir / "config.yaml")
+        log = MetricsLog(
+            self.run_dir / "metrics.csv",
+            extra_columns(config.model, self.model),
+            self.run_dir / "tensorboard",
+        )
+        if self.step:
+            log.truncate(self.step)
         print(
-            f"deepcolor: {config.model} {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
-            f"{len(index)} training images, {val_rgb.shape[0]} validation images "
+            f"deepcolor: {config.model} {sum(p.numel() for p in self.model.parameters()) / 1e6:.2f}M "
+            f"parameters, {len(index)} training images, {val_rgb.shape[0]} validation images "
             f"({val_grey} near-grey skipped), "
-            f"{info.world_size} process(es) on {device}, writing {run_dir}",
+            f"{info.world_size} process(es) on {info.device}, writing {self.run_dir}",
             file=sys.stderr,
         )
+        return index, stream, val_rgb, log
 
-    def local_state() -> dict[str, Any]:
-        return {"data": position.state_dict(), "rng": rng_state()}
+    def _train_step(self, batch: dict[str, Any]) -> int:
+        """One optimisation step on `batch`; returns the number of images it saw (all ranks)."""
+        self.position.update(batch)
+        l_norm, ab_norm = rgb_batch_to_lab(batch["rgb"], self.info.device)
+        metrics = self.task.step(l_norm, ab_norm, self.step)
+        if not math.isfinite(metrics["loss"]):
+            raise TrainingError(
+                f"the loss became {metrics['loss']} at step {self.step + 1}; try a lower --lr"
+            )
+        self.step += 1
+        if self.ema is not None:
+            self.ema.update(self.model, self.step)
+        for key, value in metrics.items():
+            self.accum[key] = self.accum.get(key, 0.0) + value
+        self.accum["_count"] = self.accum.get("_count", 0.0) + 1
+        self.accum["_grey"] = self.accum.get("_grey", 0.0) + batch["grey_dropped"]
+        return l_norm.shape[0] * self.info.world_size
 
-    def checkpoint_state(ranks: list[Any]) -> dict[str, Any]:
-        return {
-            "model_name": config.model,
-            "model_kwargs": dict(config.model_kwargs),
-            "model": model.state_dict(),
-            "ema": ema.state_dict() if ema is not None else None,
-            "discriminator": discriminator.state_dict() if discriminator is not None else None,
-            "optimizers": {k: v.state_dict() for k, v in task.optimizers.items()},
-            "schedulers": {k: v.state_dict() for k, v in task.schedulers.items()},
-            "scaler": task.scaler.state_dict(),
-            "step": step,
-            "epoch": position.samples_epoch(),
-            "ranks": ranks,
-            "world_size": info.world_size,
-            "best_metric": best_metric,
-            "best_step": best_step,
-            "log_accum": dict(accum),
-            "elapsed_s": elapsed0 + time.perf_counter() - t_start,
-            "config": config.to_dict(),
-        }
-
-    eval_model = ema.shadow if ema is not None else model
-    higher_better = config.best_metric == "val_psnr"
-    if config.best_metric not in ("val_l1", "val_psnr"):
-        raise ConfigError(f"best_metric must be val_l1 or val_psnr, got {config.best_metric!r}")
-
-    loader = make_loader(stream, config.num_workers)
-    t_start = time.perf_counter()
-    t_interval = time.perf_counter()
-    images_interval = 0
-    progress = None
-    if info.is_main and config.progress:
-        from tqdm import tqdm
-
-        progress = tqdm(
-            total=config.max_steps,
-            initial=step,
-            desc=config.run_name,
-            unit="step",
-            dynamic_ncols=True,
-            file=sys.stderr,
+    def _log_row(self, log: MetricsLog | None, dataset_size: int, speed: float, now: float) -> dict[str, Any]:
+        count = self.accum.pop("_count")
+        grey = self.accum.pop("_grey", 0.0)
+        row = {k: v / count for k, v in self.accum.items()}
+        row.update(
+            step=self.step,
+            epoch=stream_epoch(self.position, dataset_size, self.info.world_size),
+            lr=self.task.optimizers["model"].param_groups[0]["lr"],
+            images_per_s=speed,
+            grey_dropped=int(grey),
+            elapsed_s=self.elapsed0 + now - self.t_start,
         )
-    batches = iter(loader)
-    interrupted = False
-    try:
-        while step < config.max_steps:
-            batch = next(batches)
-            position.update(batch)
-            l_norm, ab_norm = rgb_batch_to_lab(batch["rgb"], device)
-            metrics = task.step(l_norm, ab_norm, step)
-            if not math.isfinite(metrics["loss"]):
-                raise TrainingError(f"the loss became {metrics['loss']} at step {step + 1}; try a lower --lr")
-            step += 1
-            if ema is not None:
-                ema.update(model, step)
-            for key, value in metrics.items():
-                accum[key] = accum.get(key, 0.0) + value
-            accum["_count"] = accum.get("_count", 0.0) + 1
-            accum["_grey"] = accum.get("_grey", 0.0) + batch["grey_dropped"]
-            images_interval += l_norm.shape[0] * info.world_size
+        self.accum.clear()
+        if log is not None:
+            log.add(row)
+        return row
 
+    def _validate(self, val_rgb: torch.Tensor, log: MetricsLog, dataset_size: int, ranks: list[Any]) -> str:
+        config = self.config
+        scores = evaluate(self.eval_model, val_rgb, self.info.device)
+        log.add(
+            {
+                "step": self.step,
+                "epoch": stream_epoch(self.position, dataset_size, self.info.world_size),
+                **scores,
+            }
+        )
+        value = scores[config.best_metric]
+        higher_better = config.best_metric == "val_psnr"
+        best = self.best_metric
+        if best is None or (value > best if higher_better else value < best):
+            self.best_metric, self.best_step = value, self.step
+            save_checkpoint(self.checkpoint_state(ranks), self.run_dir / "best.pt")
+            save_weights(
+                self.eval_model,
+                self.run_dir / "best.safetensors",
+                {"step": self.step, **scores, "config": config.to_dict()},
+            )
+        return f"step {self.step}: val L1 {scores['val_l1']:.3f}  PSNR {scores['val_psnr']:.2f} dB"
+
+    def loop(self, stops: StopRequests) -> Path:
+        """Train to `max_steps` (or until a stop is requested), validating, saving and sampling on the way."""
+        config, info, run_dir = self.config, self.info, self.run_dir
+        if config.best_metric not in ("val_l1", "val_psnr"):
+            raise ConfigError(f"best_metric must be val_l1 or val_psnr, got {config.best_metric!r}")
+        index, stream, val_rgb, log = self._data()
+        loader = make_loader(stream, config.num_workers)
+        self.t_start = time.perf_counter()
+        t_interval = time.perf_counter()
+        images_interval = 0
+        progress = None
+        if info.is_main and config.progress:
+            from tqdm import tqdm
+
+            progress = tqdm(
+                total=config.max_steps,
+                initial=self.step,
+                desc=config.run_name,
+                unit="step",
+                dynamic_ncols=True,
+                file=sys.stderr,
+            )
+        batches = iter(loader)
+        interrupted = mid_step = False
+        try:
+            while self.step < config.max_steps:
+                if stops.requested:
+                    raise KeyboardInterrupt
+                mid_step = True
+                images_interval += self._train_step(next(batches))
+                mid_step = False
+                if progress is not None:
+                    progress.update(1)
+                if self.step % config.log_every == 0 or self.step == config.max_steps:
+                    now = time.perf_counter()
+                    speed = images_interval / max(now - t_interval, 1e-9)
+                    row = self._log_row(log, len(index), speed, now)
+                    t_interval, images_interval = now, 0
+                    if progress is not None:
+                        progress.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{speed:.0f}", refresh=False)
+                do_val = self.step % config.val_every == 0 or self.step == config.max_steps
+                do_ckpt = self.step % config.ckpt_every == 0 or self.step == config.max_steps
+                if do_val or do_ckpt:
+                    ranks = distributed.gather_objects(self.local_state(), info)
+                if info.is_main and do_val:
+                    line = self._validate(val_rgb, log, len(index), ranks)
+                    if progress is not None:
+                        progress.write(line)
+                if info.is_main and do_ckpt:
+                    save_checkpoint(self.checkpoint_state(ranks), run_dir / "last.pt")
+                if info.is_main and (self.step % config.sample_every == 0 or self.step == config.max_steps):
+                    sheet = sample_sheet(
+                        self.eval_model,
+                        val_rgb[: config.num_samples],
+                        info.device,
+                        f"{config.run_name} step {self.step}",
+                    )
+                    write_png(run_dir / "samples" / f"step_{self.step:07d}.png", sheet)
+        except KeyboardInterrupt:
+            interrupted = True
+            if info.is_main and mid_step:  # a second signal stopped a step half-way: its state is not whole
+                print(
+                    f"\ndeepcolor: stopped during step {self.step + 1}; {run_dir / 'last.pt'} is left as it "
+                    f"was (continue with --resume {run_dir})",
+                    file=sys.stderr,
+                )
+            elif info.is_main:
+                # only this rank's data position is known here; other ranks resume from it (approximate
+                # under DDP)
+                save_checkpoint(self.checkpoint_state([self.local_state()]), run_dir / "last.pt")
+                print(
+                    f"\ndeepcolor: interrupted at step {self.step}; saved {run_dir / 'last.pt'} "
+                    f"(continue with --resume {run_dir})",
+                    file=sys.stderr,
+                )
+        finally:
             if progress is not None:
-                progress.update(1)
-            if step % config.log_every == 0 or step == config.max_steps:
-                count = accum.pop("_count")
-                grey = accum.pop("_grey", 0.0)
-                now = time.perf_counter()
-                speed = images_interval / max(now - t_interval, 1e-9)
-                row = {k: v / count for k, v in accum.items()}
-                row.update(
-                    step=step,
-                    epoch=stream_epoch(position, len(index), info.world_size),
-                    lr=task.optimizers["model"].param_groups[0]["lr"],
-                    images_per_s=speed,
-                    grey_dropped=int(grey),
-                    elapsed_s=elapsed0 + now - t_start,
-                )
-                accum.clear()
-                t_interval, images_interval = now, 0
-                if log is not None:
-                    log.add(row)
-                if progress is not None:
-                    progress.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{speed:.0f}", refresh=False)
-
-            do_val = step % config.val_every == 0 or step == config.max_steps
-            do_ckpt = step % config.ckpt_every == 0 or step == config.max_steps
-            if do_val or do_ckpt:
-                ranks = distributed.gather_objects(local_state(), info)
-            if info.is_main and do_val:
-                scores = evaluate(eval_model, val_rgb, device)
-                log.add(
-                    {"step": step, "epoch": stream_epoch(position, len(index), info.world_size), **scores}
-                )
-                if progress is not None:
-                    progress.write(
-                        f"step {step}: val L1 {scores['val_l1']:.3f}  PSNR {scores['val_psnr']:.2f} dB"
-                    )
-                value = scores[config.best_metric]
-                if best_metric is None or (value > best_metric if higher_better else value < best_metric):
-                    best_metric, best_step = value, step
-                    save_checkpoint(checkpoint_state(ranks), run_dir / "best.pt")
-                    save_weights(
-                        eval_model,
-                        run_dir / "best.safetensors",
-                        {"step": step, **scores, "config": config.to_dict()},
-                    )
-            if info.is_main and do_ckpt:
-                save_checkpoint(checkpoint_state(ranks), run_dir / "last.pt")
-            if info.is_main and (step % config.sample_every == 0 or step == config.max_steps):
-                sheet = sample_sheet(
-                    eval_model, val_rgb[: config.num_samples], device, f"{config.run_name} step {step}"
-                )
-                write_png(run_dir / "samples" / f"step_{step:07d}.png", sheet)
-    except KeyboardInterrupt:
-        interrupted = True
+                progress.close()
+            del batches
         if info.is_main:
-            # only this rank's data position is known here; other ranks resume from it (approximate under DDP)
-            save_checkpoint(checkpoint_state([local_state()]), run_dir / "last.pt")
-            print(
-                f"\ndeepcolor: interrupted at step {step}; saved {run_dir / 'last.pt'} "
-                f"(continue with --resume {run_dir})",
-                file=sys.stderr,
-            )
-    finally:
-        if progress is not None:
-            progress.close()
-        del batches
-    if info.is_main:
-        write_loss_curve(log, run_dir / "loss.png", config.run_name)
-        log.close()
-        if not interrupted:
-            print(
-                f"deepcolor: done, {step} steps; best {config.best_metric} {best_metric:.4g} "
-                f"at step {best_step}; results in {run_dir}",
-                file=sys.stderr,
-            )
-    if interrupted:
-        raise KeyboardInterrupt
-    return run_dir
+            write_loss_curve(log, run_dir / "loss.png", config.run_name)
+            log.close()
+            if not interrupted:
+                print(
+                    f"deepcolor: done, {self.step} steps; best {config.best_metric} {self.best_metric:.4g} "
+                    f"at step {self.best_step}; results in {run_dir}",
+                    file=sys.stderr,
+                )
+        if interrupted:
+            raise KeyboardInterrupt
+        return run_dir
 
 
 def stream_epoch(position: StreamPosition, dataset_size: int, world_size: int) -> float:
