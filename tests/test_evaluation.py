@@ -120,14 +120,65 @@ def test_tar_shard_matches_folder(tmp_path: Path, folder: Path, photos: dict[str
 def test_bad_images_are_reported_and_skipped(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (folder / "broken.png").write_bytes(b"this is not a PNG")
     (folder / "tiny.png").write_bytes(_png_bytes(_photo(5)[:6, :6]))  # too small for SSIM's window
-    result = evaluate([GRAY], folder, progress=False)
-    assert result.summary[GRAY].images == 4
-    assert len(result.failed) == 2
-    broken, tiny = result.failed
-    assert "broken.png" in broken and "\n" not in broken
-    assert tiny.startswith("tiny.png: ") and "11 x 11" in tiny
-    err = capsys.readouterr().err
-    assert f"deepcolor: {broken}" in err and f"deepcolor: {tiny}" in err
+    (folder / "tinier.png").write_bytes(_png_bytes(_photo(6)[:4, :9]))
+    seen: list[str] = []
+    result = evaluate([GRAY], folder, progress=False, on_failure=seen.append)
+    assert result.summary[GRAY].images == result.images_scored == 4
+    assert len(result.failed) == 3 and seen == result.failed
+    broken, tinier, tiny = result.failed  # in index order
+    # deepcolor.io's wording, the file named once, one line: what the commands print for the same file
+    assert broken == f"{folder / 'broken.png'}: not an image (it looks like a text file)"
+    assert tiny == "tiny.png: too small for SSIM (6 x 6 pixels; it needs at least 11 x 11)"
+    assert tinier.startswith("tinier.png: too small for SSIM (9 x 4 pixels")
+    assert result.skipped == {"unreadable": 1, "too small for SSIM": 2}
+    assert result.counts_line() == "4 images scored, 1 unreadable, 2 too small for SSIM (skipped)"
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""  # the library prints nothing; the command does
+
+
+def test_command_prints_the_same_lines_and_accurate_counts(folder: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from deepcolor.cli.evaluate import command
+
+    (folder / "a_tiny.png").write_bytes(_png_bytes(_photo(5)[:6, :6]))
+    (folder / "b_tiny.png").write_bytes(_png_bytes(_photo(6)[:8, :30]))
+    (folder / "c_bad.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    expected = evaluate([GRAY], folder, progress=False)
+    result = CliRunner().invoke(
+        command, ["-m", GRAY, "-d", str(folder), "-o", str(tmp_path / "out"), "--no-progress"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"deepcolor: {line}" for line in expected.failed]
+    assert result.stdout.splitlines()[0] == (
+        f"{folder}: 4 images scored, 1 unreadable, 2 too small for SSIM (skipped)"
+    )
+    assert not any("<_io." in line or "decompression bomb" in line.lower() for line in expected.failed)
+
+
+def test_tar_members_are_named_in_failures(tmp_path: Path, photos: dict[str, np.ndarray]) -> None:
+    shard = tmp_path / "shard.tar"
+    with tarfile.open(shard, "w") as archive:
+        for name, payload in (("a.png", _png_bytes(photos["img0.png"])), ("b.png", bytes(range(256)))):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+    result = evaluate([GRAY], shard, progress=False)
+    assert result.failed == ["shard.tar/b.png: not an image, or a format deepcolor cannot read"]
+    assert result.skipped == {"unreadable": 1} and result.images_scored == 1
+
+
+def test_the_library_does_not_import_the_command_line() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, deepcolor.evaluate; "
+        "assert not [m for m in sys.modules if m.startswith('deepcolor.cli')], "
+        "[m for m in sys.modules if m.startswith('deepcolor.cli')]"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_limit_takes_the_first_images(folder: Path) -> None:
@@ -196,8 +247,15 @@ def test_random_model_end_to_end(tmp_path: Path, folder: Path, tiny_checkpoint: 
     torch.manual_seed(1)
     weights = save_weights(create_model("autoencoder", base_width=4, depth=2), tmp_path / "tiny.safetensors")
     out = tmp_path / "out"
-    result = evaluate([str(tiny_checkpoint), str(weights)], folder, render_size=16, output_dir=out,
-                      sheet_count=4, progress=False, device="cpu")
+    result = evaluate(
+        [str(tiny_checkpoint), str(weights)],
+        folder,
+        render_size=16,
+        output_dir=out,
+        sheet_count=4,
+        progress=False,
+        device="cpu",
+    )
     label = "run/best.pt"  # paths are labelled by their last two parts
     assert result.models == [GRAY, label, "/".join(weights.parts[-2:])]
     assert not result.failed
@@ -227,8 +285,10 @@ def test_real_tar_shard_and_folder(data_dir: Path) -> None:
     in the range that grey photos get (BSD100: about 22.8 dB over all 100 images)."""
     shard = evaluate([GRAY], data_dir / "val" / "tiny64-val.tar", limit=3, progress=False)
     assert [r["image"].split("/")[0] for r in shard.per_image] == ["tiny64-val.tar"] * 3
-    assert shard.per_image == evaluate([GRAY], data_dir / "val" / "tiny64-val.tar", limit=3,
-                                       progress=False).per_image  # deterministic order
+    assert (
+        shard.per_image
+        == evaluate([GRAY], data_dir / "val" / "tiny64-val.tar", limit=3, progress=False).per_image
+    )  # deterministic order
     bsd = evaluate([GRAY], data_dir / "val" / "bsd100", limit=2, progress=False)
     assert [r["image"] for r in bsd.per_image] == sorted(r["image"] for r in bsd.per_image)
     assert 15 < bsd.summary[GRAY].psnr < 35 and bsd.summary[GRAY].colorfulness_true > 5

@@ -22,9 +22,11 @@ itself) always runs first. Metrics (see `deepcolor.metrics.colorization` for the
 
 Images are read in the fixed order of `deepcolor.data.build_index` (a folder: files sorted by path,
 sub-folders and .tar shards inside included; a tar: member order), at full size, without augmentation, by
-deepcolor.io. A bad image is reported on one line and skipped; the results say which failed. Outputs under
-`output_dir`: `per_image.csv`, `summary.csv` and `sheet.png` (grey | each model | truth for the first
-`sheet_count` images), each written atomically.
+deepcolor.io. A bad image is skipped with one line naming it (`EvaluationResult.failed`, in deepcolor.io's
+wording, the one the commands print), counted by why (`EvaluationResult.skipped`: unreadable, too small for
+SSIM) and handed to `on_failure` as it happens; this module prints nothing itself (the `deepcolor evaluate`
+command prints). Outputs under `output_dir`: `per_image.csv`, `summary.csv` and `sheet.png` (grey | each model
+| truth for the first `sheet_count` images), each written atomically.
 """
 
 from __future__ import annotations
@@ -45,24 +47,65 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepcolor.cli.batch import echo_error
 from deepcolor.color import lab_to_rgb, rgb_to_lab
 from deepcolor.io import ImageError, atomic_write_bytes, read_image, write_image
-from deepcolor.metrics.colorization import auc_ab, ciede2000, colorfulness, psnr, quantize_8bit, ssim
+from deepcolor.metrics.colorization import (
+    SSIM_WINDOW,
+    auc_ab,
+    ciede2000,
+    colorfulness,
+    psnr,
+    quantize_8bit,
+    ssim,
+)
 from deepcolor.viz import make_sheet
 
 GRAY = "gray"
 PSNR_CAP_DB = 100.0
 DEFAULT_SHEET_COUNT = 6
 SHEET_TILE_SIZE = 256
-PER_IMAGE_FIELDS = ("image", "model", "psnr", "ssim", "ciede2000", "auc", "colorfulness_pred",
-                    "colorfulness_true", "seconds")
-SUMMARY_FIELDS = ("model", "images", "psnr", "ssim", "ciede2000", "auc", "colorfulness_pred",
-                  "colorfulness_true", "colorfulness_gap", "colorfulness_ratio", "seconds")
+PER_IMAGE_FIELDS = (
+    "image",
+    "model",
+    "psnr",
+    "ssim",
+    "ciede2000",
+    "auc",
+    "colorfulness_pred",
+    "colorfulness_true",
+    "seconds",
+)
+SUMMARY_FIELDS = (
+    "model",
+    "images",
+    "psnr",
+    "ssim",
+    "ciede2000",
+    "auc",
+    "colorfulness_pred",
+    "colorfulness_true",
+    "colorfulness_gap",
+    "colorfulness_ratio",
+    "seconds",
+)
+
+
+# Why an image was skipped (the keys of `EvaluationResult.skipped`).
+UNREADABLE = "unreadable"
+TOO_SMALL = "too small for SSIM"
+FAILED = "failed"  # anything else a bad image causes (out of memory, ...)
 
 
 class EvaluationError(Exception):
     """A problem that stops the whole evaluation (unknown model, unreadable data); its message is one line."""
+
+
+class _Skip(Exception):
+    """An image that is read but cannot be scored; `reason` is a key of `EvaluationResult.skipped`."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -95,6 +138,18 @@ class EvaluationResult:
     per_image: list[dict[str, Any]]
     failed: list[str] = field(default_factory=list)  # one line each: "<file>: <problem>"
     files: list[Path] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # images skipped, by reason (UNREADABLE, TOO_SMALL)
+
+    @property
+    def images_scored(self) -> int:
+        """How many images every model was scored on."""
+        return max((s.images for s in self.summary.values()), default=0)
+
+    def counts_line(self) -> str:
+        """`3 images scored, 1 unreadable, 2 too small for SSIM (skipped)`: what was scored and skipped."""
+        line = f"{self.images_scored} images scored"
+        parts = [f"{n} {reason}" for reason, n in self.skipped.items() if n]
+        return line + (f", {', '.join(parts)} (skipped)" if parts else "")
 
 
 # --------------------------------------------------------------------------------------------- data reading
@@ -209,6 +264,7 @@ def evaluate(
     progress: bool = True,
     device: str = "auto",
     backend: str = "auto",
+    on_failure: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
     """Score colorization models against the truth on a folder of images or a tar shard.
 
@@ -223,10 +279,12 @@ def evaluate(
         progress: show a progress bar on stderr (when there is more than one image).
         device: where the models run ("auto": CUDA when present); metrics are computed on the CPU.
         backend: "torch", "onnxruntime" or "auto", as `Colorizer` takes it.
+        on_failure: called with the one-line message of each skipped image as it is skipped (the command
+            prints it); None: the messages are only in the result.
 
     Returns:
-        An `EvaluationResult`; images that could not be read are listed in `failed` (one line each) and
-        left out of the means.
+        An `EvaluationResult`; images that could not be read or scored are listed in `failed` (one line
+        each), counted by reason in `skipped`, and left out of the means.
 
     Raises:
         EvaluationError: a model cannot be loaded, `data` is not a folder or a readable tar or holds no
@@ -246,13 +304,21 @@ def evaluate(
 
     rows: list[dict[str, Any]] = []
     failed: list[str] = []
+    skipped = {UNREADABLE: 0, TOO_SMALL: 0, FAILED: 0}
     sheet_rows: list[list[np.ndarray]] = []
     sheet_names: list[str] = []
     with tempfile.TemporaryDirectory(prefix="deepcolor-eval-") as scratch:
         items = _items(data_path, Path(scratch))[:limit]
         show = progress and len(items) > 1
-        bar = tqdm(total=len(items), desc="evaluate", unit="img", file=sys.stderr, disable=not show,
-                   leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            total=len(items),
+            desc="evaluate",
+            unit="img",
+            file=sys.stderr,
+            disable=not show,
+            leave=False,
+            dynamic_ncols=True,
+        )
         with bar, torch.inference_mode():
             for item in items:
                 try:
@@ -260,10 +326,12 @@ def evaluate(
                 except Exception as error:
                     # A bad image (unreadable, too small for SSIM) is reported and skipped; anything else is
                     # a bug and propagates.
-                    if not isinstance(error, (ImageError, ValueError, OSError, MemoryError)):
+                    if not isinstance(error, (ImageError, _Skip, OSError, MemoryError)):
                         raise
                     failed.append(_one_line(item.name, error))
-                    echo_error(failed[-1])
+                    skipped[_reason(error)] += 1
+                    if on_failure is not None:
+                        on_failure(failed[-1])
                 else:
                     rows.extend(image_rows)
                     if len(sheet_rows) < sheet_count:
@@ -271,7 +339,9 @@ def evaluate(
                         sheet_names.append(Path(item.name).stem)
                 bar.update(1)
     summary = {label: _summarise(label, [r for r in rows if r["model"] == label]) for label in labels}
-    result = EvaluationResult(str(data_path), labels, summary, rows, failed)
+    result = EvaluationResult(
+        str(data_path), labels, summary, rows, failed, skipped={k: n for k, n in skipped.items() if n}
+    )
     if output_dir is not None:
         try:
             result.files = _write_outputs(result, Path(output_dir), sheet_rows, sheet_names)
@@ -284,14 +354,31 @@ def evaluate(
 
 def _one_line(name: str, error: Exception) -> str:
     message = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, MemoryError):
+        message = "not enough memory to score this image"
+    elif isinstance(error, OSError):
+        message = f"cannot read: {error.strerror or message}"
     # deepcolor.io's messages already start with the file; others get the image's name in front.
     return message if isinstance(error, ImageError) else f"{name}: {message}"
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, _Skip):
+        return error.reason
+    return UNREADABLE if isinstance(error, (ImageError, OSError)) else FAILED
 
 
 def _evaluate_image(
     item: _Item, predictors: dict[str, Any], render_size: int | None
 ) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
     rgb = item.load()
+    height, width = rgb.shape[:2]
+    if min(height, width) < SSIM_WINDOW:
+        raise _Skip(
+            f"too small for SSIM ({width} x {height} pixels; it needs at least "
+            f"{SSIM_WINDOW} x {SSIM_WINDOW})",
+            TOO_SMALL,
+        )
     truth_rgb = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
     truth_lab = rgb_to_lab(truth_rgb)
     l = truth_lab[:, :1]
@@ -301,8 +388,9 @@ def _evaluate_image(
         ab = predictor.predict_ab(l, render_size=render_size)
         seconds = time.perf_counter() - start if label != GRAY else 0.0
         if ab.shape != (1, 2, *l.shape[-2:]):
-            raise RuntimeError(f"model {label!r} returned ab of shape {tuple(ab.shape)} for L of shape "
-                               f"{tuple(l.shape)}")
+            raise RuntimeError(
+                f"model {label!r} returned ab of shape {tuple(ab.shape)} for L of shape {tuple(l.shape)}"
+            )
         scores, pred_rgb = _score(truth_rgb, truth_lab, ab.to(device=l.device, dtype=l.dtype))
         rows.append({"image": item.name, "model": label, **scores, "seconds": seconds})
         tiles.append(pred_rgb[0].permute(1, 2, 0).numpy())
@@ -337,15 +425,36 @@ def _summarise(label: str, rows: list[dict[str, Any]]) -> ModelSummary:
 
 def format_table(result: EvaluationResult) -> str:
     """The summary as an aligned text table: one row per model, one column per metric."""
-    header = ["model", "images", "PSNR dB", "SSIM", "dE2000", "AuC", "colourf.", "truth", "gap", "ratio",
-              "s/img"]
+    header = [
+        "model",
+        "images",
+        "PSNR dB",
+        "SSIM",
+        "dE2000",
+        "AuC",
+        "colourf.",
+        "truth",
+        "gap",
+        "ratio",
+        "s/img",
+    ]
     lines = [header]
     for s in result.summary.values():
-        lines.append([
-            s.model, str(s.images), f"{s.psnr:.2f}", f"{s.ssim:.4f}", f"{s.ciede2000:.2f}", f"{s.auc:.4f}",
-            f"{s.colorfulness_pred:.1f}", f"{s.colorfulness_true:.1f}", f"{s.colorfulness_gap:+.1f}",
-            f"{s.colorfulness_ratio:.2f}", f"{s.seconds:.3f}",
-        ])
+        lines.append(
+            [
+                s.model,
+                str(s.images),
+                f"{s.psnr:.2f}",
+                f"{s.ssim:.4f}",
+                f"{s.ciede2000:.2f}",
+                f"{s.auc:.4f}",
+                f"{s.colorfulness_pred:.1f}",
+                f"{s.colorfulness_true:.1f}",
+                f"{s.colorfulness_gap:+.1f}",
+                f"{s.colorfulness_ratio:.2f}",
+                f"{s.seconds:.3f}",
+            ]
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     text = []
     for n, row in enumerate(lines):
@@ -379,8 +488,13 @@ def _write_outputs(
     files = [per_image, summary]
     if sheet_rows:
         col_labels = ["grey", *result.models[1:], "truth"]
-        sheet = make_sheet(sheet_rows, col_labels=col_labels, row_labels=sheet_names,
-                           tile_size=SHEET_TILE_SIZE, title=f"deepcolor evaluate: {Path(result.data).name}")
+        sheet = make_sheet(
+            sheet_rows,
+            col_labels=col_labels,
+            row_labels=sheet_names,
+            tile_size=SHEET_TILE_SIZE,
+            title=f"deepcolor evaluate: {Path(result.data).name}",
+        )
         path = output_dir / "sheet.png"
         write_image(path, sheet.astype(np.float32) / 255.0)
         files.append(path)

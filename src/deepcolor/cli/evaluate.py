@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from deepcolor.cli.batch import echo_error
 from deepcolor.evaluate import DEFAULT_SHEET_COUNT, EvaluationError, evaluate, format_table
 
 
@@ -81,12 +82,12 @@ def command(
             progress=not no_progress,
             device=device,
             backend=backend,
+            on_failure=echo_error,
         )
     except EvaluationError as error:
         click.echo(f"deepcolor: {error}", err=True)
         sys.exit(2)
-    click.echo(f"{result.data}: {max(s.images for s in result.summary.values())} images scored"
-               + (f", {len(result.failed)} unreadable (skipped)" if result.failed else ""))
+    click.echo(f"{result.data}: {result.counts_line()}")
     click.echo(format_table(result))
     for path in result.files:
         click.echo(f"wrote {path}")
