@@ -36,8 +36,14 @@ def test_each_bad_item_is_one_line_and_the_batch_carries_on(capsys):
             raise OSError(13, "Permission denied", "out/os-error.png")
         done.append(it.path.name)
 
-    items = [item("a.png"), item("missing.png", "no such file or folder"), item("image-error.png"),
-             item("value-error.png"), item("os-error.png"), item("b.png")]
+    items = [
+        item("a.png"),
+        item("missing.png", "no such file or folder"),
+        item("image-error.png"),
+        item("value-error.png"),
+        item("os-error.png"),
+        item("b.png"),
+    ]
     assert batch.run_batch(items, process, progress=False) == 1
     assert done == ["a.png", "b.png"]
     assert capsys.readouterr().err.splitlines() == [
@@ -45,12 +51,15 @@ def test_each_bad_item_is_one_line_and_the_batch_carries_on(capsys):
         "deepcolor: image-error.png: truncated or corrupt image data",
         "deepcolor: value-error.png: expected an RGB image with three channels",
         "deepcolor: out/os-error.png: Permission denied",
+        "processed 2 of 6 images; 4 failed",  # the summary (issue 9): not prefixed, so not read as an error
     ]
 
 
-def test_all_good_is_exit_0_and_silent(capsys):
-    assert batch.run_batch([item("a.png"), item("b.png")], lambda it: None, progress=False) == 0
-    assert capsys.readouterr() == ("", "")
+def test_all_good_is_exit_0_and_says_only_how_many(capsys):
+    assert batch.run_batch([item("a.png")], lambda it: None, progress=False) == 0
+    assert capsys.readouterr() == ("", "")  # one image: nothing to say
+    assert batch.run_batch([item("a.png"), item("b.png")], lambda it: None, desc="colorize") == 0
+    assert capsys.readouterr() == ("", "colorized 2 images\n")
 
 
 def test_a_bug_is_not_swallowed():
@@ -69,7 +78,8 @@ def test_image_warnings_are_printed_on_one_line(capsys):
     assert capsys.readouterr().err == "deepcolor: warning: anim.gif: has 3 frames; reading the first\n"
 
 
-def test_progress_bar_only_for_more_than_one_item(capsys):
+def test_progress_bar_only_for_more_than_one_item(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # since issue 9, a bar needs a terminal
     batch.run_batch([item("a.png")], lambda it: None)
     assert capsys.readouterr().err == ""
     batch.run_batch([item("a.png"), item("b.png", "no such file or folder")], lambda it: None, desc="test")
@@ -133,17 +143,20 @@ def test_usage_errors_exit_2(tmp_path, mixed_folder):
 
 
 def test_max_pixels_option(tmp_path, mixed_folder):
-    result = CliRunner().invoke(copy_command, [str(mixed_folder.good[0]), "-o", str(tmp_path / "o"),
-                                               "--max-pixels", "100"])
+    result = CliRunner().invoke(
+        copy_command, [str(mixed_folder.good[0]), "-o", str(tmp_path / "o"), "--max-pixels", "100"]
+    )
     assert result.exit_code == 1
     assert message_lines(result.stderr) == [
-        f"deepcolor: {mixed_folder.good[0]}: 30 x 20 pixels (600 pixels) is over the limit of 100 pixels"]
+        f"deepcolor: {mixed_folder.good[0]}: 30 x 20 pixels (600 pixels) is over the limit of 100 pixels"
+    ]
 
 
 def test_missing_inputs_exit_1_not_a_crash(tmp_path):
     write_image(tmp_path / "ok.png", np.zeros((2, 2)))
-    result = CliRunner().invoke(copy_command, [str(tmp_path / "ok.png"), str(tmp_path / "nope.jpg"),
-                                               "-o", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        copy_command, [str(tmp_path / "ok.png"), str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 1
     assert message_lines(result.stderr) == [f"deepcolor: {tmp_path / 'nope.jpg'}: no such file or folder"]
     assert (tmp_path / "out" / "ok.png").exists()

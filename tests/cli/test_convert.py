@@ -76,8 +76,18 @@ def test_alpha_and_grey_inputs(tmp_path, image_file, gray_image):
     rgba = np.dstack([np.full((10, 12, 3), 0.5), np.linspace(0, 1, 120).reshape(10, 12)])
     image_file("rgba.png", rgba)
     image_file("grey.png", gray_image)
-    result = CliRunner().invoke(command, [str(tmp_path / "rgba.png"), str(tmp_path / "grey.png"),
-                                          "--space", "hsv", "-o", str(tmp_path / "out"), "--npy"])
+    result = CliRunner().invoke(
+        command,
+        [
+            str(tmp_path / "rgba.png"),
+            str(tmp_path / "grey.png"),
+            "--space",
+            "hsv",
+            "-o",
+            str(tmp_path / "out"),
+            "--npy",
+        ],
+    )
     assert result.exit_code == 0, result.output
     hsv = np.load(tmp_path / "out" / "grey_hsv.npy")
     np.testing.assert_allclose(hsv[..., 1], 0.0, atol=1e-6)  # grey has no saturation
@@ -120,7 +130,8 @@ def test_awkward_but_valid_inputs_all_convert(tmp_path, image_file, rgb_image):
     result = CliRunner().invoke(command, [str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--npy"])
     assert result.exit_code == 0, result.output
     assert message_lines(result.stderr) == [
-        f"deepcolor: warning: {tmp_path / 'in' / 'anim.gif'}: has 2 frames; reading the first"]
+        f"deepcolor: warning: {tmp_path / 'in' / 'anim.gif'}: has 2 frames; reading the first"
+    ]
     names = ["anim", "cmyk", "deep", "dot", "palette", "rotated", "strip"]
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"{n}_lab.png" for n in names]
     assert np.load(tmp_path / "out" / "rotated_lab.npy").shape == (32, 24, 3)  # EXIF 6: upright is taller
@@ -144,7 +155,8 @@ def test_input_is_not_overwritten(tmp_path, image_file):
     result = CliRunner().invoke(command, [str(tmp_path / "x.png"), str(victim), "-o", str(tmp_path)])
     assert result.exit_code == 1
     assert message_lines(result.stderr) == [
-        f"deepcolor: {victim}: is an input file; pass --overwrite to write over it"]
+        f"deepcolor: {victim}: is an input file; pass --overwrite to write over it"
+    ]
     assert victim.read_bytes() == before
     assert (tmp_path / "x_lab_lab.png").exists()  # the other input went through
 
@@ -167,9 +179,12 @@ def test_subprocess_on_a_mixed_folder(tmp_path, mixed_folder):
     assert proc.stdout == b""
     lines = message_lines(stderr)
     assert sorted(lines) == sorted(
-        line for line in lines if any(line.startswith(f"deepcolor: {bad}: ") for bad in mixed_folder.bad))
+        line for line in lines if any(line.startswith(f"deepcolor: {bad}: ") for bad in mixed_folder.bad)
+    )
     assert len(lines) == len(mixed_folder.bad)
-    assert stderr.count("\n") == len(mixed_folder.bad)  # nothing else on a line of its own: no traceback
+    # nothing else on a line of its own (no traceback), but the summary that issue 9 added at the end
+    assert stderr.count("\n") == len(mixed_folder.bad) + 1
+    assert stderr.endswith("\nconverted 3 of 7 images; 4 failed\n")
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{p.stem}_lab.png" for p in mixed_folder.good)
     assert leftovers(out) == []
     for good in mixed_folder.good:
@@ -185,4 +200,3 @@ def test_real_photo(tmp_path, data_dir):
     assert result.exit_code == 0
     lab = np.load(tmp_path / f"{photos[0].stem}_lab.npy")
     assert 0 <= lab[..., 0].min() and lab[..., 0].max() <= 100 and lab.shape[:2] in ((320, 480), (480, 320))
-

@@ -2,10 +2,15 @@
 
 What every image command does, through this module: accept files, folders (``--recursive``) and glob
 patterns; mirror the input names under ``-o OUTDIR``; show a progress bar (stderr) when there is more than
-one image; report a bad image on one line, ``deepcolor: <file>: <problem>``, and carry on; never write over
-an input file unless ``--overwrite`` is given; exit 0 when all images succeeded, 1 when any failed, 2 on a
-usage error (click's own exit code for bad options; raise `click.UsageError` / `click.BadParameter` for
-usage checks of your own).
+one image and stderr is a terminal; report a bad image on one line, ``deepcolor: <file>: <problem>``, and
+carry on; print what is worth knowing but not a failure as ``deepcolor: warning: <file>: <what>``; end a
+batch of several images with one summary line (``colorized 18 of 20 images; 2 failed``); never write over
+an input file, nor replace a file already in OUTDIR, unless ``--overwrite`` is given.
+
+Exit codes: 0 when all images succeeded, 1 when any failed, 2 on a usage error (click's own code for bad
+options; raise `click.UsageError` / `click.BadParameter` for usage checks of your own), 130 after Ctrl-C
+(SIGINT) and 143 after SIGTERM. An interrupted batch leaves no partial file: a signal unwinds the write in
+progress, whose temporary file is removed (`deepcolor.io.atomic_write`), and the runner exits.
 
 A whole command, for the pattern::
 
@@ -27,22 +32,24 @@ A whole command, for the pattern::
         def process(item):  # item: deepcolor.io.InputItem (item.path, item.stem)
             image = read_image(item.path, max_pixels)  # raises ImageError: reported, batch goes on
             grey = ...
-            out = job.output_path(item, ".png")  # OUTDIR/<stem>.png; refuses to hit an input
+            out = job.output_path(item, ".png")  # OUTDIR/<stem>.png; refuses an input or an existing file
             write_image(out, grey, alpha=image.alpha, exif=image.exif)
 
-        sys.exit(job.run(process, desc="decolorize"))
+        sys.exit(job.run(process, desc="decolorize"))  # summary: "decolorized 3 of 4 images; 1 failed"
 
 `process` may raise `ImageError`, `ValueError`, `OSError` or `MemoryError` for a bad item: the runner prints
 one line and goes on to the next. Anything else is a bug and stops the command with a traceback.
-`ImageWarning`s raised while processing an item are printed as ``deepcolor: warning: <file>: <what>``.
+`ImageWarning`s raised while processing an item, and `echo_warning`, print ``deepcolor: warning: ...``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,25 +62,59 @@ from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, ImageWarning, InputItem
 PREFIX = "deepcolor: "
 # What a bad item may raise; the runner reports these on one line and carries on.
 ITEM_ERRORS = (ImageError, ValueError, OSError, MemoryError)
+# The shell's codes for a process ended by a signal: 128 + the signal's number.
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # ------------------------------------------------------------------------------------------ shared options
 
-inputs_argument = click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+
+def _no_empty_inputs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    if any(raw == "" for raw in value):
+        raise click.BadParameter(
+            "an empty INPUT ('', an unset shell variable?) would mean the whole current folder; "
+            "write . for that"
+        )
+    return value
+
+
+class OutputFolder(click.Path):
+    """``-o OUTDIR``: a folder path, never empty (``Path('')`` would be the current folder)."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, dir_okay=True, writable=True, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value == "":
+            self.fail(
+                "an empty OUTDIR ('', an unset shell variable?) would mean the current folder; "
+                "write . for that",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+inputs_argument = click.argument(
+    "inputs", nargs=-1, required=True, metavar="INPUT...", callback=_no_empty_inputs
+)
 output_option = click.option(
     "-o",
     "--output",
     required=True,
     metavar="OUTDIR",
-    type=click.Path(file_okay=False, dir_okay=True, writable=True, path_type=Path),
+    type=OutputFolder(),
     help="Folder for the results; input names are mirrored under it (created when missing).",
 )
 recursive_option = click.option(
     "-r", "--recursive", is_flag=True, help="Also take the images in sub-folders of the folders given."
 )
 overwrite_option = click.option(
-    "--overwrite", is_flag=True, help="Allow writing over input files (never done otherwise)."
+    "--overwrite",
+    is_flag=True,
+    help="Replace files that already exist under OUTDIR, input files included (never done otherwise).",
 )
 max_pixels_option = click.option(
     "--max-pixels",
@@ -132,42 +173,119 @@ def describe_error(item: InputItem, error: BaseException) -> str:
     return f"{item.path}: {error}"
 
 
+def past_tense(verb: str) -> str:
+    """``colorize`` -> ``colorized``, ``convert`` -> ``converted``, ``copy`` -> ``copied``: for summaries."""
+    if verb.endswith("e"):
+        return verb + "d"
+    if verb.endswith("y") and verb[-2:-1] not in ("", "a", "e", "i", "o", "u"):
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
+def summary_line(verb: str, done: int, total: int) -> str:
+    """``colorized 20 images`` when all succeeded, else ``colorized 18 of 20 images; 2 failed``."""
+    noun = "image" if total == 1 else "images"
+    if done == total:
+        return f"{verb} {total} {noun}"
+    return f"{verb} {done} of {total} {noun}; {total - done} failed"
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived during a batch. Raised like KeyboardInterrupt (and, like it, not an `Exception`), so
+    that the write in progress unwinds and removes its temporary file before the process exits."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
 def run_batch(
     items: Sequence[InputItem],
     process: Callable[[InputItem], object],
     desc: str | None = None,
     progress: bool | None = None,
+    verb: str | None = None,
 ) -> int:
     """Run `process` on every item; report each failure on one line; return the exit code.
 
     Args:
-        items: from `deepcolor.io.expand_inputs`; items with an `error` are reported without processing.
+        items: from `deepcolor.io.expand_inputs`; items with an `error` are reported without processing, items
+            with a `warning` (a skipped folder link loop) are printed as warnings and are not images.
         process: does the work for one item; raises one of `ITEM_ERRORS` for a bad one.
         desc: the progress bar's label (e.g. the command's name).
-        progress: show a progress bar on stderr; None means "when there is more than one item".
+        progress: show a progress bar on stderr; None means "when there is more than one image and stderr
+            is a terminal".
+        verb: the summary's verb (``colorized``); None means the past tense of `desc`, else ``processed``.
 
     Returns:
-        0 when every item succeeded, 1 when any failed (or there were no items).
+        0 when every image succeeded, 1 when any failed (or there were no images).
+
+    Raises:
+        SystemExit: 130 after Ctrl-C (SIGINT), 143 after SIGTERM, with one line saying how far it got.
     """
-    failed = 0
-    show = len(items) > 1 if progress is None else progress
-    with tqdm(
-        total=len(items),
-        desc=desc,
-        unit="image",
-        file=sys.stderr,
-        disable=not show,
-        leave=False,
-        dynamic_ncols=True,
-    ) as bar:
-        for item in items:
-            if item.error is not None:
-                echo_error(f"{item.path}: {item.error}")
-                failed += 1
-            elif not _run_one(item, process):
-                failed += 1
-            bar.update(1)
-    return 1 if failed or not items else 0
+    images = [item for item in items if item.warning is None]
+    show = len(images) > 1 and _stderr_is_terminal() if progress is None else progress
+    verb = verb or (past_tense(desc) if desc else "processed")
+    done = failed = 0
+    try:
+        with (
+            _sigterm_raises(),
+            tqdm(
+                total=len(images),
+                desc=desc,
+                unit="image",
+                file=sys.stderr,
+                disable=not show,
+                leave=False,
+                dynamic_ncols=True,
+            ) as bar,
+        ):
+            for item in items:
+                if item.warning is not None:
+                    echo_warning(f"{item.path}: {item.warning}")
+                    continue
+                if item.error is not None:
+                    echo_error(f"{item.path}: {item.error}")
+                    failed += 1
+                elif _run_one(item, process):
+                    done += 1
+                else:
+                    failed += 1
+                bar.update(1)
+    except KeyboardInterrupt:
+        _echo_line(f"interrupted (Ctrl-C): {verb} {done} of {len(images)} images")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Terminated:
+        _echo_line(f"terminated (SIGTERM): {verb} {done} of {len(images)} images")
+        raise SystemExit(EXIT_TERMINATED) from None
+    if len(images) > 1:
+        _echo_line(summary_line(verb, done, len(images)))
+    return 1 if failed or not images else 0
+
+
+def _echo_line(line: str) -> None:
+    """An informational line on stderr: no ``deepcolor:`` prefix, so that it does not read as a problem."""
+    tqdm.write(line, file=sys.stderr)
 
 
 def _run_one(item: InputItem, process: Callable[[InputItem], object]) -> bool:
@@ -181,7 +299,7 @@ def _run_one(item: InputItem, process: Callable[[InputItem], object]) -> bool:
             ok = False
     for w in caught:
         if issubclass(w.category, ImageWarning):
-            echo_error(f"warning: {w.message}")
+            echo_warning(str(w.message))
         else:  # not ours to format: hand it back to the normal machinery
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return ok
@@ -212,7 +330,7 @@ class Batch:
     Attributes:
         items: the expanded inputs (`deepcolor.io.InputItem`), bad ones included.
         outdir: the output folder.
-        overwrite: whether input files may be written over.
+        overwrite: whether existing files, inputs included, may be replaced.
     """
 
     items: list[InputItem]
@@ -221,7 +339,11 @@ class Batch:
     _inputs: frozenset[Path] = field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
-        self._inputs = frozenset(item.path.resolve() for item in self.items if item.error is None)
+        self._inputs = frozenset(
+            Path(os.path.realpath(item.path))
+            for item in self.items
+            if item.error is None and item.warning is None
+        )
 
     @classmethod
     def from_cli(
@@ -238,13 +360,21 @@ class Batch:
         """``OUTDIR/<item.stem><suffix>``, e.g. suffix ``".png"`` or ``"_lab.png"``.
 
         Raises:
-            ImageError: the path is one of the inputs and ``--overwrite`` was not given.
+            ImageError: without ``--overwrite``, the path is one of the inputs (``is an input file; pass
+                --overwrite to write over it``) or a file is already there (``exists; pass --overwrite to
+                replace it``).
         """
         path = item.output_path(self.outdir, suffix)
-        if not self.overwrite and path.resolve() in self._inputs:
+        if self.overwrite:
+            return path
+        if Path(os.path.realpath(path)) in self._inputs:
             raise ImageError(path, "is an input file; pass --overwrite to write over it")
+        if os.path.lexists(path):
+            raise ImageError(path, "exists; pass --overwrite to replace it")
         return path
 
-    def run(self, process: Callable[[InputItem], object], desc: str | None = None) -> int:
+    def run(
+        self, process: Callable[[InputItem], object], desc: str | None = None, verb: str | None = None
+    ) -> int:
         """`run_batch` over this batch's items; returns the exit code (0 or 1)."""
-        return run_batch(self.items, process, desc=desc)
+        return run_batch(self.items, process, desc=desc, verb=verb)

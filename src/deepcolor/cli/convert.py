@@ -11,16 +11,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from deepcolor import color
 from deepcolor.cli import batch
 from deepcolor.io import InputItem, read_image, to_numpy, to_tensor, write_image, write_npy
 from deepcolor.viz import make_sheet
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help and usage errors stay fast
+    import torch
+
+# deepcolor.color.GRAY_METHODS, spelled out so that --help does not import torch (a test checks).
+GRAY_METHODS = ("bt601", "bt709", "lightness")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ SPACES: dict[str, tuple[Channel, ...]] = {
 
 def converter(space: str, gray_method: str = "bt601") -> Callable[[torch.Tensor], torch.Tensor]:
     """The `deepcolor.color` function for `space`: (1, 3, H, W) sRGB -> (1, C, H, W) channels."""
+    from deepcolor import color
+
     if space == "gray":
         return lambda rgb: color.rgb_to_gray(rgb, method=gray_method)
     return {
@@ -62,6 +68,8 @@ def converter(space: str, gray_method: str = "bt601") -> Callable[[torch.Tensor]
 
 def _shrink(rgb: torch.Tensor, longest: int) -> torch.Tensor:
     """(1, 3, H, W) -> longer side at most `longest` (antialiased), for display only."""
+    import torch.nn.functional as F
+
     h, w = rgb.shape[-2:]
     scale = longest / max(h, w)
     if scale >= 1:
@@ -104,21 +112,47 @@ def montage(
 
 @click.command()
 @batch.image_options
-@click.option("--space", type=click.Choice(list(SPACES)), default="lab", show_default=True,
-              help="The colour space to show.")
+@click.option(
+    "--space",
+    type=click.Choice(list(SPACES)),
+    default="lab",
+    show_default=True,
+    help="The colour space to show.",
+)
 @click.option("--npy", is_flag=True, help="Also write the full-resolution float channels as .npy.")
-@click.option("--gray-method", type=click.Choice(list(color.GRAY_METHODS)), default="bt601",
-              show_default=True, help="Grey formula for --space gray.")
-@click.option("--tile-size", type=click.IntRange(16, 4096), default=256, show_default=True,
-              help="Longer side of each montage tile, in pixels.")
-def command(inputs: tuple[str, ...], output: str, recursive: bool, overwrite: bool, max_pixels: int,
-            space: str, npy: bool, gray_method: str, tile_size: int) -> None:
+@click.option(
+    "--gray-method",
+    type=click.Choice(GRAY_METHODS),
+    default="bt601",
+    show_default=True,
+    help="Grey formula for --space gray.",
+)
+@click.option(
+    "--tile-size",
+    type=click.IntRange(16, 4096),
+    default=256,
+    show_default=True,
+    help="Longer side of each montage tile, in pixels.",
+)
+def command(
+    inputs: tuple[str, ...],
+    output: str,
+    recursive: bool,
+    overwrite: bool,
+    max_pixels: int,
+    space: str,
+    npy: bool,
+    gray_method: str,
+    tile_size: int,
+) -> None:
     """Show each image's channels in another colour space.
 
     Writes OUTDIR/<name>_<space>.png: the original beside one labelled grey tile per channel, scaled into
     view from the range its label states; with --npy also OUTDIR/<name>_<space>.npy, the float channels at
     full resolution, (H, W, 3) float32 ((H, W, 1) for gray). INPUT may be files, folders or glob patterns.
     """
+    import torch
+
     job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
     convert = converter(space, gray_method)
 
@@ -136,8 +170,15 @@ def command(inputs: tuple[str, ...], output: str, recursive: bool, overwrite: bo
         alpha = image.alpha
         if alpha is not None and small.shape[-2:] != rgb.shape[-2:]:
             alpha = to_numpy(_shrink(to_tensor(alpha), tile_size))[..., 0]
-        sheet = montage(to_numpy(small), channels, space, alpha=alpha, title=f"{item.path.name}: {space}",
-                        tile_size=tile_size, gray_method=gray_method)
+        sheet = montage(
+            to_numpy(small),
+            channels,
+            space,
+            alpha=alpha,
+            title=f"{item.path.name}: {space}",
+            tile_size=tile_size,
+            gray_method=gray_method,
+        )
         write_image(sheet_path, sheet)
 
     sys.exit(job.run(process, desc="convert"))

@@ -7,14 +7,19 @@ that mirrors its name: ``holiday/beach.jpg`` given as a file -> ``beach``; found
 (``a/x.jpg`` and ``b/x.jpg``, or ``x.jpg`` and ``x.png``), the stems are made distinct by adding the
 extension (``x_jpg``, ``x_png``) or the folders they came from (``a/x``, ``b/x``).
 
-Inputs that are missing, or patterns and folders that yield no image, become items with an `error`, so
-that a command reports them in its batch like any other bad file, instead of stopping.
+Inputs that are missing or unreadable (a folder that cannot be entered, a symbolic link loop), and patterns
+and folders that yield no image, become items with an `error`, so that a command reports them in its batch
+like any other bad file, instead of stopping. A folder link that leads back to a folder being read (``a/self
+-> .``) is not followed again: it becomes an item with a `warning`, which is not an image and not a failure.
 """
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import glob
 import os
+import stat
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,11 +40,14 @@ class InputItem:
         path: the file (as found: relative paths stay relative).
         stem: its output name relative to the output folder, without extension (e.g. ``Path("2019/beach")``).
         error: why this input cannot be processed (missing file, pattern without matches), or None.
+        warning: set on an entry that was skipped without being an error (a folder link loop): not an image,
+            just something to tell the user.
     """
 
     path: Path
     stem: Path
     error: str | None = None
+    warning: str | None = None
 
     def output_path(self, outdir: str | os.PathLike[str], suffix: str) -> Path:
         """``outdir / stem`` with `suffix` appended to the name: (out, ``2019/beach``, ``_lab.png``) ->
@@ -59,6 +67,7 @@ class _Found:
     rel: Path  # path below root, without extension
     suffix: str
     error: str | None = None
+    warning: str | None = None
     tagged: bool = False  # extension added to the name
     depth: int = 0  # number of root folder names put in front
     counter: int = 0  # last resort
@@ -83,47 +92,104 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]], recursive: bool = Fa
 
     Returns:
         One `InputItem` per image, in input order (folder contents sorted by name), each file once. A missing
-        input, a pattern with no match and a folder without images each give one item with `error` set.
+        or unreadable input, a pattern with no match and a folder without images each give one item with
+        `error` set; a folder link loop gives one item with `warning` set.
     """
     found: list[_Found] = []
     for raw in inputs:
-        found.extend(_expand_one(Path(raw), str(raw), recursive))
+        found.extend(_expand_one(Path(raw), os.fspath(raw), recursive))
     found = _dedupe(found)
-    _make_stems_unique([f for f in found if f.error is None])
-    return [InputItem(path=f.path, stem=f.stem(), error=f.error) for f in found]
+    _make_stems_unique([f for f in found if f.error is None and f.warning is None])
+    return [InputItem(path=f.path, stem=f.stem(), error=f.error, warning=f.warning) for f in found]
 
 
 def _expand_one(path: Path, raw: str, recursive: bool) -> list[_Found]:
-    if path.is_dir():
-        return _from_folder(path, path, Path(), recursive) or [_missing(path, _empty_folder(path, recursive))]
-    if path.exists():  # a file named directly is always tried, whatever its extension
-        return [_Found(path, path.parent, Path(path.stem), path.suffix)]
-    if glob.has_magic(raw):
-        return _from_pattern(raw) or [_missing(path, "no image matches this pattern")]
-    return [_missing(path, "no such file or folder")]
+    if raw == "":  # Path("") is the current folder: an unset shell variable must not mean "everything here"
+        return [_missing(path, "empty input name")]
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if glob.has_magic(raw):
+            found = _from_pattern(raw)
+            if not any(f.warning is None for f in found):
+                found.append(_missing(path, "no image matches this pattern"))
+            return found
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            return [_missing(path, "no such file or folder")]
+        return [_missing(path, f"cannot read: {_problem(e)}")]
+    if stat.S_ISDIR(st.st_mode):
+        found = _from_folder(path, path, Path(), recursive, ancestors=frozenset())
+        if not any(f.warning is None for f in found):  # nothing but skipped loops
+            found.append(_missing(path, _empty_folder(path, recursive)))
+        return found
+    # a file named directly is always tried, whatever its extension
+    return [_Found(path, path.parent, Path(path.stem), path.suffix)]
+
+
+def _problem(error: OSError) -> str:
+    """The system's reason in a few lower-case words: ``permission denied``, ``symbolic link loop``."""
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    text = error.strerror or str(error)
+    return text[:1].lower() + text[1:]
 
 
 def _missing(path: Path, why: str) -> _Found:
     return _Found(path, path.parent, Path(path.name), "", error=why)
 
 
+def _loop(path: Path) -> _Found:
+    return _Found(path, path.parent, Path(path.name), "", warning=_LOOP)
+
+
+def _dir_key(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
+
+
+_LOOP = "links back to a folder being read; not followed again"
+
+
 def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _from_folder(folder: Path, root: Path, prefix: Path, recursive: bool) -> list[_Found]:
+def _from_folder(
+    folder: Path, root: Path, prefix: Path, recursive: bool, ancestors: frozenset[tuple[int, int]]
+) -> list[_Found]:
+    """The images in `folder` (and below, with `recursive`). `ancestors` holds the folders being read on the
+    way down from the folder the user named, so that a link back to one of them is not followed again."""
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        key = _dir_key(os.stat(folder))
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
     except OSError as e:
-        return [_missing(folder, f"cannot list folder: {e.strerror or e}")]
+        return [_missing(folder, f"cannot list folder: {_problem(e)}")]
+    ancestors = ancestors | {key}
     out: list[_Found] = []
     for entry in entries:
         if _hidden(entry.name):
             continue
         p = Path(folder, entry.name)
-        if entry.is_dir():
-            if recursive:
-                out.extend(_from_folder(p, root, prefix / entry.name, recursive))
+        try:
+            is_dir = entry.is_dir()  # follows symbolic links; a link loop raises ELOOP
+        except OSError as e:
+            if is_image_name(entry.name) or recursive:  # an entry we would have taken
+                out.append(_missing(p, f"cannot read: {_problem(e)}"))
+            continue
+        if is_dir:
+            if not recursive:
+                continue
+            try:
+                sub_key = _dir_key(entry.stat())
+            except OSError as e:
+                out.append(_missing(p, f"cannot list folder: {_problem(e)}"))
+                continue
+            if sub_key in ancestors:
+                out.append(_loop(p))
+                continue
+            out.extend(_from_folder(p, root, prefix / entry.name, recursive, ancestors))
         elif is_image_name(entry.name):
             out.append(_Found(p, root, prefix / p.stem, p.suffix))
     return out
@@ -148,27 +214,96 @@ def _glob_base(pattern: str) -> Path:
 
 def _from_pattern(pattern: str) -> list[_Found]:
     base = _glob_base(pattern)
+    rest = Path(pattern).parts[len(base.parts) :]
     out: list[_Found] = []
-    for match in sorted(glob.glob(pattern, recursive=True)):
-        p = Path(match)
+    if "**" in rest:  # walked here: glob.glob follows a folder link loop until the path is too long
+        matches = _walk_pattern(base, rest, out)
+    else:
+        matches = [Path(m) for m in glob.glob(pattern)]
+    for p in sorted(matches, key=os.fspath):
         rel = p.relative_to(base) if p.is_relative_to(base) else Path(p.name)
-        if p.is_dir():
-            out.extend(_from_folder(p, base, rel, recursive=False))
+        try:
+            is_dir = stat.S_ISDIR(os.stat(p).st_mode)
+        except FileNotFoundError:  # a dangling link: reading it says so
+            is_dir = False
+        except OSError as e:
+            if is_image_name(p):
+                out.append(_missing(p, f"cannot read: {_problem(e)}"))
+            continue
+        if is_dir:
+            out.extend(_from_folder(p, base, rel, recursive=False, ancestors=frozenset()))
         elif is_image_name(p):
             out.append(_Found(p, base, rel.with_suffix(""), p.suffix))
     return out
 
 
+def _walk_pattern(base: Path, pattern: tuple[str, ...], loops: list[_Found]) -> list[Path]:
+    """The paths below `base` that match `pattern` (its parts after `base`, ``**`` = any number of folders),
+    as glob.glob would find them; a folder link back to a folder being walked is added to `loops` instead
+    of being followed."""
+    matches = [base] if _parts_match(pattern, ()) else []
+
+    def walk(folder: Path, rel: tuple[str, ...], ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            key = _dir_key(os.stat(folder))
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return  # as glob: an unreadable folder matches nothing
+        ancestors = ancestors | {key}
+        for entry in entries:
+            parts = (*rel, entry.name)
+            p = folder / entry.name
+            try:
+                sub_key = _dir_key(entry.stat()) if entry.is_dir() else None
+            except OSError:
+                sub_key = None  # a link loop or an unreadable entry: matched as a file, reported when read
+            if sub_key is not None and sub_key in ancestors:
+                if _parts_match(pattern, parts) or _parts_match(pattern, parts, prefix=True):
+                    loops.append(_loop(p))
+                continue
+            if _parts_match(pattern, parts):
+                matches.append(p)
+            if sub_key is not None and _parts_match(pattern, parts, prefix=True):
+                walk(p, parts, ancestors)
+
+    walk(base, (), frozenset())
+    return matches
+
+
+def _parts_match(pattern: tuple[str, ...], parts: tuple[str, ...], prefix: bool = False) -> bool:
+    """Whether path `parts` match glob `pattern` parts (``**``: zero or more names; hidden names only match
+    a part that starts with a dot, as in glob). With `prefix`: whether something below `parts` could."""
+    if not parts:
+        return bool(pattern) if prefix else all(p == "**" for p in pattern)
+    if not pattern:
+        return False
+    if pattern[0] == "**":
+        return _parts_match(pattern[1:], parts, prefix) or (
+            not _hidden(parts[0]) and _parts_match(pattern, parts[1:], prefix)
+        )
+    return (
+        fnmatch.fnmatch(parts[0], pattern[0])
+        and (not _hidden(parts[0]) or _hidden(pattern[0]))
+        and _parts_match(pattern[1:], parts[1:], prefix)
+    )
+
+
 def _dedupe(found: list[_Found]) -> list[_Found]:
-    seen: set[Path] = set()
+    """Each file once, and each bad entry reported once (a folder can be reached by two names)."""
+    seen: set[tuple[Path, str | None, str | None]] = set()
     out = []
     for f in found:
-        if f.error is None:
-            key = f.path.resolve()
-            if key in seen:
-                continue
+        # os.path.realpath, unlike Path.resolve, never raises on a link loop; a bad entry's own link is
+        # not followed (it is what is being reported)
+        if f.error is None and f.warning is None:
+            where = Path(os.path.realpath(f.path))
+        else:
+            where = Path(os.path.realpath(f.path.parent), f.path.name)
+        key = (where, f.error, f.warning)
+        if key not in seen:
             seen.add(key)
-        out.append(f)
+            out.append(f)
     return out
 
 
