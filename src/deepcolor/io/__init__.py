@@ -8,8 +8,9 @@
   gives the bytes instead. `write_npy` writes arrays. `output_suffix` and `output_bit_depth`: the format and
   bit depth a result of a source is written with.
 - `expand_inputs(inputs, recursive)`: files, folders and glob patterns -> `InputItem`s with output stems.
-- Arrays: `split_alpha`, `join_alpha`, `unit_float`, `from_unit_float`, `image_from_array` (the one place
-  where image dtypes and alpha layouts are handled); `to_tensor` / `to_numpy`: (H, W, C) <-> (1, C, H, W).
+- Arrays: `split_alpha`, `join_alpha`, `unit_float`, `check_unit_range`, `from_unit_float`,
+  `image_from_array`: the one place where image dtypes and alpha layouts are handled.
+  `to_tensor` / `to_numpy`: (H, W, C) <-> (1, C, H, W).
 
 Modules: `read` (read_image), `decode` (Pillow modes and bit depths -> floats), `icc` (profiles -> sRGB),
 `metadata` (EXIF, JPEG quality, oversized PNG chunks), `source` (files, bytes, streams), `write`,
@@ -18,6 +19,7 @@ Modules: `read` (read_image), `decode` (Pillow modes and bit depths -> floats), 
 
 from deepcolor.io.arrays import (
     UNIT_RANGE_SLACK,
+    check_unit_range,
     from_unit_float,
     image_from_array,
     join_alpha,
@@ -59,6 +61,7 @@ __all__ = [
     "LoadedImage",
     "atomic_write",
     "atomic_write_bytes",
+    "check_unit_range",
     "encode_image",
     "expand_inputs",
     "from_unit_float",

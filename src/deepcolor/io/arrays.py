@@ -48,6 +48,19 @@ def unit_float(array: np.ndarray, name: str = "image", *, check_range: bool = Tr
         if np.isnan(a).any():
             raise ValueError(f"{name} holds NaN values")
         return a
+    check_unit_range(a, name)
+    return np.clip(a, 0.0, 1.0, dtype=np.float32)
+
+
+def check_unit_range(array: np.ndarray, name: str = "image") -> None:
+    """Refuse a float image that is not in [0, 1] (beyond `UNIT_RANGE_SLACK`); integer arrays pass.
+
+    Raises:
+        ValueError: NaN or infinite values, or values outside the range, naming the range found.
+    """
+    a = np.asarray(array)
+    if not np.issubdtype(a.dtype, np.floating):
+        return
     if not np.isfinite(a).all():
         raise ValueError(f"{name} holds NaN or infinite values")
     if a.size:
@@ -57,7 +70,6 @@ def unit_float(array: np.ndarray, name: str = "image", *, check_range: bool = Tr
                 f"{name} values span [{lo:g}, {hi:g}]; float images must be in [0, 1] "
                 "(divide 0..255 values by 255, or pass a uint8 array)"
             )
-    return np.clip(a, 0.0, 1.0, dtype=np.float32)
 
 
 def split_alpha(array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
