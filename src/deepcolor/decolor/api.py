@@ -28,6 +28,7 @@ import numpy as np
 from deepcolor.decolor.cpd import cpd
 from deepcolor.decolor.lcp import lcp
 from deepcolor.decolor.methods import average, lightness, luma601, luma709
+from deepcolor.io.arrays import check_unit_range, from_unit_float, split_alpha, unit_float
 
 DEFAULT_METHOD = "lcp"
 # name -> function (H, W, 3) sRGB uint8 / float in [0, 1] -> (H, W) float32 sRGB grey in [0, 1]
@@ -74,48 +75,18 @@ def decolorize_array(rgb: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarra
 
 def _split(array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """Any supported layout -> (colour (H, W, 3) or grey (H, W) in its dtype, alpha or None, is grey)."""
-    a = np.asarray(array)
-    if not (a.dtype in (np.uint8, np.uint16) or np.issubdtype(a.dtype, np.floating)):
-        raise ValueError(f"Expected a uint8, uint16 or float image. Got dtype {a.dtype}")
-    if a.ndim == 2:
-        a = a[:, :, None]
-    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4) or 0 in a.shape[:2]:
-        raise ValueError(f"Expected an (H, W) or (H, W, C) image with C in 1..4. Got shape {np.shape(array)}")
-    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
-        raise ValueError("the image holds NaN or infinite values")
-    alpha = None
-    if a.shape[2] in (2, 4):
-        alpha = _unit(a[:, :, -1])
-        a = a[:, :, :-1]
-    if a.shape[2] == 1:
-        return a[:, :, 0], alpha, True
-    return a, alpha, False
-
-
-def _unit(array: np.ndarray) -> np.ndarray:
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / np.float32(255.0)
-    if array.dtype == np.uint16:
-        return array.astype(np.float32) / np.float32(65535.0)
-    return np.clip(array.astype(np.float32), 0.0, 1.0)
-
-
-def _as_dtype(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float in [0, 1] -> `dtype` (uint8 / uint16 rounded, floats kept)."""
-    if dtype == np.uint8:
-        return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
-    if dtype == np.uint16:
-        return np.round(np.clip(x, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    return x.astype(dtype, copy=False)
+    check_unit_range(array)  # float values (alpha too) in [0, 1]: 0..255 floats are a mistake, not white
+    color, alpha = split_alpha(array)
+    return color, alpha, color.ndim == 2
 
 
 def _grey_of(color: np.ndarray, is_grey: bool, method: str) -> np.ndarray:
     """(H, W, 3) colour in its dtype (or (H, W) grey) -> (H, W) float32 grey in [0, 1]."""
     if is_grey:
         check_method(method)
-        return _unit(color)
+        return unit_float(color)
     if color.dtype == np.uint16:
-        color = _unit(color)
+        color = unit_float(color)
     return decolorize_array(color, method)
 
 
@@ -130,7 +101,7 @@ def _out_dtype(dtype: np.dtype, bit_depth: int | None) -> np.dtype:
 def _join(grey: np.ndarray, alpha: np.ndarray | None, keep_channels: bool, dtype: np.dtype) -> np.ndarray:
     layers = [grey] * (3 if keep_channels else 1) + ([alpha] if alpha is not None else [])
     out = layers[0] if len(layers) == 1 else np.stack(layers, axis=2)
-    return _as_dtype(out, dtype)
+    return from_unit_float(out, dtype)
 
 
 def _decolorize_ndarray(
@@ -163,7 +134,7 @@ def _decolorize_pil(image: Any, method: str, bit_depth: int | None, keep_channel
     if depth == 16:
         if keep_channels or alpha is not None:
             raise ValueError("PIL has no 16-bit mode with colour or alpha; use 8 bits or a NumPy array")
-        out = Image.fromarray(_as_dtype(grey, np.dtype(np.uint16)))
+        out = Image.fromarray(from_unit_float(grey, np.uint16))
     else:
         out = Image.fromarray(_join(grey, alpha, keep_channels, np.dtype(np.uint8)))
     if image.info.get("exif"):
@@ -180,6 +151,7 @@ def _decolorize_tensor(image: Any, method: str, keep_channels: bool) -> Any:
     greys = []
     for item in batch:
         rgb = item.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
+        check_unit_range(rgb)
         greys.append(torch.from_numpy(decolorize_array(rgb, method))[None])
     out = torch.stack(greys).to(device=image.device, dtype=image.dtype)
     if keep_channels:
