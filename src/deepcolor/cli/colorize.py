@@ -117,13 +117,18 @@ def run_task(
     **options: Any,
 ) -> int:
     """The batch of `deepcolor colorize` or `deepcolor enhance`: each input through the one file pipeline
-    (`deepcolor.inference.images.process_file`), its notes printed as warnings. Returns the exit code."""
+    (`deepcolor.inference.images.process_file`), its notes printed as warnings. Returns the exit code.
+
+    Without --overwrite a file that appears under the output's name while the image is processed is left
+    alone too (the write refuses to replace it), not only one that was there when the batch began."""
     from deepcolor.inference.images import process_file
     from deepcolor.io import InputItem
 
     def process(item: InputItem) -> None:
         out_path = job.output_path(item, output_suffix(item.path, fmt))
-        result = process_file(item.path, out_path, colorizer, task, max_pixels=max_pixels, **options)
+        result = process_file(
+            item.path, out_path, colorizer, task, max_pixels=max_pixels, overwrite=job.overwrite, **options
+        )
         for note in result.notes:
             batch.echo_warning(f"{item.path}: {note}")
 
