@@ -336,7 +336,6 @@ def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats
     """One process: colorize `photo` `repeats` + 1 times, print stage times and peak RSS as JSON."""
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    from deepcolor.cli.colorize import GREY_MODES
     from deepcolor.inference import Colorizer, lightness
     from deepcolor.io import read_image, write_image
 
@@ -356,7 +355,7 @@ def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats
             t = time.perf_counter()
             image = read_image(photo)
             t = lap("read", t)
-            l = lightness(image.rgb, gray=image.is_gray and image.mode in GREY_MODES)
+            l = lightness(image.rgb, gray=image.channels_equal)  # the pipeline's rule (inference/images.py)
             t = lap("L*", t)
             coefficients = colorizer.fit(l, render_size)
             t = lap("network", t)
