@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -169,3 +173,249 @@ def test_input_never_overwritten_without_the_flag(tmp_path):
     assert result.exit_code == 1 and "is an input file; pass --overwrite" in result.stderr
     assert src.read_bytes() == before
     assert CliRunner().invoke(copy_command, [str(src), "-o", str(tmp_path), "--overwrite"]).exit_code == 0
+
+
+# ----------------------------------------------------------------------------- what a new user hit (issue 9)
+
+
+def good_images(folder: Path, *names: str) -> list[Path]:
+    return [write_image(folder / name, np.full((2, 3), 0.5)) for name in names]
+
+
+def test_summary_line_counts_images_and_failures(capsys):
+    items = [item(f"{i:02d}.png") for i in range(18)] + [
+        item("x.png", "no such file or folder"),
+        item("y.png"),
+    ]
+
+    def process(it: InputItem) -> None:
+        if it.path.name == "y.png":
+            raise ImageError(it.path, "truncated or corrupt image data")
+
+    assert batch.run_batch(items, process, desc="colorize") == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "colorized 18 of 20 images; 2 failed"
+
+
+@pytest.mark.parametrize(
+    ("verb", "past"),
+    [("colorize", "colorized"), ("convert", "converted"), ("copy", "copied"), ("play", "played")],
+)
+def test_past_tense(verb, past):
+    assert batch.past_tense(verb) == past
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    batch.run_batch([item("a.png"), item("b.png")], lambda it: None, desc="test")
+    assert capsys.readouterr().err == "tested 2 images\n"  # no bar, no carriage returns
+
+
+def test_warnings_say_warning_and_errors_do_not(capsys):
+    def process(it: InputItem) -> None:
+        batch.echo_warning(f"{it.path}: colour input; decolorized first")
+        raise ImageError(it.path, "truncated or corrupt image data")
+
+    batch.run_batch([item("a.png")], process)
+    assert capsys.readouterr().err.splitlines() == [
+        "deepcolor: warning: a.png: colour input; decolorized first",
+        "deepcolor: a.png: truncated or corrupt image data",
+    ]
+
+
+def test_an_existing_output_is_left_alone_unless_overwrite(tmp_path):
+    src = good_images(tmp_path / "in", "a.png", "b.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"someone's file")
+    result = CliRunner().invoke(copy_command, [str(tmp_path / "in"), "-o", str(out)])
+    assert result.exit_code == 1
+    assert message_lines(result.stderr) == [
+        f"deepcolor: {out / 'a.png'}: exists; pass --overwrite to replace it"
+    ]
+    assert result.stderr.splitlines()[-1] == "copied 1 of 2 images; 1 failed"
+    assert (out / "a.png").read_bytes() == b"someone's file"
+    assert read_image(out / "b.png").rgb.shape == (2, 3, 3)
+    result = CliRunner().invoke(copy_command, [*map(str, src), "-o", str(out), "--overwrite"])
+    assert result.exit_code == 0, result.stderr
+    assert read_image(out / "a.png").rgb.shape == (2, 3, 3)
+
+
+@pytest.mark.parametrize(
+    "args", [["", "-o", "OUT"], ["IN", "-o", ""], ["IN", "", "-o", "OUT"], ["IN", "--output="]]
+)
+def test_empty_input_or_outdir_is_a_usage_error(tmp_path, monkeypatch, args):
+    good_images(tmp_path / "cwd", "here.png")
+    monkeypatch.chdir(tmp_path / "cwd")
+    good_images(tmp_path, "in.png")
+    argv = [{"IN": str(tmp_path / "in.png"), "OUT": str(tmp_path / "out")}.get(a, a) for a in args]
+    result = CliRunner().invoke(copy_command, argv)
+    assert result.exit_code == 2, result.output
+    assert "empty" in result.stderr and "write . for that" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "cwd").iterdir()) == ["here.png"]  # nothing written here
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_a_symlink_loop_beside_good_files(tmp_path, recursive):
+    good_images(tmp_path / "in", "a.png", "b.png")
+    (tmp_path / "in" / "l1.png").symlink_to("l2.png")
+    (tmp_path / "in" / "l2.png").symlink_to("l1.png")
+    argv = [str(tmp_path / "in"), "-o", str(tmp_path / "out")] + (["-r"] if recursive else [])
+    result = CliRunner().invoke(copy_command, argv)
+    assert result.exit_code == 1
+    assert message_lines(result.stderr) == [
+        f"deepcolor: {tmp_path / 'in' / name}: cannot read: symbolic link loop"
+        for name in ("l1.png", "l2.png")
+    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+
+
+def test_a_folder_linking_to_itself_is_read_once_with_a_warning(tmp_path):
+    good_images(tmp_path / "in", "a.png", "sub/b.png")
+    (tmp_path / "in" / "self").symlink_to(".")
+    result = CliRunner().invoke(copy_command, [str(tmp_path / "in"), "-r", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr  # only a loop was skipped
+    link = tmp_path / "in" / "self"
+    assert message_lines(result.stderr) == [
+        f"deepcolor: warning: {link}: links back to a folder being read; not followed again"
+    ]
+    assert result.stderr.splitlines()[-1] == "copied 2 images"
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == [
+        "a.png",
+        "sub/b.png",
+    ]
+
+
+def test_a_file_in_a_folder_one_cannot_enter(tmp_path, monkeypatch):
+    # Tests run as root here, and root enters every folder: the refusal is simulated where the system gives
+    # it (os.stat of a path below a folder without search permission raises EACCES).
+    good_images(tmp_path, "ok.png", "locked/f.png", "z.png")
+    real_stat = os.stat
+    locked = str(tmp_path / "locked") + os.sep
+
+    def stat(path, *args, **kwargs):
+        if os.fspath(path).startswith(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    files = [str(tmp_path / name) for name in ("ok.png", "locked/f.png", "z.png")]
+    result = CliRunner().invoke(copy_command, [*files, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert message_lines(result.stderr) == [f"deepcolor: {files[1]}: cannot read: permission denied"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ok.png", "z.png"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root enters every folder (the simulated test covers it)")
+def test_a_file_in_a_folder_one_cannot_enter_for_real(tmp_path):
+    good_images(tmp_path, "ok.png", "locked/f.png")
+    (tmp_path / "locked").chmod(0o600)  # readable, not enterable
+    try:
+        files = [str(tmp_path / "locked" / "f.png"), str(tmp_path / "ok.png")]
+        result = CliRunner().invoke(copy_command, [*files, "-o", str(tmp_path / "out")])
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert result.exit_code == 1
+    assert message_lines(result.stderr) == [f"deepcolor: {files[0]}: cannot read: permission denied"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["ok.png"]
+
+
+def test_the_device_option_refuses_unknown_devices():
+    @click.command()
+    @click.option("--device", default="auto", callback=batch.check_device)
+    def show(device):
+        click.echo(device)
+
+    assert CliRunner().invoke(show, ["--device", "cuda:1"]).output == "cuda:1\n"
+    for bad in ("tpu", "cuda:x"):
+        result = CliRunner().invoke(show, ["--device", bad])
+        assert result.exit_code == 2 and f"unknown device '{bad}'" in result.stderr
+
+
+# A batch whose second write stops half-way until a signal comes: run as a real process, sent a real signal.
+SLOW_BATCH = """
+import signal, sys, time
+import click
+from deepcolor.cli import batch
+from deepcolor.io import atomic_write
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if started in background
+
+@click.command()
+@batch.image_options
+def command(inputs, output, recursive, overwrite, max_pixels):
+    job = batch.Batch.from_cli(inputs, output)
+
+    def process(item):
+        with atomic_write(job.output_path(item, ".png")) as f:
+            f.write(b"the first half")
+            if item.stem.name == "b":
+                print("writing", flush=True)
+                time.sleep(60)
+            f.write(b" and the second half")
+
+    sys.exit(job.run(process, desc="copy"))
+
+command()
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [
+        (signal.SIGINT, 130, "interrupted (Ctrl-C): copied 1 of 3 images"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM): copied 1 of 3 images"),
+    ],
+)
+def test_a_signal_mid_write_leaves_nothing_partial(tmp_path, sig, code, line):
+    inputs = good_images(tmp_path / "in", "a.png", "b.png", "c.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_BATCH, *map(str, inputs), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "writing\n"
+        assert [p.name for p in out.iterdir() if p.name.startswith(".b.png.")]  # the temp file, half written
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, stderr
+    assert stderr.splitlines() == [line]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]  # no b.png, no hidden .b.png.*.tmp
+    assert (out / "a.png").read_bytes() == b"the first half and the second half"
+
+
+def test_sigterm_in_a_real_command_leaves_no_temp_file(tmp_path):
+    inputs = good_images(tmp_path / "in", *(f"{i:03d}.png" for i in range(300)))
+    out = tmp_path / "out"
+    argv = [
+        sys.executable,
+        "-m",
+        "deepcolor",
+        "decolorize",
+        str(tmp_path / "in"),
+        "-o",
+        str(out),
+        "--method",
+        "luma601",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out.is_dir() and any(out.glob("*.png"))):  # signal handler installed, writing under way
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert "terminated (SIGTERM): decolorized" in stderr
+    written = sorted(out.iterdir())
+    assert [p.name for p in written if p.name.startswith(".")] == []
+    assert 0 < len(written) < len(inputs)
+    assert all(read_image(p).rgb.shape == (2, 3, 3) for p in written)  # each one whole
