@@ -35,11 +35,12 @@ from deepcolor.data import (
     rgb_batch_to_lab,
 )
 from deepcolor.models import create_model, save_weights
+from deepcolor.models.checkpoint import read_weights
 from deepcolor.models.gan import PatchDiscriminator
 from deepcolor.models.registry import model_task
 from deepcolor.normalization import denormalize_ab, denormalize_l
 from deepcolor.train import distributed
-from deepcolor.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from deepcolor.train.checkpoint import rng_state, save_checkpoint, set_rng_state
 from deepcolor.train.config import ConfigError, TrainConfig, save_config
 from deepcolor.train.ema import EMA
 from deepcolor.train.logging import MetricsLog, write_loss_curve, write_png
@@ -61,15 +62,9 @@ def _build_model(config: TrainConfig) -> nn.Module:
     kwargs = dict(config.model_kwargs)
     init_state = None
     if config.init_from:
-        init = load_checkpoint(config.init_from) if not config.init_from.endswith(".safetensors") else None
-        if init is None:
-            from deepcolor.models import load_model
-
-            loaded = load_model(config.init_from)
-            init_kwargs, init_state = loaded.model_kwargs, loaded.state_dict()
-        else:
-            init_kwargs = init["model_kwargs"]
-            init_state = init["ema"] if init.get("ema") is not None else init["model"]
+        # one read, by the one loader, for a .pt (its EMA weights when it has them) or a .safetensors
+        init = read_weights(config.init_from)
+        init_kwargs, init_state = init.model_kwargs, init.state
         kwargs = {**init_kwargs, **kwargs}
         config.model_kwargs = kwargs  # the run's kwargs must rebuild its model on their own
     try:
