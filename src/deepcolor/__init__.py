@@ -2,8 +2,12 @@
 
 Public API (imported lazily, so `import deepcolor` stays cheap):
 
-- `deepcolor.colorize(image, model="default", render_size=...)`: grey -> colour at full resolution.
+- `deepcolor.colorize(image, model="default", render_size=...)`: grey -> colour at full resolution; `image`
+  is a path (written next to it, or to `output=`), a PIL image, a NumPy array or a tensor.
 - `deepcolor.enhance(image, ...)`: revive dull or faded colours.
+- `deepcolor.read_image(path_or_bytes)` / `deepcolor.write_image(path_or_stream, array)`: image I/O with
+  deepcolor's checks (see `deepcolor.io`); bytes in memory go through `deepcolor.inference.images`
+  (`process_image`, `encode_result`, `process_bytes`), the pipeline the command line uses for files.
 - `deepcolor.decolorize(image, method=...)`: colour -> grey, keeping contrast.
 - `deepcolor.create_model(name, **kwargs)`: build a registered model family.
 - `deepcolor.color`: differentiable colour-space conversions on tensors.
@@ -22,6 +26,8 @@ _LAZY = {
     "decolorize": "deepcolor.decolor",
     "create_model": "deepcolor.models",
     "list_models": "deepcolor.models",
+    "read_image": "deepcolor.io",
+    "write_image": "deepcolor.io",
 }
 
 __all__ = ["__version__", *_LAZY]
