@@ -168,3 +168,26 @@ def test_unexpected_tensors_are_reported_not_dropped(tmp_path):
     )
     with pytest.raises(CheckpointError, match=r"short\.pt: weights do not fit model \(missing 1 tensors"):
         load_model(tmp_path / "short.pt")
+
+
+def test_train_export_weights_reads_the_checkpoint_once(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from deepcolor.cli.train import command
+
+    model = create_model("autoencoder", base_width=4, depth=2)
+    ema = {k: v + 1 if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    state = {"model_name": "autoencoder", "model_kwargs": model.model_kwargs, "model": model.state_dict()}
+    save_checkpoint({**state, "ema": ema, "step": 9, "config": {"lr": 0.001}}, tmp_path / "best.pt")
+    calls = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a) or real(*a, **k))
+    result = CliRunner().invoke(command, ["--export-weights", str(tmp_path / "best.pt")])
+    assert result.exit_code == 0, result.stderr
+    assert len(calls) == 1
+    meta = json.loads((tmp_path / "best.json").read_text())
+    assert meta["step"] == 9 and meta["ema"] is True and meta["config"] == {"lr": 0.001}
+    exported = load_model(tmp_path / "best.safetensors")
+    assert torch.equal(exported.state_dict()["net.head.bias"], ema["net.head.bias"])
+    result = CliRunner().invoke(command, ["--export-weights", str(tmp_path / "best.safetensors")])
+    assert result.exit_code == 2 and "takes a training checkpoint" in result.stderr

@@ -120,6 +120,7 @@ def _run_training(
         if compute_prior:
             _compute_prior(config, compute_prior)
             return
+        _check_steps(config.max_steps)  # before train() makes the run folder
         train(config, resume=checkpoint)
     except (ConfigError, DataError) as e:
         _fail(str(e))
@@ -129,6 +130,12 @@ def _run_training(
         sys.exit(130)
     except TrainingError as e:
         _fail(str(e), code=1)
+
+
+def _check_steps(max_steps: object) -> None:
+    """A run of no steps (or fewer) is a usage error: exit 2 before anything is written."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        _fail(f"max_steps must be at least 1, got {max_steps!r} (--max-steps N)")
 
 
 def _compute_prior(config: object, out: str) -> None:
@@ -149,14 +156,18 @@ def _compute_prior(config: object, out: str) -> None:
 
 
 def _export(path: str) -> None:
-    from deepcolor.models import load_model, save_weights
-    from deepcolor.train.checkpoint import load_checkpoint
+    from deepcolor.models import save_weights
+    from deepcolor.models.checkpoint import read_weights
 
     try:
-        state = load_checkpoint(path)
-        model = load_model(path)
+        weights = read_weights(path)  # read once, for the model and for its step and config
+        model = weights.build()
     except ValueError as e:
         _fail(str(e))
+        return
+    state = weights.checkpoint
+    if state is None:
+        _fail(f"{path}: already shipped weights; --export-weights takes a training checkpoint (.pt)")
         return
     out = save_weights(
         model,
