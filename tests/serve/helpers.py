@@ -59,3 +59,69 @@ def decoded(data: bytes) -> LoadedImage:
 
 def files(data: bytes, name: str = "photo.png", field: str = "file") -> dict[str, tuple[str, bytes, str]]:
     return {field: (name, data, "application/octet-stream")}
+
+
+# --------------------------------------------------------------------------------------- a real server
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`deepcolor serve` in a subprocess on a free loopback port; `stop()` sends SIGTERM."""
+
+    def __init__(self, *args: str, startup_s: float = 120.0) -> None:
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        import time
+        import urllib.request
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()  # the server's stderr (the test's file, not the server's)
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "deepcolor", "serve", "--port", str(self.port), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            env=env,
+        )
+        deadline = time.monotonic() + startup_s
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"deepcolor serve exited with {self.process.returncode}: {self.stderr()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(
+                    f"deepcolor serve did not answer within {startup_s:.0f} s: {self.stderr()}"
+                )
+            time.sleep(0.25)
+
+    def stderr(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then wait; the exit status (negative: the signal that ended it)."""
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except Exception:
+            self.process.kill()
+            raise

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import deepcolor
 from deepcolor.serve.errors import ClientError, one_line
@@ -30,6 +31,34 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+class SecurityHeaders:
+    """Adds nosniff and the page's Content-Security-Policy to every response. A plain ASGI middleware:
+    Starlette's BaseHTTPMiddleware reads from the request while the route runs, which would answer an
+    ``Expect: 100-continue`` before the route has looked at the declared size."""
+
+    HEADERS = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    ]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(name, value) for name, value in self.HEADERS if name not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -95,13 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("deepcolor serve: %s %s failed", request.method, request.url.path)
         return _error(500, f"internal error ({type(error).__name__}); the server's log has the details")
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette's middleware signature
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.include_router(router)
     app.include_router(health_router)
 

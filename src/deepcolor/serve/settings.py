@@ -85,4 +85,4 @@ class Settings:
     @property
     def max_body_bytes(self) -> int:
         """The whole multipart body: an image and a reference photo, the small fields and their headers."""
-        return 2 * self.max_upload_bytes + MAX_PARTS * MAX_FIELD_BYTES // 4
+        return 2 * self.max_upload_bytes + MAX_FIELD_BYTES + 64 * 1024
