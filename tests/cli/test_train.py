@@ -47,7 +47,7 @@ def test_bad_model_kwargs(tmp_path):
 
 
 def test_resume_from_nothing(tmp_path):
-    one_line_error(invoke("--resume", tmp_path), "no such checkpoint")
+    one_line_error(invoke("--resume", tmp_path), "last.pt", "no such file")  # the one loader's wording
 
 
 def test_list_keys():
@@ -98,3 +98,11 @@ def test_export_bad_checkpoint(tmp_path, bad):
     if bad == "junk":
         path.write_bytes(b"junk")
     one_line_error(invoke("--export-weights", path), "x.pt")
+
+
+@pytest.mark.parametrize("steps", [0, -3])
+def test_no_steps_is_a_usage_error_and_writes_nothing(tmp_path, steps):
+    preset = write_preset(tmp_path)
+    one_line_error(invoke("--config", preset, "--max-steps", steps), "max_steps", "at least 1")
+    one_line_error(invoke("--config", write_preset(tmp_path, max_steps=steps)), "max_steps", str(steps))
+    assert not (tmp_path / "runs").exists()
