@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepcolor.io.loaded import GRAY_TOLERANCE, LoadedImage, channel_spread
+from deepcolor.io.loaded import GRAY_TOLERANCE, LoadedImage, gray_and_equal
 
 UNIT_RANGE_SLACK = 1.0 / 255.0
 _INTEGER_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
@@ -137,10 +137,11 @@ def image_from_array(
     color, alpha = split_alpha(a)
     values = unit_float(color)  # a new float32 array
     if values.ndim == 2:
-        rgb, spread = np.repeat(values[:, :, None], 3, axis=2), 0.0
+        rgb = np.repeat(values[:, :, None], 3, axis=2)
+        is_gray = channels_equal = True
     else:
         rgb = np.ascontiguousarray(values)
-        spread = channel_spread(rgb)
+        is_gray, channels_equal = gray_and_equal(rgb, gray_tolerance)
     channels = (1 if color.ndim == 2 else 3) + (alpha is not None)
     bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(a.dtype, 32)
     mode = _LAYOUT_MODES[channels - 1] + {8: "", 16: ";16"}.get(bits, ";F")
@@ -150,10 +151,10 @@ def image_from_array(
         icc=None,
         exif=None,
         bit_depth=bits,
-        is_gray=spread <= gray_tolerance,
+        is_gray=is_gray,
         path=None,
         format="",
         mode=mode,
         name=name,
-        channels_equal=spread == 0.0,
+        channels_equal=channels_equal,
     )

@@ -73,16 +73,17 @@ def is_effectively_gray(rgb: np.ndarray, tolerance: float = GRAY_TOLERANCE) -> b
         rgb: (H, W, 3) float image in [0, 1].
         tolerance: the largest channel difference that still counts as grey, in [0, 1] units.
     """
-    return channel_spread(rgb) <= tolerance
+    return gray_and_equal(rgb, tolerance)[0]
 
 
-def channel_spread(rgb: np.ndarray) -> float:
-    """The largest difference between R and G or G and B anywhere in an (H, W, 3) image (0: grey exactly)."""
+def gray_and_equal(rgb: np.ndarray, tolerance: float = GRAY_TOLERANCE) -> tuple[bool, bool]:
+    """(R, G and B within `tolerance` everywhere, R, G and B exactly equal everywhere) for an (H, W, 3)
+    image: `LoadedImage.is_gray` and `LoadedImage.channels_equal`. A colour image costs one pass over R - G,
+    as `is_effectively_gray` alone did."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"Expected an (H, W, 3) image. Got shape {rgb.shape}")
-    return float(
-        max(
-            np.abs(rgb[..., 0] - rgb[..., 1]).max(initial=0.0),
-            np.abs(rgb[..., 1] - rgb[..., 2]).max(initial=0.0),
-        )
-    )
+    red_green = float(np.abs(rgb[..., 0] - rgb[..., 1]).max(initial=0.0))
+    if red_green > tolerance:
+        return False, False
+    green_blue = float(np.abs(rgb[..., 1] - rgb[..., 2]).max(initial=0.0))
+    return green_blue <= tolerance, red_green == 0.0 and green_blue == 0.0

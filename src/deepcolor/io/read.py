@@ -37,7 +37,7 @@ from deepcolor.io.decode import (
 )
 from deepcolor.io.errors import DECODE_ERRORS, ImageError, ImageWarning, reason
 from deepcolor.io.icc import icc_to_srgb_float, is_srgb, srgb_profile
-from deepcolor.io.loaded import DEFAULT_MAX_PIXELS, GRAY_TOLERANCE, LoadedImage, channel_spread
+from deepcolor.io.loaded import DEFAULT_MAX_PIXELS, GRAY_TOLERANCE, LoadedImage, gray_and_equal
 from deepcolor.io.metadata import (
     PNG_SIGNATURE,
     orient,
@@ -178,15 +178,15 @@ def _loaded(
     alpha = None if alpha is None else orient(alpha, orientation)
     if color.ndim == 2:
         rgb = np.repeat(color[:, :, None], 3, axis=2)
-        spread = 0.0
+        is_gray = channels_equal = True
     else:
         rgb = np.ascontiguousarray(color)
-        spread = channel_spread(rgb)
+        is_gray, channels_equal = gray_and_equal(rgb, gray_tolerance)
     return LoadedImage(
         rgb=rgb.astype(np.float32, copy=False),
         alpha=None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32),
-        is_gray=spread <= gray_tolerance,
-        channels_equal=spread == 0.0,
+        is_gray=is_gray,
+        channels_equal=channels_equal,
         path=src.path,
         name=src.name,
         **fields,  # type: ignore[arg-type]
