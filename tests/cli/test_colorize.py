@@ -183,3 +183,30 @@ def test_main_entry_lists_colorize():
 
     result = CliRunner().invoke(cli, ["colorize", "--help"])
     assert result.exit_code == 0 and "--render-size" in result.stdout and "--saturation" in result.stdout
+
+
+def test_oversized_png_metadata_and_extra_tiff_pages_are_warning_lines(tmp_path, model_file):
+    """Both used to be refused or silent; now the pixels are colorized and one `warning:` line says why."""
+    import zlib
+
+    import tifffile
+
+    from conftest import png_chunk
+
+    png = tmp_path / "xmp.png"
+    Image.fromarray(_grey()).save(png)
+    data = png.read_bytes()
+    xmp = png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\x01\x00\0\0" + zlib.compress(b" " * (2 << 20), 9))
+    png.write_bytes(data[:33] + xmp + data[33:])  # after IHDR (8 + 25 bytes)
+    tif = tmp_path / "pages.tif"
+    tifffile.imwrite(tif, np.stack([_grey(), _grey()]).astype(np.float32) / 255, photometric="minisblack")
+    code, _, stderr = _run(png, tif, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith("deepcolor: warning:")]
+    assert warnings == [
+        f"deepcolor: warning: {png}: the iTXt metadata chunk 'XML:com.adobe.xmp' (over 1 MB uncompressed) "
+        "dropped; the pixels are read without it",
+        f"deepcolor: warning: {tif}: has 2 pages; reading the first",
+    ]
+    assert read_image(tmp_path / "out" / "xmp.png").rgb.shape == (36, 52, 3)
+    assert read_image(tmp_path / "out" / "pages.tif").rgb.shape == (36, 52, 3)
