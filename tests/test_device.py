@@ -45,3 +45,10 @@ def test_cuda_index_past_the_last_device():
 def test_checking_a_name_does_not_import_torch():
     code = "import sys, deepcolor.device as d; d.check_device_name('cpu'); assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_api_refuses_an_unknown_device_with_a_value_error(gray_image):
+    import deepcolor
+
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        deepcolor.colorize(gray_image, device="tpu")

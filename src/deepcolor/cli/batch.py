@@ -65,18 +65,21 @@ ITEM_ERRORS = (ImageError, ValueError, OSError, MemoryError)
 # The shell's codes for a process ended by a signal: 128 + the signal's number.
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+EMPTY_PATH = (
+    "empty ('', an unset shell variable?): as a path it means the whole current folder; write . for that"
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # ------------------------------------------------------------------------------------------ shared options
 
 
-def _no_empty_inputs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    if any(raw == "" for raw in value):
-        raise click.BadParameter(
-            "an empty INPUT ('', an unset shell variable?) would mean the whole current folder; "
-            "write . for that"
-        )
+def reject_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Click callback: an empty argument (``''``, an unset shell variable) is a usage error, since as a path
+    it would mean the whole current folder. Works for one value and for ``nargs=-1`` / ``multiple``."""
+    values = value if isinstance(value, tuple) else (value,)
+    if any(raw == "" for raw in values):
+        raise click.BadParameter(EMPTY_PATH)
     return value
 
 
@@ -88,18 +91,11 @@ class OutputFolder(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and value == "":
-            self.fail(
-                "an empty OUTDIR ('', an unset shell variable?) would mean the current folder; "
-                "write . for that",
-                param,
-                ctx,
-            )
+            self.fail(EMPTY_PATH, param, ctx)
         return super().convert(value, param, ctx)
 
 
-inputs_argument = click.argument(
-    "inputs", nargs=-1, required=True, metavar="INPUT...", callback=_no_empty_inputs
-)
+inputs_argument = click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", callback=reject_empty)
 output_option = click.option(
     "-o",
     "--output",
@@ -212,6 +208,22 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+@contextlib.contextmanager
+def exit_on_signals(how_far: Callable[[], str] | None = None) -> Iterator[None]:
+    """Turn Ctrl-C (SIGINT) into exit 130 and SIGTERM into exit 143, after the code inside has unwound (so
+    that `deepcolor.io.atomic_write` removed its temporary file); one line says so, with ``how_far()``
+    (e.g. ``colorized 3 of 20 images``) when given."""
+    try:
+        with _sigterm_raises():
+            yield
+    except KeyboardInterrupt:
+        _echo_line("interrupted (Ctrl-C)" + (f": {how_far()}" if how_far else ""))
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Terminated:
+        _echo_line("terminated (SIGTERM)" + (f": {how_far()}" if how_far else ""))
+        raise SystemExit(EXIT_TERMINATED) from None
+
+
 def _stderr_is_terminal() -> bool:
     try:
         return sys.stderr.isatty()
@@ -247,37 +259,30 @@ def run_batch(
     show = len(images) > 1 and _stderr_is_terminal() if progress is None else progress
     verb = verb or (past_tense(desc) if desc else "processed")
     done = failed = 0
-    try:
-        with (
-            _sigterm_raises(),
-            tqdm(
-                total=len(images),
-                desc=desc,
-                unit="image",
-                file=sys.stderr,
-                disable=not show,
-                leave=False,
-                dynamic_ncols=True,
-            ) as bar,
-        ):
-            for item in items:
-                if item.warning is not None:
-                    echo_warning(f"{item.path}: {item.warning}")
-                    continue
-                if item.error is not None:
-                    echo_error(f"{item.path}: {item.error}")
-                    failed += 1
-                elif _run_one(item, process):
-                    done += 1
-                else:
-                    failed += 1
-                bar.update(1)
-    except KeyboardInterrupt:
-        _echo_line(f"interrupted (Ctrl-C): {verb} {done} of {len(images)} images")
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    except Terminated:
-        _echo_line(f"terminated (SIGTERM): {verb} {done} of {len(images)} images")
-        raise SystemExit(EXIT_TERMINATED) from None
+    with (
+        exit_on_signals(lambda: f"{verb} {done} of {len(images)} images"),
+        tqdm(
+            total=len(images),
+            desc=desc,
+            unit="image",
+            file=sys.stderr,
+            disable=not show,
+            leave=False,
+            dynamic_ncols=True,
+        ) as bar,
+    ):
+        for item in items:
+            if item.warning is not None:
+                echo_warning(f"{item.path}: {item.warning}")
+                continue
+            if item.error is not None:
+                echo_error(f"{item.path}: {item.error}")
+                failed += 1
+            elif _run_one(item, process):
+                done += 1
+            else:
+                failed += 1
+            bar.update(1)
     if len(images) > 1:
         _echo_line(summary_line(verb, done, len(images)))
     return 1 if failed or not images else 0

@@ -87,7 +87,7 @@ img{{max-width:100%;border:1px solid #ddd}}figure{{margin:2em 0}}</style></head>
     "--output",
     default="demo-out",
     show_default=True,
-    type=click.Path(file_okay=False, dir_okay=True, writable=True, path_type=Path),
+    type=batch.OutputFolder(),
     help="Folder for the sheets and index.html (created when missing).",
 )
 @model_options
@@ -112,26 +112,28 @@ def command(
     colorizer = load_colorizer(model, device, backend)
     entries: list[tuple[SamplePhoto, str]] = []
     failed = 0
-    for sample in SAMPLES:
-        try:
-            image = read_image(sample_path(sample))
-            l = lightness(image.rgb, gray=not sample.colour)[0, 0].numpy()
-            grey = grey_of(l)
-            colorized = colorizer.colorize_array(grey, render_size, gray=True)
-            if sample.colour:
-                tiles, labels = [image.rgb, grey, colorized], ["original", "grey (input)", "colorized"]
-            else:
-                tiles, labels = [grey, colorized], ["grey (input)", "colorized"]
-            sheet = make_sheet(
-                [tiles], col_labels=labels, tile_size=tile_size, title=f"{sample.name}: {model}"
-            )
-            write_image(output / f"{sample.name}.png", sheet)
-        except (ImageError, ValueError, OSError) as error:
-            batch.echo_error(str(error))
-            failed += 1
-            continue
-        entries.append((sample, f"{sample.name}.png"))
-    if entries:
-        index = write_index(output, entries, colorizer.name)
-        click.echo(f"wrote {len(entries)} sheets and {index}")
+    # Ctrl-C: exit 130, SIGTERM: exit 143, without leaving a half-written sheet
+    with batch.exit_on_signals(lambda: f"wrote {len(entries)} of {len(SAMPLES)} sheets"):
+        for sample in SAMPLES:
+            try:
+                image = read_image(sample_path(sample))
+                l = lightness(image.rgb, gray=not sample.colour)[0, 0].numpy()
+                grey = grey_of(l)
+                colorized = colorizer.colorize_array(grey, render_size, gray=True)
+                if sample.colour:
+                    tiles, labels = [image.rgb, grey, colorized], ["original", "grey (input)", "colorized"]
+                else:
+                    tiles, labels = [grey, colorized], ["grey (input)", "colorized"]
+                sheet = make_sheet(
+                    [tiles], col_labels=labels, tile_size=tile_size, title=f"{sample.name}: {model}"
+                )
+                write_image(output / f"{sample.name}.png", sheet)
+            except (ImageError, ValueError, OSError) as error:
+                batch.echo_error(str(error))
+                failed += 1
+                continue
+            entries.append((sample, f"{sample.name}.png"))
+        if entries:
+            index = write_index(output, entries, colorizer.name)
+            click.echo(f"wrote {len(entries)} sheets and {index}")
     sys.exit(1 if failed or not entries else 0)

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import click
 
+from deepcolor.cli import batch
 from deepcolor.cli.batch import echo_error
-from deepcolor.evaluate import DEFAULT_SHEET_COUNT, EvaluationError, evaluate, format_table
+
+# deepcolor.evaluate.DEFAULT_SHEET_COUNT, spelled out so that --help does not import torch (a test checks).
+DEFAULT_SHEET_COUNT = 6
 
 
 @click.command(
@@ -27,34 +30,59 @@ from deepcolor.evaluate import DEFAULT_SHEET_COUNT, EvaluationError, evaluate, f
     epilog="Exit codes: 0 all images scored, 1 some images unreadable (skipped), 2 usage error.",
 )
 @click.option(
-    "-m", "--model", "models", multiple=True, metavar="MODEL",
+    "-m",
+    "--model",
+    "models",
+    multiple=True,
+    metavar="MODEL",
     help="Model to score: 'default', a shipped name, a .safetensors, a checkpoint .pt or an .onnx file. "
     "Repeat to compare several. The 'gray' baseline (ab = 0) always runs too; '--model gray' runs it alone. "
     "[default: default]",
 )
 @click.option(
-    "-d", "--data", required=True, metavar="FOLDER_OR_TAR",
+    "-d",
+    "--data",
+    required=True,
+    metavar="FOLDER_OR_TAR",
+    callback=batch.reject_empty,
     help="A folder of colour images (sub-folders included) or a tar shard of images: the truth.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N images.")
 @click.option(
-    "--render-size", type=click.IntRange(min=8), default=None,
+    "--render-size",
+    type=click.IntRange(min=8),
+    default=None,
     help="Size the network sees (longer side, pixels). [default: the inference default]",
 )
 @click.option(
-    "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("eval-out"), show_default=True, help="Folder for per_image.csv, summary.csv and sheet.png.",
+    "-o",
+    "--output",
+    "output_dir",
+    type=batch.OutputFolder(),
+    default=Path("eval-out"),
+    show_default=True,
+    help="Folder for per_image.csv, summary.csv and sheet.png.",
 )
 @click.option(
-    "--sheet", "sheet_count", type=click.IntRange(min=0), default=DEFAULT_SHEET_COUNT, show_default=True,
+    "--sheet",
+    "sheet_count",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SHEET_COUNT,
+    show_default=True,
     help="How many images the comparison sheet shows (0: no sheet).",
 )
 @click.option(
-    "--device", default="auto", show_default=True,
+    "--device",
+    default="auto",
+    show_default=True,
+    callback=batch.check_device,
     help="Where the models run: auto (CUDA when present), cpu, cuda, cuda:1, mps.",
 )
 @click.option(
-    "--backend", type=click.Choice(["auto", "torch", "onnxruntime"]), default="auto", show_default=True,
+    "--backend",
+    type=click.Choice(["auto", "torch", "onnxruntime"]),
+    default="auto",
+    show_default=True,
     help="Run PyTorch models with torch or through onnxruntime (auto: $DEEPCOLOR_BACKEND, else torch).",
 )
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
@@ -71,6 +99,8 @@ def command(
 ) -> None:
     """Score colorization models against the truth on a folder or tar shard (PSNR, SSIM, CIEDE2000,
     colourfulness, AuC), beside the gray baseline."""
+    from deepcolor.evaluate import EvaluationError, evaluate, format_table
+
     try:
         result = evaluate(
             list(models) or ["default"],

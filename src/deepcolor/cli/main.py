@@ -2,13 +2,21 @@
 
 Each sub-command lives in its own module `deepcolor.cli.<name>` exposing a `click.Command` called `command`.
 Lazy loading keeps `deepcolor --help` and `deepcolor info` fast: torch-heavy modules load only when needed.
+A command module imports torch inside its function, never at import time, so that `deepcolor CMD --help` and
+usage errors (exit 2) answer at once; tests/cli/test_main.py checks every command.
+
+Ctrl-C ends any command with exit 130 (the shell's code for SIGINT) and one line, not click's "Aborted!"
+and exit 1; the batch commands also turn SIGTERM into exit 143 (`deepcolor.cli.batch.exit_on_signals`).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as `deepcolor.cli.batch` (not imported here: --help stays light)
 
 # name -> (module, one-line help shown by `deepcolor --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -35,6 +43,13 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(COMMANDS[cmd_name][0])
         return module.command
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted (Ctrl-C)", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help texts come from the table so that `--help` imports nothing heavy.
