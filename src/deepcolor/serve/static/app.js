@@ -477,6 +477,9 @@
     }
     closePicker(true);
     drawHints();
+    // A hint on the "before" side of the divider: move the divider so that its effect shows.
+    const percent = ((picker.x + 0.5) / state.source.w) * 100;
+    if (percent < Number(el.split.value)) updateSplit(Math.max(0, percent - 8));
     scheduleRender(0);
   }
 
