@@ -347,6 +347,8 @@ def command(inputs, output, recursive, overwrite, max_pixels):
     job = batch.Batch.from_cli(inputs, output)
 
     def process(item):
+        with atomic_write(job.output_path(item, ".txt")) as f:  # a whole first file of the item
+            f.write(item.stem.name.encode())
         with atomic_write(job.output_path(item, ".png")) as f:
             f.write(b"the first half")
             if item.stem.name == "b":
@@ -378,6 +380,7 @@ def test_a_signal_mid_write_leaves_nothing_partial(tmp_path, sig, code, line):
     )
     try:
         assert proc.stdout.readline() == "writing\n"
+        assert (out / "b.txt").is_file()
         assert [p.name for p in out.iterdir() if p.name.startswith(".b.png.")]  # the temp file, half written
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=30)
@@ -385,7 +388,8 @@ def test_a_signal_mid_write_leaves_nothing_partial(tmp_path, sig, code, line):
         proc.kill()
     assert proc.returncode == code, stderr
     assert stderr.splitlines() == [line]
-    assert sorted(p.name for p in out.iterdir()) == ["a.png"]  # no b.png, no hidden .b.png.*.tmp
+    # nothing of b: no b.png, no hidden .b.png.*.tmp, and not its whole first file b.txt either
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "a.txt"]
     assert (out / "a.png").read_bytes() == b"the first half and the second half"
 
 

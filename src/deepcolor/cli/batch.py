@@ -342,6 +342,8 @@ class Batch:
     outdir: Path
     overwrite: bool = False
     _inputs: frozenset[Path] = field(default=frozenset(), repr=False)
+    # output paths handed out for the item under way that did not exist yet: removed if it does not finish
+    _new_paths: list[Path] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._inputs = frozenset(
@@ -370,16 +372,36 @@ class Batch:
                 replace it``).
         """
         path = item.output_path(self.outdir, suffix)
-        if self.overwrite:
-            return path
-        if Path(os.path.realpath(path)) in self._inputs:
-            raise ImageError(path, "is an input file; pass --overwrite to write over it")
-        if os.path.lexists(path):
-            raise ImageError(path, "exists; pass --overwrite to replace it")
+        exists = os.path.lexists(path)
+        if not self.overwrite:
+            if Path(os.path.realpath(path)) in self._inputs:
+                raise ImageError(path, "is an input file; pass --overwrite to write over it")
+            if exists:
+                raise ImageError(path, "exists; pass --overwrite to replace it")
+        if not exists:
+            self._new_paths.append(path)
         return path
 
     def run(
         self, process: Callable[[InputItem], object], desc: str | None = None, verb: str | None = None
     ) -> int:
-        """`run_batch` over this batch's items; returns the exit code (0 or 1)."""
-        return run_batch(self.items, process, desc=desc, verb=verb)
+        """`run_batch` over this batch's items; returns the exit code (0 or 1).
+
+        An item that writes several files (``convert --npy``) and is interrupted half-way (Ctrl-C, SIGTERM)
+        leaves none of its new files behind: nothing partial, per item as per file. (A failed item keeps
+        what it wrote: a file that appeared meanwhile under one of its names would not be ours to remove.)
+        """
+
+        def whole(item: InputItem) -> None:
+            self._new_paths = []
+            try:
+                process(item)
+            except (KeyboardInterrupt, Terminated):
+                for path in self._new_paths:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                raise
+            finally:
+                self._new_paths = []
+
+        return run_batch(self.items, whole, desc=desc, verb=verb)
