@@ -26,7 +26,7 @@ def test_folder_with_shards_and_images_is_sorted_and_complete(tmp_path):
     # a folder's own files first (sorted), then its sub-folders (sorted)
     assert index.names[:3] == ["img_00000.png", "img_00001.jpg", "img_00002.png"]
     assert index.names[3:] == [f"imgs/img_{n:05d}.png" for n in range(100, 104)]
-    assert index.where(1).endswith("s1.tar:img_00001.jpg")
+    assert index.where(1).endswith("s1.tar/img_00001.jpg")
 
 
 def test_glob_and_subset(tmp_path):

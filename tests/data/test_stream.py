@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from data.helpers import write_shard
+from data.helpers import write_folder, write_shard
 from deepcolor.data import (
     ImageStream,
     StreamPosition,
@@ -107,8 +107,32 @@ def test_unreadable_images_are_reported_and_skipped(tmp_path, capfd):
     stream = ImageStream(build_index(path), 16, 6, seed=0, grey_threshold=0)
     batch = next(iter(make_loader(stream, 0)))
     err = capfd.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "b.tar:broken.jpg: unreadable image" in err[0]
+    # the line the commands print for such a file (deepcolor.io's wording), naming the shard and member
+    assert err == [f"deepcolor: {path}/broken.jpg: not an image (it looks like a text file)"]
     assert batch["unreadable"] == 1
+
+
+def test_bad_training_and_validation_images_say_what_the_commands_say(tmp_path, capfd):
+    folder = tmp_path / "photos"
+    write_folder(folder, 8, size=20)
+    (folder / "a_bad.png").write_bytes(bytes(range(256)))
+    (folder / "b_text.jpg").write_bytes(b"hello, not a jpeg")
+    (folder / "c_truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0 and nothing more")
+    index = build_index(folder)
+    stream = ImageStream(index, 16, 8, seed=0, grey_threshold=0)
+    batches = take(iter(make_loader(stream, 0)), 2)  # past the end of the first epoch: every file read
+    err = capfd.readouterr().err.strip().splitlines()
+    assert sum(b["unreadable"] for b in batches) == len(err) >= 3  # each line counted once
+    assert sorted(set(err)) == [
+        f"deepcolor: {folder / 'a_bad.png'}: not an image, or a format deepcolor cannot read",
+        f"deepcolor: {folder / 'b_text.jpg'}: not an image (it looks like a text file)",
+        f"deepcolor: {folder / 'c_truncated.jpg'}: not a readable image (Truncated File Read)",
+    ]
+    rgb, grey = load_validation_set(str(folder), 4, 16, grey_threshold=0)
+    assert rgb.shape[0] == 4
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err[0] == f"deepcolor: {folder / 'a_bad.png'}: not an image, or a format deepcolor cannot read"
+    assert not any("<_io." in line or "unreadable image (" in line for line in err)
 
 
 def test_rgb_batch_to_lab_shapes_and_values():

@@ -1,5 +1,12 @@
 """Decoding and augmentation of one training image, in a worker: bytes -> (size, size, 3) uint8.
 
+Decoding goes through deepcolor.io, so a training image looks as it does at inference: EXIF orientation
+applied, an embedded ICC profile converted to sRGB, the same pixel limit and the same one-line `ImageError`s.
+JPEGs (every image of the training sets) take a fast path: libjpeg decodes them straight at a reduced scale
+close to the crop size (its DCT scaling, several times faster than a full decode), then deepcolor.io's own
+orientation and ICC steps run on the 8-bit image; any other file, and a JPEG the fast path does not take
+(CMYK, broken, over the limit), is read by `deepcolor.io.read_image` itself.
+
 Random resized crop (area fraction in [min_scale, 1], aspect ratio in [3/4, 4/3]) then a horizontal flip
 with probability 1/2. Every random draw comes from a generator seeded by (seed, epoch, record index), so an
 image's augmentation does not depend on which worker or rank reads it, nor on a resume.
@@ -9,9 +16,16 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import numpy as np
 from PIL import Image
+
+from deepcolor.data.sources import ImageIndex
+from deepcolor.io import DEFAULT_MAX_PIXELS, MEMORY_NAME, ImageError, from_unit_float, read_image
+from deepcolor.io.errors import DECODE_ERRORS
+from deepcolor.io.icc import icc_to_srgb_8bit, is_srgb
+from deepcolor.io.metadata import orient, read_exif
 
 # Images whose mean chroma (sqrt(a*^2 + b*^2), CIE Lab units) is below this are "near grey" and dropped:
 # grey photos teach a colorizer to leave things grey. On Tiny-ImageNet 3.0 drops 4.7% of the images (JPEG
@@ -19,14 +33,69 @@ from PIL import Image
 # ordinary colour photos sit well above. See `mean_chroma`.
 GREY_CHROMA_THRESHOLD = 3.0
 
+_JPEG_SIGNATURE = b"\xff\xd8\xff"
 
-def decode(data: bytes, min_side: int = 0) -> Image.Image:
-    """Decode image bytes to an RGB PIL image; JPEGs much larger than `min_side` are decoded at a reduced
-    scale (libjpeg's DCT scaling), which is several times faster."""
-    image = Image.open(io.BytesIO(data))
-    if min_side and image.format == "JPEG":
-        image.draft("RGB", (min_side, min_side))
-    return image.convert("RGB")
+
+def decode(data: bytes, min_side: int = 0, name: str = MEMORY_NAME) -> Image.Image:
+    """Decode an encoded image to an upright 8-bit sRGB RGB PIL image, as deepcolor.io reads it.
+
+    Args:
+        data: the file's bytes.
+        min_side: JPEGs much larger than this are decoded at a reduced scale whose sides stay >= min_side
+            (0: full size).
+        name: what error messages call the image (its file, or `shard.tar/member`).
+
+    Raises:
+        ImageError: not an image, truncated, over deepcolor.io's pixel limit...: one line naming `name`.
+    """
+    image = _decode_jpeg(data, min_side, name)
+    if image is not None:
+        return image
+    loaded = read_image(data, name=name)
+    return Image.fromarray(from_unit_float(loaded.rgb, np.uint8))
+
+
+def read_record(index: ImageIndex, i: int, min_side: int = 0) -> Image.Image:
+    """Record i of `index`, decoded (see `decode`); every failure, reading included, is an ImageError
+    naming the record (`index.where(i)`)."""
+    name = index.where(i)
+    try:
+        data = index.read(i)
+    except OSError as e:
+        raise ImageError(name, f"cannot read: {(e.strerror or str(e)).lower()}") from None
+    try:
+        return decode(data, min_side, name)
+    except MemoryError:
+        raise ImageError(name, "not enough memory to decode") from None
+
+
+def _decode_jpeg(data: bytes, min_side: int, name: str) -> Image.Image | None:
+    """The fast path for an RGB or grey JPEG within the pixel limit; None for anything else (read_image
+    then reads it, with its checks and messages)."""
+    if not data.startswith(_JPEG_SIGNATURE):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our limit is the one below
+            image = Image.open(io.BytesIO(data))
+            if image.format != "JPEG" or image.mode not in ("RGB", "L"):
+                return None
+            if image.width * image.height > DEFAULT_MAX_PIXELS:
+                return None
+            if min_side:
+                image.draft("RGB", (min_side, min_side))
+            image.load()
+    except (*DECODE_ERRORS, Image.DecompressionBombError):
+        return None
+    orientation, _ = read_exif(image, name)  # before any conversion: a converted image has no EXIF
+    icc = image.info.get("icc_profile")
+    if icc and not is_srgb(icc):
+        image = icc_to_srgb_8bit(image, icc, name) or image  # unusable profile: warned, pixels as stored
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if orientation != 1:
+        image = Image.fromarray(np.ascontiguousarray(orient(np.asarray(image), orientation)))
+    return image
 
 
 def mean_chroma(rgb: np.ndarray) -> float:

@@ -47,9 +47,10 @@ class ImageIndex:
             return f.read(self.sizes[i])
 
     def where(self, i: int) -> str:
-        """A human-readable location: `shard.tar:member` or the file path."""
+        """Where record i lives, as messages name it: the file path, or `path/to/shard.tar/member` (as
+        `deepcolor evaluate` names tar members)."""
         path = self.files[self.file_id[i]]
-        return f"{path}:{self.names[i]}" if self.offsets[i] >= 0 else path
+        return f"{path}/{self.names[i]}" if self.offsets[i] >= 0 else path
 
     def subset(self, count: int) -> ImageIndex:
         """The first `count` records (in index order)."""

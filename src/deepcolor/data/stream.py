@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from deepcolor.data.augment import GREY_CHROMA_THRESHOLD, decode, mean_chroma, random_resized_crop
+from deepcolor.data.augment import GREY_CHROMA_THRESHOLD, mean_chroma, random_resized_crop, read_record
 from deepcolor.data.sources import ImageIndex
+from deepcolor.io import ImageError
 
 
 @dataclass
@@ -147,9 +148,9 @@ class ImageStream(IterableDataset):
             record = int(sequence[cursor])
             cursor += 1
             try:
-                image = decode(self.index.read(record), min_side=self.size)
-            except Exception as e:  # a corrupt image: one line, counted, skipped
-                print(f"deepcolor: {self.index.where(record)}: unreadable image ({e})", file=sys.stderr)
+                image = read_record(self.index, record, self.size)
+            except ImageError as e:  # a bad image: the line the commands print for it, counted, skipped
+                print(f"deepcolor: {e}", file=sys.stderr)
                 unreadable += 1
                 continue
             rng = np.random.default_rng([self.seed, epoch, record])

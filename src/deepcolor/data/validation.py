@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import torch
 
-from deepcolor.data.augment import GREY_CHROMA_THRESHOLD, center_crop, decode, mean_chroma
+from deepcolor.data.augment import GREY_CHROMA_THRESHOLD, center_crop, mean_chroma, read_record
 from deepcolor.data.sources import build_index
+from deepcolor.io import ImageError
 
 
 def load_validation_set(
@@ -27,9 +28,9 @@ def load_validation_set(
         if len(images) == count:
             break
         try:
-            image = decode(index.read(i), min_side=size)
-        except Exception as e:
-            print(f"deepcolor: {index.where(i)}: unreadable image ({e})", file=sys.stderr)
+            image = read_record(index, i, size)
+        except ImageError as e:  # the line the commands print for this file; skipped
+            print(f"deepcolor: {e}", file=sys.stderr)
             continue
         crop = center_crop(image, size)
         if grey_threshold > 0 and mean_chroma(crop) < grey_threshold:
