@@ -36,7 +36,6 @@ import io as _stdio
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -161,20 +160,18 @@ class _Item:
     load: Callable[[], np.ndarray]  # -> (H, W, 3) float32 sRGB in [0, 1]; raises ImageError
 
 
-def _read_rgb(path: Path, shown_name: str | None = None) -> np.ndarray:
+def _read_member(index: Any, i: int, shown: str) -> np.ndarray:
     try:
-        return read_image(path).rgb
-    except ImageError as error:
-        if shown_name is None:
-            raise
-        # The file was a scratch copy of a tar member: name the member, not the copy.
-        raise ImageError(shown_name, error.problem) from None
+        data = index.read(i)
+    except OSError as error:
+        raise ImageError(shown, f"cannot read: {error.strerror or error}") from None
+    return read_image(data, name=shown).rgb
 
 
-def _items(data: Path, scratch: Path) -> list[_Item]:
+def _items(data: Path) -> list[_Item]:
     """The images of `data` in the order of `deepcolor.data.build_index` (the one training uses): files
     sorted by path, sub-folders included, tar members in archive order. Folder images are read in place;
-    tar members are copied to `scratch` one at a time and decoded by deepcolor.io like any file."""
+    tar members from their bytes; both by deepcolor.io, as the commands read files."""
     from deepcolor.data import DataError, build_index
 
     if not data.exists():
@@ -187,17 +184,10 @@ def _items(data: Path, scratch: Path) -> list[_Item]:
     for i in range(len(index)):
         file = Path(index.files[index.file_id[i]])
         if index.offsets[i] < 0:  # a file of its own
-            items.append(_Item(Path(index.names[i]).as_posix(), lambda file=file: _read_rgb(file)))
+            items.append(_Item(Path(index.names[i]).as_posix(), lambda file=file: read_image(file).rgb))
             continue
         shown = f"{file.name}/{index.names[i]}"
-        suffix = Path(index.names[i]).suffix.lower()
-
-        def load(i: int = i, shown: str = shown, suffix: str = suffix) -> np.ndarray:
-            copy = scratch / f"member{suffix}"
-            copy.write_bytes(index.read(i))
-            return _read_rgb(copy, shown_name=shown)
-
-        items.append(_Item(shown, load))
+        items.append(_Item(shown, lambda i=i, shown=shown: _read_member(index, i, shown)))
     return items
 
 
@@ -307,37 +297,36 @@ def evaluate(
     skipped = {UNREADABLE: 0, TOO_SMALL: 0, FAILED: 0}
     sheet_rows: list[list[np.ndarray]] = []
     sheet_names: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="deepcolor-eval-") as scratch:
-        items = _items(data_path, Path(scratch))[:limit]
-        show = progress and len(items) > 1
-        bar = tqdm(
-            total=len(items),
-            desc="evaluate",
-            unit="img",
-            file=sys.stderr,
-            disable=not show,
-            leave=False,
-            dynamic_ncols=True,
-        )
-        with bar, torch.inference_mode():
-            for item in items:
-                try:
-                    image_rows, sheet_row = _evaluate_image(item, predictors, render_size)
-                except Exception as error:
-                    # A bad image (unreadable, too small for SSIM) is reported and skipped; anything else is
-                    # a bug and propagates.
-                    if not isinstance(error, (ImageError, _Skip, OSError, MemoryError)):
-                        raise
-                    failed.append(_one_line(item.name, error))
-                    skipped[_reason(error)] += 1
-                    if on_failure is not None:
-                        on_failure(failed[-1])
-                else:
-                    rows.extend(image_rows)
-                    if len(sheet_rows) < sheet_count:
-                        sheet_rows.append(sheet_row)
-                        sheet_names.append(Path(item.name).stem)
-                bar.update(1)
+    items = _items(data_path)[:limit]
+    show = progress and len(items) > 1
+    bar = tqdm(
+        total=len(items),
+        desc="evaluate",
+        unit="img",
+        file=sys.stderr,
+        disable=not show,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    with bar, torch.inference_mode():
+        for item in items:
+            try:
+                image_rows, sheet_row = _evaluate_image(item, predictors, render_size)
+            except Exception as error:
+                # A bad image (unreadable, too small for SSIM) is reported and skipped; anything else is
+                # a bug and propagates.
+                if not isinstance(error, (ImageError, _Skip, OSError, MemoryError)):
+                    raise
+                failed.append(_one_line(item.name, error))
+                skipped[_reason(error)] += 1
+                if on_failure is not None:
+                    on_failure(failed[-1])
+            else:
+                rows.extend(image_rows)
+                if len(sheet_rows) < sheet_count:
+                    sheet_rows.append(sheet_row)
+                    sheet_names.append(Path(item.name).stem)
+            bar.update(1)
     summary = {label: _summarise(label, [r for r in rows if r["model"] == label]) for label in labels}
     result = EvaluationResult(
         str(data_path), labels, summary, rows, failed, skipped={k: n for k, n in skipped.items() if n}
