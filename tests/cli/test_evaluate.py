@@ -41,8 +41,9 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_gray_baseline_table_and_files(tmp_path: Path, data: Path) -> None:
     out = tmp_path / "out"
-    code, stdout, stderr = _run("--model", "gray", "--data", str(data), "-o", str(out), "--sheet", "2",
-                                "--no-progress")
+    code, stdout, stderr = _run(
+        "--model", "gray", "--data", str(data), "-o", str(out), "--sheet", "2", "--no-progress"
+    )
     assert code == 0, stderr
     lines = stdout.splitlines()
     assert lines[0] == f"{data}: 3 images scored"
@@ -99,9 +100,22 @@ def test_help_lists_kebab_case_flags() -> None:
 def test_subprocess_bad_data_no_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(
-        [sys.executable, "-m", "deepcolor", "evaluate", "-m", "gray", "-d", str(tmp_path / "missing"),
-         "-o", str(tmp_path / "out")],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "deepcolor",
+            "evaluate",
+            "-m",
+            "gray",
+            "-d",
+            str(tmp_path / "missing"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"deepcolor: {tmp_path / 'missing'}: no such file or folder"
@@ -124,8 +138,19 @@ def test_checkpoint_beside_gray(tmp_path: Path, data: Path) -> None:
     checkpoint = tmp_path / "ckpt.pt"
     model = create_model("autoencoder", **kwargs)
     torch.save({"model_name": "autoencoder", "model_kwargs": kwargs, "model": model.state_dict()}, checkpoint)
-    code, stdout, stderr = _run("-m", str(checkpoint), "-d", str(data), "-o", str(tmp_path / "out"),
-                                "--render-size", "16", "--device", "cpu", "--no-progress")
+    code, stdout, stderr = _run(
+        "-m",
+        str(checkpoint),
+        "-d",
+        str(data),
+        "-o",
+        str(tmp_path / "out"),
+        "--render-size",
+        "16",
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert code == 0, stderr
     rows = [line.split()[0] for line in stdout.splitlines()[3:5]]
     assert rows == ["gray", "/".join(checkpoint.parts[-2:])]
@@ -137,3 +162,19 @@ def test_unwritable_output_one_line(tmp_path: Path, data: Path) -> None:
     code, stdout, stderr = _run("-m", "gray", "-d", str(data), "-o", str(blocker / "out"), "--no-progress")
     assert code == 2
     assert stderr.count("\n") == 1 and stderr.startswith("deepcolor: ") and "cannot write" in stderr
+
+
+def test_no_progress_bar_off_a_terminal(tmp_path: Path, data: Path) -> None:
+    code, _, stderr = _run("-m", "gray", "-d", str(data), "-o", str(tmp_path / "out"), "--sheet", "0")
+    assert code == 0
+    assert stderr == ""  # CliRunner's stderr is not a terminal: no bar drawn, no '\r' lines
+
+
+def test_empty_data_or_output_and_unknown_device_are_usage_errors(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for args in (["-d", ""], ["-d", str(data), "-o", ""], ["-d", str(data), "--device", "tpu"]):
+        code, _, stderr = _run("-m", "gray", *args)
+        assert code == 2 and "Traceback" not in stderr, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]  # nothing written

@@ -224,7 +224,8 @@ def exit_on_signals(how_far: Callable[[], str] | None = None) -> Iterator[None]:
         raise SystemExit(EXIT_TERMINATED) from None
 
 
-def _stderr_is_terminal() -> bool:
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal: only then is a progress bar drawn (a log file gets no bar lines)."""
     try:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):  # replaced or closed stream
@@ -256,7 +257,7 @@ def run_batch(
         SystemExit: 130 after Ctrl-C (SIGINT), 143 after SIGTERM, with one line saying how far it got.
     """
     images = [item for item in items if item.warning is None]
-    show = len(images) > 1 and _stderr_is_terminal() if progress is None else progress
+    show = len(images) > 1 and stderr_is_terminal() if progress is None else progress
     verb = verb or (past_tense(desc) if desc else "processed")
     done = failed = 0
     with (

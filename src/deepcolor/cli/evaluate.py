@@ -85,7 +85,7 @@ DEFAULT_SHEET_COUNT = 6
     show_default=True,
     help="Run PyTorch models with torch or through onnxruntime (auto: $DEEPCOLOR_BACKEND, else torch).",
 )
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar (never drawn off a terminal).")
 def command(
     models: tuple[str, ...],
     data: str,
@@ -109,7 +109,7 @@ def command(
             render_size=render_size,
             sheet_count=sheet_count,
             output_dir=output_dir,
-            progress=not no_progress,
+            progress=not no_progress and batch.stderr_is_terminal(),
             device=device,
             backend=backend,
             on_failure=echo_error,

@@ -78,7 +78,7 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
     try:
         difference = compare_onnx(module, output)
     except WeightsError as error:  # onnxruntime missing: the file is written, the check skipped
-        batch.echo_error(f"warning: {error}")
+        batch.echo_warning(str(error))
         difference = None
     megabytes = output.stat().st_size / 1e6
     inputs = ", ".join([ONNX_INPUT, *(c.name for c in model_conditions(module))])

@@ -149,8 +149,7 @@ def _compute_prior(config: object, out: str) -> None:
     save_prior(prior, model.bin_centers, out, config.prior_images)
     used = int((prior > 0).sum())
     click.echo(
-        f"deepcolor: wrote {out}: prior over {model.num_bins} bins ({used} seen) "
-        f"from {config.prior_images} images",
+        f"wrote {out}: prior over {model.num_bins} bins ({used} seen) from {config.prior_images} images",
         err=True,
     )
 
@@ -174,4 +173,4 @@ def _export(path: str) -> None:
         Path(path).with_suffix(".safetensors"),
         {"step": state.get("step"), "config": state.get("config"), "ema": state.get("ema") is not None},
     )
-    click.echo(f"deepcolor: wrote {out} and {out.with_suffix('.json')}", err=True)
+    click.echo(f"wrote {out} and {out.with_suffix('.json')}", err=True)
