@@ -433,3 +433,44 @@ def test_uploads_keep_their_exif_orientation(client):
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     response = client.post("/api/colorize", files=files(encode(image, "JPEG", exif=exif.tobytes()), "r.jpg"))
     assert (response.headers["x-source-width"], response.headers["x-source-height"]) == ("30", "50")
+
+
+def test_previews_are_cached_by_content_and_size(make_client):
+    """The page sends the same photo for every change: its decoded preview is kept, the result the same."""
+    client = make_client()
+    cache = client.app.state.engine.previews
+    photo = encode(grey_photo(300, 400))
+    first = client.post("/api/colorize", files=files(photo, "a.png"), data={"max_side": "100"})
+    hits = cache.hits
+    again = client.post("/api/colorize", files=files(photo, "b.png"), data={"max_side": "100"})
+    assert cache.hits == hits + 1
+    assert first.content == again.content
+    assert again.headers["x-source-width"] == "400"
+    client.post("/api/colorize", files=files(photo), data={"max_side": "120"})
+    client.post("/api/colorize", files=files(photo))  # full resolution: never cached
+    assert cache.hits == hits + 1
+    other = encode(grey_photo(300, 400, seed=5))
+    client.post("/api/colorize", files=files(other), data={"max_side": "100"})
+    assert cache.hits == hits + 1
+    # what a request does with its pixels does not reach the cache
+    decolorized = client.post("/api/decolorize", files=files(photo), data={"max_side": "100"})
+    assert decolorized.status_code == 200
+    assert client.post("/api/colorize", files=files(photo), data={"max_side": "100"}).content == first.content
+
+
+def test_preview_cache_is_bounded():
+    from deepcolor.serve.engine import Prepared, PreviewCache
+
+    cache = PreviewCache(max_bytes=1000, max_entries=3)
+
+    def item(n: int) -> Prepared:
+        return Prepared(None, "x", np.zeros(n, np.uint8), None, True, 1, 1)  # type: ignore[arg-type]
+
+    for i in range(5):
+        cache.put((i,), item(100))
+    assert cache.get((0,)) is None and cache.get((4,)) is not None and len(cache._items) == 3
+    cache.put(("big",), item(2000))
+    assert cache.get(("big",)) is None
+    for i in range(3):
+        cache.put(("m", i), item(400))
+    assert sum(x.nbytes for x in cache._items.values()) <= 1000

@@ -55,7 +55,7 @@ def test_concurrent_requests(server):
         thread.start()
     for thread in threads:
         thread.join(180)
-    assert sorted(codes) == [200] * 6  # 2 working + 4 waiting fit the default queue
+    assert sorted(codes) == [200] * 6  # 2 working + 4 waiting: within the default queue (8)
 
 
 def test_an_upload_over_the_limit_is_refused_before_it_is_read(server):

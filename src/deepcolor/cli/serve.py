@@ -46,7 +46,7 @@ from deepcolor.cli import batch
     "--queue",
     type=click.IntRange(min=0),
     default=None,
-    help="Requests that may wait for a worker before new ones get 503 [default: 2 x workers].",
+    help="Requests that may wait for a worker before new ones get 503 [default: 4 x workers, at least 8].",
 )
 @click.option(
     "--max-upload-mb",

@@ -14,7 +14,11 @@ found by feature (`Features`), and a request that needs one the library lacks ge
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import inspect
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +39,8 @@ from deepcolor.serve.schemas import (
 )
 from deepcolor.serve.settings import Settings
 
+PREVIEW_CACHE_BYTES = 256 << 20  # decoded previews kept for the page's re-renders (a 1600 px preview: 31 MB)
+PREVIEW_CACHE_ENTRIES = 16
 PREVIEW_REFERENCE_SIDE = 512  # a reference photo only lends its colour statistics: a preview needs few pixels
 
 
@@ -90,7 +96,9 @@ class Result:
 class Prepared:
     """A decoded upload, scaled down for a preview when asked.
 
-    `rgb` / `alpha` are what the pipeline gets; `sx`, `sy` map input pixels to `rgb` pixels.
+    `rgb` / `alpha` are what the pipeline gets; `width` x `height` is the input's size (as displayed, after
+    EXIF orientation), and `sx`, `sy` map its pixels to `rgb`'s. `image` carries the file's metadata (mode,
+    bit depth, ICC, EXIF); for a cached preview its pixels are the preview's.
     """
 
     image: LoadedImage
@@ -98,8 +106,19 @@ class Prepared:
     rgb: np.ndarray
     alpha: np.ndarray | None
     preview: bool
+    width: int
+    height: int
     sx: float = 1.0
     sy: float = 1.0
+
+    def copy(self) -> Prepared:
+        """The same with its own pixel arrays (what a cache hands out, so that no request sees another's)."""
+        alpha = None if self.alpha is None else self.alpha.copy()
+        return dataclasses.replace(self, rgb=self.rgb.copy(), alpha=alpha)
+
+    @property
+    def nbytes(self) -> int:
+        return self.rgb.nbytes + (0 if self.alpha is None else self.alpha.nbytes)
 
     @property
     def grey_source(self) -> bool:
@@ -109,7 +128,7 @@ class Prepared:
         return self.image.is_gray and self.image.mode in GREY_MODES
 
     def source_headers(self) -> dict[str, str]:
-        return {"X-Source-Width": str(self.image.width), "X-Source-Height": str(self.image.height)}
+        return {"X-Source-Width": str(self.width), "X-Source-Height": str(self.height)}
 
 
 def _downscale(array: np.ndarray, max_side: int) -> np.ndarray:
@@ -148,6 +167,41 @@ def _library(fn: Any, *args: Any, **kwargs: Any) -> Any:
         ) from None
 
 
+class PreviewCache:
+    """Least recently used decoded previews, bounded in entries and bytes; shared by the worker threads."""
+
+    def __init__(
+        self, max_bytes: int = PREVIEW_CACHE_BYTES, max_entries: int = PREVIEW_CACHE_ENTRIES
+    ) -> None:
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._items: OrderedDict[tuple, Prepared] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> Prepared | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return item
+
+    def put(self, key: tuple, item: Prepared) -> None:
+        if item.nbytes > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = item
+            self._bytes += item.nbytes
+            while self._bytes > self.max_bytes or len(self._items) > self.max_entries:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+
+
 class Engine:
     """The server's models and operations.
 
@@ -160,6 +214,7 @@ class Engine:
 
         self.settings = settings
         self.features = Features.detect()
+        self.previews = PreviewCache()
         self.colorizers: dict[str, Any] = {"default": Colorizer(settings.model, device=settings.device)}
         aliases = read_index()
         names = settings.models if settings.models is not None else shipped_models()
@@ -197,20 +252,40 @@ class Engine:
     # --------------------------------------------------------------------------------------------- input
 
     def _prepare(self, upload: Upload, max_side: int | None) -> Prepared:
+        """Decode (and for a preview scale down) an upload. Previews are cached by the bytes' hash: the page
+        sends the same photo again for every hint and slider change, and a 12 MP JPEG takes longer to
+        decode than the whole preview takes to colour."""
+        key = None
+        if max_side is not None:
+            key = (hashlib.sha256(upload.data).digest(), max_side, self.settings.max_pixels)
+            cached = self.previews.get(key)
+            if cached is not None:
+                return dataclasses.replace(cached.copy(), label=upload.filename)
         image = codec.decode(upload.data, upload.filename, self.settings.max_pixels)
-        prepared = Prepared(image, upload.filename, image.rgb, image.alpha, preview=max_side is not None)
+        prepared = Prepared(
+            image,
+            upload.filename,
+            image.rgb,
+            image.alpha,
+            preview=max_side is not None,
+            width=image.width,
+            height=image.height,
+        )
         if max_side is not None and max(image.height, image.width) > max_side:
             prepared.rgb = _downscale(image.rgb, max_side)
             prepared.alpha = None if image.alpha is None else _downscale(image.alpha, max_side)
             prepared.sy = prepared.rgb.shape[0] / image.height
             prepared.sx = prepared.rgb.shape[1] / image.width
+        if key is not None:
+            light = dataclasses.replace(image, rgb=prepared.rgb, alpha=prepared.alpha)  # not the full pixels
+            self.previews.put(key, dataclasses.replace(prepared, image=light).copy())
         return prepared
 
     def _hints(self, text: str | None, prepared: Prepared) -> dict[str, Any] | None:
         """The hints field, checked against the input's size and mapped onto the (preview) pixels."""
         if text is None:
             return None
-        hints = parse_hints(text, prepared.image.width, prepared.image.height)
+        hints = parse_hints(text, prepared.width, prepared.height)
         if not hints.get("points"):
             return None
         if not self.features.hints:
@@ -330,10 +405,11 @@ class Engine:
             raise _missing("colour suggestions")
         colorizer = self._colorizer(params.model)
         prepared = self._prepare(upload, params.max_side)
-        image = prepared.image
-        if not (params.x < image.width and params.y < image.height):
+        width, height = prepared.width, prepared.height
+        if not (params.x < width and params.y < height):
             raise ClientError(
-                422, f"x, y: ({params.x:g}, {params.y:g}) is outside the {image.width} x {image.height} image"
+                422,
+                f"x, y: ({params.x:g}, {params.y:g}) is outside the {width} x {height} image",
             )
         height, width = prepared.rgb.shape[:2]
         x = min(width - 1, max(0, round((params.x + 0.5) * prepared.sx - 0.5)))
@@ -373,7 +449,6 @@ class Engine:
             deepcolor.colorize, array, model=colorizer, render_size=params.render_size, **extras
         )
         heat = heat_map(uncertainty_of(result))
-        prepared.alpha = None
         encoded = codec.encode(heat[..., :3], "png", alpha=heat[..., 3])
         return Result(encoded, prepared.source_headers())
 

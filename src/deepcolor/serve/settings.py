@@ -44,7 +44,8 @@ class Settings:
         models: further shipped models a request may pick by name; None: every shipped model.
         device: "auto", "cpu", "cuda", ...
         workers: threads that run the work (decode, model, encode); each request runs on one of them.
-        queue: requests that may wait for a free worker; beyond `workers + queue` a request gets a 503.
+        queue: requests that may wait for a free worker; beyond `workers + queue` a request gets a 503
+            (default: 4 x workers, at least 8: a page or a script with a few parallel requests sees none).
         max_upload_mb: largest accepted image upload, in MiB (checked while the body streams in).
         max_pixels: largest accepted image, width x height (checked from the header, before decoding).
         token: when set, every /api call needs ``Authorization: Bearer <token>``.
@@ -68,7 +69,7 @@ class Settings:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1. Got {self.workers}")
         if self.queue is None:
-            self.queue = 2 * self.workers
+            self.queue = max(8, 4 * self.workers)
         if self.queue < 0:
             raise ValueError(f"queue must be >= 0. Got {self.queue}")
         if not self.max_upload_mb > 0:
