@@ -40,3 +40,33 @@ def test_unwritable_folder_is_one_clear_error(tmp_path):
     with pytest.raises(ImageError, match=r"cannot write"):
         with atomic_write(tmp_path / "file" / "f.bin") as f:  # parent is a file
             f.write(b"x")
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_an_interrupt_just_after_the_temporary_file_is_created_leaves_nothing(
+    tmp_path, monkeypatch, interrupt
+):
+    """A signal handler can raise between any two bytecodes; the moment right after the temporary file
+    appears (before the writer has a file object) used to leave it behind (tempfile.mkstemp)."""
+    real_open = os.open
+
+    def open_then_interrupt(*args, **kwargs):
+        fd = real_open(*args, **kwargs)
+        os.close(fd)
+        raise interrupt
+
+    monkeypatch.setattr(os, "open", open_then_interrupt)
+    with pytest.raises(interrupt):
+        with atomic_write(tmp_path / "f.bin") as f:
+            f.write(b"never")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
+def test_temporary_names_are_hidden_and_unique(tmp_path):
+    with atomic_write(tmp_path / "a.png") as f, atomic_write(tmp_path / "a.png") as g:
+        names = sorted(os.listdir(tmp_path))
+        assert len(names) == 2 and all(n.startswith(".a.png.") and n.endswith(".tmp") for n in names)
+        f.write(b"1")
+        g.write(b"2")
+    assert os.listdir(tmp_path) == ["a.png"]

@@ -8,13 +8,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from deepcolor.io.errors import ImageError
 
+_NAME_ATTEMPTS = 100
+_CREATE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 # Filesystems that cannot hard-link (FAT, some network mounts) answer with one of these.
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS, errno.EACCES}
 
@@ -40,23 +44,37 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = True) -> Iterat
     target = Path(path)
     if not overwrite and target.exists():
         raise ImageError(target, "already exists (not overwriting it)")
+    # The temporary file's name is known before the file exists, and its removal is registered (the
+    # `finally` below) before it is created: an exception at any moment after, even one raised by a signal
+    # handler between two bytecodes (Ctrl-C, deepcolor's SIGTERM), removes it. (tempfile.mkstemp returns the
+    # name only after creating the file, which left a window for a stray temporary file.)
+    tmp: Path | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise ImageError(target, f"cannot write: {e.strerror or e}") from e
-    tmp = Path(tmp_name)
-    try:
+        fd = -1
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for _ in range(_NAME_ATTEMPTS):
+                tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+                try:
+                    fd = os.open(tmp, _CREATE_FLAGS, 0o600)
+                    break
+                except FileExistsError:
+                    tmp = None  # someone else's: never ours to remove
+            else:
+                raise FileExistsError(errno.EEXIST, "no free temporary file name")
+        except OSError as e:
+            raise ImageError(target, f"cannot write: {e.strerror or e}") from e
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # created 0600; give the file the usual permissions
         _move_into_place(tmp, target, overwrite)
     except OSError as e:
         raise ImageError(target, f"cannot write: {e.strerror or e}") from e
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: bool = True) -> None:
