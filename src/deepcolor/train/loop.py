@@ -158,6 +158,8 @@ class StopRequests:
 
     def __enter__(self) -> StopRequests:
         for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is signal.SIG_IGN:  # e.g. SIGINT of a job started in the background
+                continue
             try:
                 self._previous[sig] = signal.signal(sig, self._handler)
             except ValueError:  # not the main thread: signals stay as they are
