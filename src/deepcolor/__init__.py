@@ -4,6 +4,8 @@ Public API (imported lazily, so `import deepcolor` stays cheap):
 
 - `deepcolor.colorize(image, model="default", render_size=...)`: grey -> colour at full resolution; `image`
   is a path (written next to it, or to `output=`), a PIL image, a NumPy array or a tensor.
+  `hints=[(x, y, "#rrggbb"), ...]`, `reference=photo` and `uncertainty=True` let the user steer it.
+- `deepcolor.suggest_colors(image, x, y, k=5)`: the model's k most likely colours at a point.
 - `deepcolor.enhance(image, ...)`: revive dull or faded colours.
 - `deepcolor.read_image(path_or_bytes)` / `deepcolor.write_image(path_or_stream, array)`: image I/O with
   deepcolor's checks (see `deepcolor.io`); bytes in memory go through `deepcolor.inference.images`
@@ -23,6 +25,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "colorize": "deepcolor.inference",
     "enhance": "deepcolor.inference",
+    "suggest_colors": "deepcolor.inference",
     "decolorize": "deepcolor.decolor",
     "create_model": "deepcolor.models",
     "list_models": "deepcolor.models",

@@ -166,3 +166,26 @@ def test_a_model_trained_a_few_steps_with_hints_follows_a_hint():
         free = model.predict_ab(l_norm)[0, :, 15, 15]
         guided = model.predict_ab(l_norm, hints=hints)[0, :, 15, 15]
     assert (guided - target).norm() < 0.5 * (free - target).norm()
+
+
+def test_the_api_takes_hints_a_reference_and_returns_the_uncertainty(colorizer, tmp_path):
+    import deepcolor
+
+    grey = (np.random.default_rng(3).random((40, 60)) * 255).astype(np.uint8)
+    plain = deepcolor.colorize(grey, model=colorizer)
+    hinted = deepcolor.colorize(grey, model=colorizer, hints=[(30, 20, "#ff0000")])
+    assert plain.shape == hinted.shape == (40, 60, 3)
+    reference = np.random.default_rng(4).random((32, 32, 3)).astype(np.float32)
+    out, unsure = deepcolor.colorize(grey, model=colorizer, reference=reference, uncertainty=True)
+    assert out.shape == (40, 60, 3) and unsure.shape == (40, 60) and 0 <= unsure.min() <= unsure.max() <= 1
+    path = tmp_path / "grey.png"
+    Image.fromarray(grey).save(path)
+    written, map_path = deepcolor.colorize(
+        path, model=colorizer, output=tmp_path / "out.png", uncertainty=True
+    )
+    assert written == tmp_path / "out.png" and map_path == tmp_path / "out.uncertainty.png"
+    assert Image.open(map_path).size == (60, 40)
+    with pytest.raises(HintError, match="outside the image"):
+        deepcolor.colorize(grey, model=colorizer, hints=[(60, 20, "#ff0000")])
+    suggestions = deepcolor.suggest_colors(grey, 10, 10, k=4, model=colorizer)
+    assert len({h for h, _ in suggestions}) == 4

@@ -11,10 +11,11 @@
 
 Modules: `pipeline` (Colorizer: render size, model, guided upsampling, Lab -> sRGB in row bands), `upsample`
 (fast guided filter), `weights` (shipped weights, safetensors, checkpoints, ONNX sessions), `onnx` (export),
-`enhance` (colour -> grey -> colour blend), `api` (the kinds-in = kinds-out functions).
+`enhance` (colour -> grey -> colour blend), `api` (the kinds-in = kinds-out functions), `images` (the one
+file / bytes pipeline), `guidance` (colour hints, a reference photo, suggested colours, the uncertainty map).
 """
 
-from deepcolor.inference.api import colorize, enhance
+from deepcolor.inference.api import colorize, enhance, suggest_colors
 from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE, Colorizer, lightness, render_shape
 from deepcolor.inference.weights import WeightsError, load_predictor, read_index, shipped_models
 
@@ -29,4 +30,5 @@ __all__ = [
     "read_index",
     "render_shape",
     "shipped_models",
+    "suggest_colors",
 ]

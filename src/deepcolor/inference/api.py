@@ -57,12 +57,13 @@ def _pil_to_array(image: Any) -> np.ndarray:
 
 def _process_array(
     array: np.ndarray, colorizer: Colorizer, task: str, options: dict[str, Any], dtype: Any = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """One image array -> the (H, W, 3) result, (H, W, 4) with the input's alpha, in `dtype` (default: the
-    input's)."""
+    input's), and the uncertainty map when asked for."""
     image = image_from_array(array)
     result = process_image(image, colorizer, task, in_place=True, **options)
-    return from_unit_float(join_alpha(result.rgb, result.alpha), dtype or np.asarray(array).dtype)
+    out = from_unit_float(join_alpha(result.rgb, result.alpha), dtype or np.asarray(array).dtype)
+    return out, result.uncertainty
 
 
 def _apply(
@@ -79,35 +80,45 @@ def _apply(
         target = Path(output) if output is not None else default_output(source, task)
         if target.resolve() == source.resolve():
             raise ValueError(f"{target}: is the input file; choose another output")
-        return process_file(source, target, colorizer, task, **options).path
+        written = process_file(source, target, colorizer, task, **options)
+        return (written.path, written.uncertainty_path) if options.get("uncertainty") else written.path
     if output is not None:
         raise ValueError("output= is only for path inputs; arrays and images are returned")
     if isinstance(image, Image.Image):
-        out = Image.fromarray(_process_array(_pil_to_array(image), colorizer, task, options, np.uint8))
+        array, uncertainty = _process_array(_pil_to_array(image), colorizer, task, options, np.uint8)
+        out = Image.fromarray(array)
         if image.info.get("exif"):
             out.info["exif"] = image.info["exif"]
-        return out
-    if isinstance(image, np.ndarray):
-        return _process_array(image, colorizer, task, options)
-    if isinstance(image, torch.Tensor):
-        return _apply_tensor(image, colorizer, task, options)
-    raise TypeError(f"Expected a path, a PIL image, a NumPy array or a tensor. Got {type(image).__name__}")
+    elif isinstance(image, np.ndarray):
+        out, uncertainty = _process_array(image, colorizer, task, options)
+    elif isinstance(image, torch.Tensor):
+        out, uncertainty = _apply_tensor(image, colorizer, task, options)
+    else:
+        raise TypeError(
+            f"Expected a path, a PIL image, a NumPy array or a tensor. Got {type(image).__name__}"
+        )
+    return (out, uncertainty) if options.get("uncertainty") else out
 
 
 def _apply_tensor(
     image: torch.Tensor, colorizer: Colorizer, task: str, options: dict[str, Any]
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, np.ndarray | None]:
     if not image.is_floating_point() or image.dim() not in (3, 4) or image.shape[-3] not in (1, 3):
         raise ValueError(
             f"Expected a float tensor (C, H, W) or (B, C, H, W) with C in (1, 3). Got {image.shape}"
         )
     batch = image if image.dim() == 4 else image[None]
-    results = []
+    results, maps = [], []
     for item in batch:
         array = item.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
-        results.append(torch.from_numpy(_process_array(array, colorizer, task, options)).permute(2, 0, 1))
+        result, uncertainty = _process_array(array, colorizer, task, options)
+        results.append(torch.from_numpy(result).permute(2, 0, 1))
+        maps.append(uncertainty)
     out = torch.stack(results).to(device=image.device, dtype=image.dtype)
-    return out if image.dim() == 4 else out[0]
+    stacked = np.stack(maps) if maps[0] is not None else None
+    if image.dim() == 4:
+        return out, stacked
+    return out[0], (stacked[0] if stacked is not None else None)
 
 
 def colorize(
@@ -117,8 +128,11 @@ def colorize(
     saturation: float = 1.0,
     device: str = "auto",
     output: str | os.PathLike[str] | None = None,
+    hints: Any = None,
+    reference: Any = None,
+    uncertainty: bool = False,
     **options: Any,
-) -> ImageT | Path:
+) -> Any:
     """Colorize a grey photo at its full resolution (a colour photo is colorized from its L*).
 
     Args:
@@ -130,20 +144,75 @@ def colorize(
         saturation: factor on the predicted chroma (0 = grey, 1 = as predicted, > 1 more vivid).
         device: "auto", "cpu", "cuda", ...
         output: for a path input only, where to write (default: `<name>_colorized.<ext>` next to the input).
-        **options: passed to the colorizer unchanged, for each input (model inputs such as colour hints,
-            for the models that take them).
+        hints: colour hints: `[(x, y, "#rrggbb"), ...]` (also `(x, y, color, radius)`, `"X,Y,COLOR"`
+            strings, or the hint file's dict `{"points": [{"x", "y", "color", "radius"}, ...]}`). x, y are
+            pixels of the image as displayed (after EXIF orientation), origin top-left; colours are sRGB hex
+            or CSS names; only their a*b* is used.
+        reference: a colour photo (path, PIL image or array) whose colours the result should follow (its
+            colour histogram and saturation are given to the model as global hints).
+        uncertainty: also return where the model is unsure: (H, W) float32 in [0, 1] (a path input writes
+            `<output stem>.uncertainty.png` and returns its Path).
+        **options: passed to the colorizer unchanged, for each input.
 
     Returns:
-        The same kind as `image` (see the module notes): the output Path for a path input.
+        The same kind as `image` (see the module notes): the output Path for a path input; with
+        `uncertainty`, a pair (result, uncertainty map or its Path).
 
     Raises:
         WeightsError (ValueError): the model cannot be loaded. ImageError: the file cannot be read or written.
         ValueError / TypeError: an unsupported array layout, dtype, value range or kind; a bad render size
             or saturation.
     """
+    guidance = {"hints": hints, "reference": reference, "uncertainty": uncertainty}
+    options = {**{k: v for k, v in guidance.items() if v is not None and v is not False}, **options}
     options = check_options("colorize", {"render_size": render_size, "saturation": saturation, **options})
     colorizer = colorizer_for(model, device=device)
     return _apply(image, colorizer, "colorize", output, options)
+
+
+def suggest_colors(
+    image: Any,
+    x: float,
+    y: float,
+    k: int = 5,
+    model: ModelLike = "default",
+    hints: Any = None,
+    reference: Any = None,
+    render_size: int | None = None,
+    device: str = "auto",
+) -> list[tuple[str, float]]:
+    """The model's k most likely colours at pixel (x, y): what a colour picker offers first.
+
+    Args:
+        image: a path, PIL image or NumPy array, as for `colorize`.
+        x, y: pixel coordinates in the image as displayed (after EXIF orientation), origin top-left.
+        k: how many colours (1..64).
+        model, render_size, device: as for `colorize` (the model needs a colour distribution: the default).
+        hints, reference: the guidance already given, as for `colorize` (suggestions then take it in).
+
+    Returns:
+        [(sRGB hex, probability), ...], most likely first: k distinct colours at the photo's own lightness
+        there, with probabilities summing to at most 1.
+    """
+    from deepcolor.inference.guidance import guidance_conditions, suggest_at, torch_colorizer
+    from deepcolor.inference.images import _reference_rgb, check_render_size, network_render_size
+    from deepcolor.inference.pipeline import lightness
+    from deepcolor.io import read_image
+
+    if isinstance(image, (str, os.PathLike, bytes)):
+        loaded = read_image(image)
+    elif isinstance(image, np.ndarray):
+        loaded = image_from_array(image)
+    else:
+        loaded = image_from_array(_pil_to_array(image))
+    colorizer = torch_colorizer(colorizer_for(model, device=device))
+    size = network_render_size(
+        check_render_size(render_size), loaded.height, loaded.width, colorizer.render_size
+    )
+    reference_rgb = _reference_rgb(reference) if reference is not None else None
+    conditions = guidance_conditions(colorizer, loaded.height, loaded.width, hints, reference_rgb)
+    l = lightness(loaded.rgb, colorizer.device, gray=loaded.channels_equal)
+    return suggest_at(colorizer, l, x, y, k, size, conditions or None)
 
 
 def enhance(

@@ -69,6 +69,20 @@ def guidance_conditions(
     return out
 
 
+def torch_colorizer(colorizer: Colorizer) -> Colorizer:
+    """`colorizer` itself when it runs through PyTorch, else (an ONNX session) a PyTorch Colorizer of the
+    same model, made once and kept on it: the distribution over the bins is not among the ONNX outputs."""
+    if getattr(colorizer.predictor, "module", None) is not None:
+        return colorizer
+    twin = getattr(colorizer, "_torch_twin", None)
+    if twin is None:
+        twin = Colorizer(
+            colorizer.model_spec, device="cpu", backend="torch", render_size=colorizer.render_size
+        )
+        colorizer._torch_twin = twin
+    return twin
+
+
 def _distribution_module(colorizer: Colorizer) -> torch.nn.Module:
     module = getattr(colorizer.predictor, "module", None)
     if module is None or not hasattr(module, "predict_distribution"):
@@ -89,6 +103,7 @@ def distribution(
     for a full-resolution L* (1, 1, H, W) and full-resolution conditions."""
     from deepcolor.inference.predictor import eval_mode
 
+    colorizer = torch_colorizer(colorizer)
     module = _distribution_module(colorizer)
     l_low = to_render_size(l.to(colorizer.device, torch.float32), render_size or colorizer.render_size)
     low = colorizer._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
@@ -123,7 +138,7 @@ def suggest_at(
     grid = torch.tensor([[[[gx, gy]]]], dtype=probs.dtype, device=probs.device)
     p = F.grid_sample(probs[None], grid, mode="bilinear", align_corners=False)[0, :, 0, 0]
     p = p / p.sum().clamp_min(1e-12)
-    centers = _bin_centers(colorizer).to(p.device)
+    centers = _bin_centers(torch_colorizer(colorizer)).to(p.device)
     lightness = float(l[0, 0, int(round(y)), int(round(x))])
     out: list[tuple[str, float]] = []
     seen: set[str] = set()

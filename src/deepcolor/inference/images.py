@@ -120,6 +120,7 @@ class ImageResult:
     bit_depth: int
     name: str
     notes: tuple[str, ...] = ()
+    uncertainty: np.ndarray | None = None  # (H, W) in [0, 1] when asked for (colorize, uncertainty=True)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class FileResult:
 
     path: Path
     notes: tuple[str, ...] = ()
+    uncertainty_path: Path | None = None  # `<output stem>.uncertainty.png`, when asked for
 
 
 @dataclass
@@ -246,9 +248,17 @@ def process_image(
     )
     out = image.rgb if in_place else None
     notes = []
+    uncertainty = None
     if task == "colorize":
         if not image.is_gray:
             notes.append(_NOTES["colorize"])
+        options, want_uncertainty = _guidance_options(image, colorizer, options)
+        if want_uncertainty:  # before the colorization, which may overwrite image.rgb
+            from deepcolor.inference.guidance import uncertainty_map
+            from deepcolor.inference.pipeline import lightness
+
+            l = lightness(image.rgb, gray=image.channels_equal)
+            uncertainty = uncertainty_map(colorizer, l, options["render_size"], options.get("conditions"))
         rgb = colorizer.colorize_array(image.rgb, out=out, gray=image.channels_equal, **options)
     else:
         from deepcolor.inference.enhance import enhance_array
@@ -264,7 +274,53 @@ def process_image(
         bit_depth=image.bit_depth,
         name=image.name,
         notes=tuple(notes),
+        uncertainty=uncertainty,
     )
+
+
+def _guidance_options(
+    image: LoadedImage, colorizer: Colorizer, options: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """Turn the user-guidance options of a colorize into the model's conditions.
+
+    `hints` (any form `deepcolor.hints.parse_hints` takes), `reference` (a path, bytes, a `LoadedImage` or an
+    (H, W, 3) array in [0, 1]) and `hint_source` (what hint errors name) become `conditions`;
+    `uncertainty` (bool) is returned apart. Raises HintError (a ValueError) for bad hints or a reference
+    that cannot be read.
+    """
+    options = dict(options)
+    hints = options.pop("hints", None)
+    reference = options.pop("reference", None)
+    source = options.pop("hint_source", None) or "hints"
+    want_uncertainty = bool(options.pop("uncertainty", False))
+    if hints is None and reference is None:
+        return options, want_uncertainty
+    from deepcolor.inference.guidance import guidance_conditions
+
+    reference_rgb = _reference_rgb(reference) if reference is not None else None
+    conditions = guidance_conditions(colorizer, image.height, image.width, hints, reference_rgb, source)
+    if conditions:
+        options["conditions"] = {**options.get("conditions", {}), **conditions}
+    return options, want_uncertainty
+
+
+def _reference_rgb(reference: Any) -> np.ndarray:
+    from deepcolor.hints.points import HintError
+    from deepcolor.io import ImageError, unit_float
+
+    if isinstance(reference, LoadedImage):
+        return reference.rgb
+    if isinstance(reference, np.ndarray):
+        rgb = unit_float(reference)
+        if rgb.ndim != 3 or rgb.shape[2] < 3:
+            raise HintError(f"reference: a colour image (H, W, 3) is needed. Got shape {reference.shape}")
+        return rgb[:, :, :3]
+    if hasattr(reference, "convert") and hasattr(reference, "mode"):  # a PIL image
+        return np.asarray(reference.convert("RGB"), dtype=np.float32) / 255.0
+    try:
+        return read_image(reference).rgb
+    except ImageError as error:
+        raise HintError(f"reference {error}") from None
 
 
 def write_result(
@@ -360,9 +416,30 @@ def process_file(
     options = check_options(task, options)
     image = read_image(source, max_pixels)
     result = process_image(image, colorizer, task, in_place=True, **options)
+    uncertainty_path = None
+    if result.uncertainty is not None:  # checked before the colour result is written: both or neither
+        uncertainty_path = uncertainty_output(output)
+        if uncertainty_path.exists() and not overwrite:
+            raise ImageError(str(uncertainty_path), "exists; pass --overwrite to replace it")
     path = write_result(result, output, overwrite=overwrite)
     assert path is not None
-    return FileResult(path, result.notes)
+    if uncertainty_path is not None:
+        write_uncertainty(result.uncertainty, uncertainty_path)
+    return FileResult(path, result.notes, uncertainty_path)
+
+
+def uncertainty_output(output: str | os.PathLike[str]) -> Path:
+    """Where the uncertainty map of `output` goes: `<output stem>.uncertainty.png` beside it."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.uncertainty.png")
+
+
+def write_uncertainty(uncertainty: np.ndarray, target: str | os.PathLike[str] | BinaryIO) -> Path | None:
+    """The uncertainty map (H, W) in [0, 1] as a heat-map PNG of the same size, with its legend."""
+    from deepcolor.inference.guidance import uncertainty_image
+
+    picture = uncertainty_image(uncertainty).astype(np.float32) / 255.0
+    return write_image(target, picture, format=None if isinstance(target, (str, os.PathLike)) else "png")
 
 
 def process_bytes(

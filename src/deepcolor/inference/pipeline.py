@@ -179,6 +179,7 @@ class Colorizer:
 
         self.device = pick_device(str(device)) if not isinstance(device, torch.device) else device
         self.backend = resolve_backend(backend)
+        self.model_spec = model  # as asked for: guidance builds a PyTorch twin of an ONNX model from it
         self.predictor: Predictor = load_predictor(
             model,
             device=self.device,
