@@ -423,3 +423,13 @@ def test_sigterm_in_a_real_command_leaves_no_temp_file(tmp_path):
     assert [p.name for p in written if p.name.startswith(".")] == []
     assert 0 < len(written) < len(inputs)
     assert all(read_image(p).rgb.shape == (2, 3, 3) for p in written)  # each one whole
+
+
+def test_a_sigterm_the_process_ignores_stays_ignored():
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        seen = []
+        batch.run_batch([item("a.png")], lambda it: seen.append(signal.getsignal(signal.SIGTERM)))
+        assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -198,6 +198,9 @@ def _sigterm_raises() -> Iterator[None]:
         raise Terminated
 
     try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:  # started ignoring it: keep it ignored
+            yield
+            return
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: signals are not ours to handle
         yield
