@@ -114,6 +114,7 @@ def run_task(
     colorizer: Any,
     fmt: str | None,
     max_pixels: int,
+    per_item: Callable[[Any], dict[str, Any]] | None = None,
     **options: Any,
 ) -> int:
     """The batch of `deepcolor colorize` or `deepcolor enhance`: each input through the one file pipeline
@@ -125,9 +126,17 @@ def run_task(
     from deepcolor.io import InputItem
 
     def process(item: InputItem) -> None:
+        extra = per_item(item) if per_item is not None else {}  # a bad hint fails here, before any write
         out_path = job.output_path(item, output_suffix(item.path, fmt))
         result = process_file(
-            item.path, out_path, colorizer, task, max_pixels=max_pixels, overwrite=job.overwrite, **options
+            item.path,
+            out_path,
+            colorizer,
+            task,
+            max_pixels=max_pixels,
+            overwrite=job.overwrite,
+            **options,
+            **extra,
         )
         for note in result.notes:
             batch.echo_warning(f"{item.path}: {note}")
@@ -146,6 +155,35 @@ def run_task(
     help="Factor on the predicted chroma: 0 gives grey, above 1 more vivid.",
 )
 @format_option
+@click.option(
+    "--hints",
+    "hints_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help='Colour hints: a JSON hint file {"points": [{"x": 120, "y": 45, "color": "#1f4fa0", "radius": 3}]} '
+    "for a single input, or a folder holding <input stem>.json for the inputs that have hints.",
+)
+@click.option(
+    "--hint",
+    "hint_strings",
+    multiple=True,
+    metavar="X,Y,COLOR",
+    help="A colour hint at pixel X,Y (origin top-left, as displayed) for a single input; COLOR is #rgb, "
+    "#rrggbb or a CSS name. Repeatable.",
+)
+@click.option(
+    "--reference",
+    "reference_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A colour photo whose colours the result should follow, or a folder holding one per input by stem.",
+)
+@click.option(
+    "--uncertainty",
+    is_flag=True,
+    help="Also write OUTDIR/<name>.uncertainty.png: a heat map of where the model is unsure (a hint helps "
+    "most there).",
+)
 def command(
     inputs: tuple[str, ...],
     output: Path,
@@ -158,6 +196,10 @@ def command(
     backend: str,
     saturation: float,
     fmt: str | None,
+    hints_path: Path | None,
+    hint_strings: tuple[str, ...],
+    reference_path: Path | None,
+    uncertainty: bool,
 ) -> None:
     """Colorize grey photos at their full resolution.
 
@@ -167,7 +209,102 @@ def command(
     A colour input is reduced to its lightness (CIE L*) first.
     """
     job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
+    images = [item for item in job.items if item.error is None and item.warning is None]
+    guidance = Guidance.from_cli(hints_path, hint_strings, reference_path, images)
     colorizer = load_colorizer(model, device, backend)
-    sys.exit(
-        run_task("colorize", job, colorizer, fmt, max_pixels, render_size=render_size, saturation=saturation)
+    code = run_task(
+        "colorize",
+        job,
+        colorizer,
+        fmt,
+        max_pixels,
+        per_item=guidance.options_for,
+        render_size=render_size,
+        saturation=saturation,
+        uncertainty=uncertainty,
     )
+    sys.exit(max(code, guidance.report_unused()))
+
+
+class Guidance:
+    """--hints / --hint / --reference: which hints and reference go with which input."""
+
+    def __init__(self, hints: dict[str, Any], references: dict[str, Path], hint_dir: Path | None) -> None:
+        self.hints = hints  # input path (str) -> hint file Path or a list of --hint strings
+        self.references = references  # input path (str) -> reference photo
+        self.hint_dir = hint_dir
+        self.unused: list[Path] = []
+
+    @classmethod
+    def from_cli(
+        cls,
+        hints_path: Path | None,
+        hint_strings: tuple[str, ...],
+        reference_path: Path | None,
+        images: list[Any],
+    ) -> Guidance:
+        single = len(images) == 1
+        if hint_strings and hints_path is not None:
+            raise click.UsageError("give hints either with --hints or with --hint, not both")
+        if hint_strings and not single:
+            raise click.UsageError(
+                f"--hint is for a single input; {len(images)} were given (use --hints DIR)"
+            )
+        hints: dict[str, Any] = {}
+        hint_dir = None
+        if hint_strings:
+            hints[str(images[0].path)] = list(hint_strings)
+        elif hints_path is not None:
+            if hints_path.is_dir():
+                hint_dir = hints_path
+                by_stem = {item.path.stem: item for item in images}
+                for file in sorted(hints_path.glob("*.json")):
+                    if file.stem in by_stem:
+                        hints[str(by_stem[file.stem].path)] = file
+            elif not single:
+                raise click.UsageError(
+                    f"--hints {hints_path}: a hint file is for a single input; for {len(images)} inputs "
+                    "give a folder of <input stem>.json"
+                )
+            elif images:
+                hints[str(images[0].path)] = hints_path  # read (and its errors reported) with its input
+        references: dict[str, Path] = {}
+        if reference_path is not None:
+            if reference_path.is_dir():
+                files = {f.stem: f for f in sorted(reference_path.iterdir()) if f.is_file()}
+                for item in images:
+                    if item.path.stem in files:
+                        references[str(item.path)] = files[item.path.stem]
+            elif not reference_path.exists():
+                raise click.UsageError(f"--reference {reference_path}: no such file or folder")
+            else:
+                for item in images:
+                    references[str(item.path)] = reference_path
+        guidance = cls(hints, references, hint_dir)
+        if hint_dir is not None:
+            known = {item.path.stem for item in images}
+            guidance.unused = [f for f in sorted(hint_dir.glob("*.json")) if f.stem not in known]
+        return guidance
+
+    def options_for(self, item: Any) -> dict[str, Any]:
+        """The colorize options of one input; a bad hint file raises HintError (that input fails)."""
+        from deepcolor.hints.points import parse_hints, read_hint_file
+
+        options: dict[str, Any] = {}
+        given = self.hints.get(str(item.path))
+        if isinstance(given, Path):
+            options["hints"] = read_hint_file(given)
+            options["hint_source"] = str(given)
+        elif given:
+            options["hints"] = parse_hints(given, "--hint")
+            options["hint_source"] = "--hint"
+        reference = self.references.get(str(item.path))
+        if reference is not None:
+            options["reference"] = reference
+        return options
+
+    def report_unused(self) -> int:
+        """A hint file in the --hints folder for no input is an error (one line each); returns 1 if any."""
+        for file in self.unused:
+            batch.echo_error(f"{file}: a hint file for a missing input (no input named {file.stem}.*)")
+        return 1 if self.unused else 0
