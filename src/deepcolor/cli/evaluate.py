@@ -85,6 +85,26 @@ DEFAULT_SHEET_COUNT = 6
     show_default=True,
     help="Run PyTorch models with torch or through onnxruntime (auto: $DEEPCOLOR_BACKEND, else torch).",
 )
+@click.option(
+    "--hints",
+    "hint_count",
+    type=click.IntRange(min=0, max=1000),
+    default=0,
+    show_default=True,
+    help="Give each model that takes colour hints N point hints per image, sampled from the truth "
+    "(fixed seed, Gaussian placement, 7 x 7 mean colour).",
+)
+@click.option(
+    "--reference",
+    type=click.Choice(["truth"]),
+    default=None,
+    help="truth: give each image's own truth as the reference photo.",
+)
+@click.option(
+    "--no-perceptual",
+    is_flag=True,
+    help="Skip the ImageNet-classifier metrics (semantic agreement, Frechet distance of Lite0 features).",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar (never drawn off a terminal).")
 def command(
     models: tuple[str, ...],
@@ -95,10 +115,14 @@ def command(
     sheet_count: int,
     device: str,
     backend: str,
+    hint_count: int,
+    reference: str | None,
+    no_perceptual: bool,
     no_progress: bool,
 ) -> None:
     """Score colorization models against the truth on a folder or tar shard (PSNR, SSIM, CIEDE2000,
-    colourfulness, AuC), beside the gray baseline."""
+    colourfulness and its gap, AuC, ImageNet-classifier agreement, a Frechet distance), beside the gray
+    baseline; --hints N and --reference truth score user-guided colorization."""
     from deepcolor.evaluate import EvaluationError, evaluate, format_table
 
     try:
@@ -113,10 +137,15 @@ def command(
             device=device,
             backend=backend,
             on_failure=echo_error,
+            hints=hint_count,
+            reference=reference,
+            perceptual=not no_perceptual,
         )
     except EvaluationError as error:
         click.echo(f"deepcolor: {error}", err=True)
         sys.exit(2)
+    for note in result.notes:
+        batch.echo_warning(note)
     click.echo(f"{result.data}: {result.counts_line()}")
     click.echo(format_table(result))
     for path in result.files:

@@ -14,6 +14,9 @@ weights package is not installed.
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -35,21 +38,30 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     b = b.astype(np.float64)
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = linalg.sqrtm(s_a @ s_b, disp=False)
-    root = np.real(root)
+    with (
+        warnings.catch_warnings()
+    ):  # few images: a singular product is expected, its square root still exists
+        warnings.simplefilter("ignore")
+        root = np.real(linalg.sqrtm(s_a @ s_b))
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2.0 * root))
+
+
+@functools.lru_cache(maxsize=2)
+def _classifier(device: str) -> torch.nn.Module:
+    """The ImageNet classifier, loaded once per process and device (never trained here: eval mode)."""
+    from deepcolor.models.encoders import EfficientNetLite
+
+    net = EfficientNetLite(CLASSIFIER, classifier=True)
+    net.load_pretrained()
+    return net.eval().to(device)
 
 
 class PerceptualScorer:
     """Collects classifier outputs for (colorized, truth) pairs; `result()` gives the metrics."""
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
-        from deepcolor.models.encoders import EfficientNetLite
-
         self.device = torch.device(device)
-        net = EfficientNetLite(CLASSIFIER, classifier=True)
-        net.load_pretrained()
-        self.net = net.eval().to(self.device)
+        self.net = _classifier(str(self.device))
         self.features: dict[str, list[np.ndarray]] = {"pred": [], "truth": []}
         self.top1: dict[str, list[int]] = {"pred": [], "truth": []}
 
