@@ -3,6 +3,7 @@ hints / reference / suggestions / uncertainty passed through to the library."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -224,39 +225,46 @@ def test_decolorized_jpeg_keeps_the_inputs_quality_as_the_command_does(client, t
 
 @pytest.fixture
 def spy(client, monkeypatch):
-    """deepcolor.colorize / suggest_colors replaced by recorders, and the engine told it has issue 8."""
-    calls: dict[str, list] = {"colorize": [], "suggest": []}
-    real = deepcolor.colorize
+    """The pipeline's process_image and deepcolor.suggest_colors replaced by recorders, and the engine told
+    that its model takes hints (issue 8)."""
+    from deepcolor.inference import images as pipeline
 
-    def colorize(
+    calls: dict[str, list] = {"process": [], "suggest": []}
+    real = pipeline.process_image
+
+    def process_image(
         image,
-        model="default",
-        render_size=None,
-        saturation=1.0,
+        colorizer,
+        task="colorize",
+        *,
+        in_place=False,
         hints=None,
         reference=None,
         uncertainty=False,
-        **kwargs,
+        hint_source=None,
+        **options,
     ):
-        calls["colorize"].append(
+        calls["process"].append(
             {
-                "image": image,
+                "image": image.rgb.copy(),
                 "hints": hints,
                 "reference": reference,
                 "uncertainty": uncertainty,
-                "render_size": render_size,
+                "task": task,
+                **options,
             }
         )
-        result = real(image, model=model, render_size=render_size, saturation=saturation)
+        result = real(image, colorizer, task, in_place=in_place, **options)
         if uncertainty:
-            return result, np.linspace(0, 1, image.shape[0] * image.shape[1]).reshape(image.shape[:2])
+            h, w = image.rgb.shape[:2]
+            result = dataclasses.replace(result, uncertainty=np.linspace(0, 1, h * w).reshape(h, w))
         return result
 
-    def suggest_colors(image, x, y, k=5, model=None):
+    def suggest_colors(image, x, y, k=5):
         calls["suggest"].append({"image": image, "x": x, "y": y, "k": k})
         return [("#aa3311", 0.5), ("#1144aa", 0.25)][:k]
 
-    monkeypatch.setattr(deepcolor, "colorize", colorize, raising=False)
+    monkeypatch.setattr(pipeline, "process_image", process_image)
     monkeypatch.setattr(deepcolor, "suggest_colors", suggest_colors, raising=False)
     engine = client.app.state.engine
     monkeypatch.setattr(
@@ -278,7 +286,7 @@ def test_hints_and_reference_are_passed_through_at_full_resolution(client, spy):
         data={"hints": HINTS},
     )
     assert response.status_code == 200, response.text
-    call = spy["colorize"][-1]
+    call = spy["process"][-1]
     assert call["hints"] == {
         "points": [{"x": 100, "y": 20, "color": "#1f4fa0", "radius": 4}, {"x": 0, "y": 59, "color": "red"}]
     }
@@ -291,7 +299,7 @@ def test_hints_are_mapped_onto_the_preview(client, spy):
         "/api/colorize", files=files(encode(grey_photo(60, 120))), data={"hints": HINTS, "max_side": "60"}
     )
     assert response.status_code == 200, response.text
-    call = spy["colorize"][-1]
+    call = spy["process"][-1]
     assert call["image"].shape[:2] == (30, 60)
     assert call["hints"]["points"] == [
         {"x": 50, "y": 10, "color": "#1f4fa0", "radius": 2},
@@ -306,7 +314,7 @@ def test_a_bare_list_of_points_is_accepted(client, spy):
         data={"hints": '[{"x": 3, "y": 4, "color": "#123"}]'},
     )
     assert response.status_code == 200
-    assert spy["colorize"][-1]["hints"] == {"points": [{"x": 3, "y": 4, "color": "#123"}]}
+    assert spy["process"][-1]["hints"] == {"points": [{"x": 3, "y": 4, "color": "#123"}]}
 
 
 @pytest.mark.parametrize(
@@ -329,10 +337,13 @@ def test_bad_hints_are_a_422_naming_the_problem(client, spy, hints, message):
 
 
 def test_a_hint_the_library_refuses_is_a_422(client, spy, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise ValueError("hints: point 1: 'blurple' is not a colour")
+    from deepcolor.hints.points import HintError
+    from deepcolor.inference import images as pipeline
 
-    monkeypatch.setattr(deepcolor, "colorize", refuse, raising=False)
+    def refuse(*args, **kwargs):
+        raise HintError("hints: point 1: 'blurple' is not a colour")
+
+    monkeypatch.setattr(pipeline, "process_image", refuse)
     response = client.post(
         "/api/colorize",
         files=files(encode(grey_photo())),
@@ -374,7 +385,7 @@ def test_uncertainty_is_a_png_overlay_of_the_input_size(client, spy):
     assert response.headers["content-type"] == "image/png"
     overlay = decoded(response.content)
     assert (overlay.width, overlay.height) == (120, 60) and overlay.alpha is not None
-    assert spy["colorize"][-1]["uncertainty"] is True and spy["colorize"][-1]["hints"]["points"]
+    assert spy["process"][-1]["uncertainty"] is True and spy["process"][-1]["hints"]["points"]
 
 
 def test_heat_map_runs_from_clear_to_red():
@@ -402,19 +413,18 @@ def test_without_issue_8_the_routes_say_so_with_501(make_client, monkeypatch):
     assert client.post("/api/colorize", files=photo, data={"hints": '{"points": []}'}).status_code == 200
 
 
-def test_features_are_found_in_the_library():
-    features = Features.detect()
-    import inspect
-
-    assert features.hints == ("hints" in inspect.signature(deepcolor.colorize).parameters)
-    assert features.suggest == hasattr(deepcolor, "suggest_colors")
+def test_features_follow_the_default_model(client):
+    """Hints etc. are on exactly when the default model takes a "hints" condition."""
+    engine = client.app.state.engine
+    takes = {spec.name for spec in engine.colorizers["default"].conditions}
+    assert engine.features.hints == ("hints" in takes)
+    assert Features.detect(object()) == Features(suggest=hasattr(deepcolor, "suggest_colors"))
 
 
 def test_a_real_hint_moves_the_colour_toward_it(client):
-    """With issue 8's library (not the spy): a blue hint makes that point bluer."""
-    engine = client.app.state.engine
-    if not (engine.features.hints and Features.detect().hints):
-        pytest.skip("the library has no colour hints yet (issue 8)")
+    """With issue 8's model (not the spy): a blue hint makes that point bluer."""
+    if not client.app.state.engine.features.hints:
+        pytest.skip("the default model takes no colour hints yet (issue 8)")
     photo = encode(grey_photo(96, 128))
     before = decoded(client.post("/api/colorize", files=files(photo)).content)
     hints = '{"points": [{"x": 64, "y": 48, "color": "#1040ff", "radius": 6}]}'
@@ -464,7 +474,8 @@ def test_preview_cache_is_bounded():
     cache = PreviewCache(max_bytes=1000, max_entries=3)
 
     def item(n: int) -> Prepared:
-        return Prepared(None, "x", np.zeros(n, np.uint8), None, True, 1, 1)  # type: ignore[arg-type]
+        image = decoded(encode(np.zeros((1, 1), np.uint8)))
+        return Prepared(dataclasses.replace(image, rgb=np.zeros(n, np.uint8)), 1, 1, True)
 
     for i in range(5):
         cache.put((i,), item(100))

@@ -339,31 +339,37 @@ def _hint_flow(
 
 @pytest.fixture
 def stand_in_server(monkeypatch):
-    """The app in this process (uvicorn on a thread), with issue 8's library functions stood in by fakes that
+    """The app in this process (uvicorn on a thread), with issue 8's library parts stood in by fakes that
     paint each hint's colour around its point: the page's hint features can be tested before the model is."""
+    import dataclasses
     import threading
     import time
 
     import uvicorn
 
     import deepcolor
+    from deepcolor.inference import images as pipeline
     from deepcolor.serve import Settings, create_app
     from deepcolor.serve.engine import Features
 
     from .helpers import free_port
 
-    real = deepcolor.colorize
+    real = pipeline.process_image
 
-    def colorize(
+    def process_image(
         image,
-        model="default",
-        render_size=None,
-        saturation=1.0,
+        colorizer,
+        task="colorize",
+        *,
+        in_place=False,
         hints=None,
         reference=None,
         uncertainty=False,
+        hint_source=None,
+        **options,
     ):
-        out = real(image, model=model, render_size=render_size, saturation=saturation)
+        result = real(image, colorizer, task, in_place=in_place, **options)
+        out = result.rgb
         h, w = out.shape[:2]
         y, x = np.mgrid[0:h, 0:w]
         for point in (hints or {}).get("points", []):
@@ -371,13 +377,14 @@ def stand_in_server(monkeypatch):
             disk = (x - point["x"]) ** 2 + (y - point["y"]) ** 2 <= (0.04 * max(h, w)) ** 2
             out[disk] = rgb
         if uncertainty:
-            return out, np.hypot(x - w / 2, y - h / 2) / np.hypot(w / 2, h / 2)
-        return out
+            unsure = (np.hypot(x - w / 2, y - h / 2) / np.hypot(w / 2, h / 2)).astype(np.float32)
+            result = dataclasses.replace(result, uncertainty=unsure)
+        return result
 
     def suggest_colors(image, x, y, k=5):
         return [("#1050f0", 0.4), ("#c03020", 0.3), ("#40a040", 0.1)][:k]
 
-    monkeypatch.setattr(deepcolor, "colorize", colorize, raising=False)
+    monkeypatch.setattr(pipeline, "process_image", process_image)
     monkeypatch.setattr(deepcolor, "suggest_colors", suggest_colors, raising=False)
     port = free_port()
     app = create_app(Settings(workers=2, models=[]))

@@ -1,21 +1,25 @@
 """What the routes call: the loaded models and one method per operation, each a thin layer over the library.
 
-Every operation decodes the upload (`codec.decode`: the library's reader), calls the library's one inference
-path (`deepcolor.colorize`, `deepcolor.enhance`, `deepcolor.decolor`, `deepcolor.suggest_colors`) on the
-array, and encodes the result (`codec.encode`). Nothing is re-implemented here but the preview scaling and
-the uncertainty heat map's colours, which are display concerns.
+Colorize and enhance go through the library's one file pipeline on images in memory
+(`deepcolor.inference.images`: `read_image` on the uploaded bytes, `process_image`, `encode_result`), the
+same code as `deepcolor colorize` / `deepcolor enhance`, so that a result equals the command's. Decolorize
+follows `deepcolor.decolor.decolorize_file` on the array (`decolorize_array`, the same 8-bit and JPEG
+quality rules). Only the preview scaling and the uncertainty overlay's colours are done here: they are
+display concerns.
 
 Methods run on the pool's worker threads. The models are loaded once, when the server starts, and shared by
-the workers (inference holds no per-call state).
+the workers (inference holds no per-call state). Decoded previews are kept in a small cache (`PreviewCache`).
 
-Hints, reference photos, suggestions and uncertainty maps arrive with issue 8 (tracker issue 11): they are
-found by feature (`Features`), and a request that needs one the library lacks gets a 501.
+Hints, reference photos, suggestions and uncertainty maps (issue 8, tracker issue 11) need a model that takes
+colour hints: `Features` finds them in the default model and the library, and a request that needs one
+that is missing gets a 501.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import inspect
 import threading
 from collections import OrderedDict
@@ -24,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from deepcolor.inference import images as pipeline
 from deepcolor.io import ImageError, LoadedImage
 from deepcolor.serve import codec
 from deepcolor.serve.errors import ClientError, one_line
@@ -42,11 +47,14 @@ from deepcolor.serve.settings import Settings
 PREVIEW_CACHE_BYTES = 256 << 20  # decoded previews kept for the page's re-renders (a 1600 px preview: 31 MB)
 PREVIEW_CACHE_ENTRIES = 16
 PREVIEW_REFERENCE_SIDE = 512  # a reference photo only lends its colour statistics: a preview needs few pixels
+NO_JPEG_ALPHA = "JPEG holds no transparency; the alpha channel was dropped"
 
 
 @dataclass(frozen=True)
 class Features:
-    """Which of issue 8's parts the installed library has."""
+    """Which of issue 8's parts this server has: the default model takes colour hints, and the library
+    turns them (and a reference photo) into the model's conditions, its colour distribution into
+    suggestions and an uncertainty map."""
 
     hints: bool = False
     reference: bool = False
@@ -54,34 +62,25 @@ class Features:
     suggest: bool = False
 
     @classmethod
-    def detect(cls) -> Features:
+    def detect(cls, colorizer: Any) -> Features:
         import deepcolor
 
-        parameters = inspect.signature(deepcolor.colorize).parameters
-        try:
-            suggest = callable(deepcolor.suggest_colors)
-        except (AttributeError, ImportError):
-            suggest = False
+        takes = {spec.name for spec in getattr(colorizer, "conditions", ())}
+        guided = "hints" in takes and importlib.util.find_spec("deepcolor.inference.guidance") is not None
+        result_fields = {f.name for f in dataclasses.fields(pipeline.ImageResult)}
         return cls(
-            hints="hints" in parameters,
-            reference="reference" in parameters,
-            uncertainty="uncertainty" in parameters,
-            suggest=suggest,
+            hints=guided,
+            reference=guided and "global_hints" in takes,
+            uncertainty=guided and "uncertainty" in result_fields,
+            suggest=guided or hasattr(deepcolor, "suggest_colors"),
         )
 
     def as_dict(self) -> dict[str, bool]:
-        return {
-            "hints": self.hints,
-            "reference": self.reference,
-            "uncertainty": self.uncertainty,
-            "suggest": self.suggest,
-        }
+        return dataclasses.asdict(self)
 
 
 def _missing(what: str) -> ClientError:
-    return ClientError(
-        501, f"{what} are not available in this deepcolor yet (they need the hint-aware model)"
-    )
+    return ClientError(501, f"{what} are not available here (they need a model that takes colour hints)")
 
 
 @dataclass
@@ -96,39 +95,37 @@ class Result:
 class Prepared:
     """A decoded upload, scaled down for a preview when asked.
 
-    `rgb` / `alpha` are what the pipeline gets; `width` x `height` is the input's size (as displayed, after
-    EXIF orientation), and `sx`, `sy` map its pixels to `rgb`'s. `image` carries the file's metadata (mode,
-    bit depth, ICC, EXIF); for a cached preview its pixels are the preview's.
+    `image` is what the pipeline gets (for a preview: the preview's pixels, the file's metadata); `width` x
+    `height` is the input's own size (as displayed, after EXIF orientation), and `sx`, `sy` map its pixels
+    to `image`'s.
     """
 
     image: LoadedImage
-    label: str
-    rgb: np.ndarray
-    alpha: np.ndarray | None
-    preview: bool
     width: int
     height: int
+    preview: bool
     sx: float = 1.0
     sy: float = 1.0
 
     def copy(self) -> Prepared:
-        """The same with its own pixel arrays (what a cache hands out, so that no request sees another's)."""
-        alpha = None if self.alpha is None else self.alpha.copy()
-        return dataclasses.replace(self, rgb=self.rgb.copy(), alpha=alpha)
+        """The same with its own pixel arrays (what the cache hands out: no request sees another's)."""
+        alpha = None if self.image.alpha is None else self.image.alpha.copy()
+        return dataclasses.replace(
+            self, image=dataclasses.replace(self.image, rgb=self.image.rgb.copy(), alpha=alpha)
+        )
 
     @property
     def nbytes(self) -> int:
-        return self.rgb.nbytes + (0 if self.alpha is None else self.alpha.nbytes)
-
-    @property
-    def grey_source(self) -> bool:
-        """Grey stored as grey (what `deepcolor colorize` treats as grey; an RGB-stored grey is not)."""
-        from deepcolor.cli.colorize import GREY_MODES
-
-        return self.image.is_gray and self.image.mode in GREY_MODES
+        return self.image.rgb.nbytes + (0 if self.image.alpha is None else self.image.alpha.nbytes)
 
     def source_headers(self) -> dict[str, str]:
         return {"X-Source-Width": str(self.width), "X-Source-Height": str(self.height)}
+
+    def to_pixels(self, x: float, y: float) -> tuple[int, int]:
+        """A point of the input -> the nearest pixel of `image`."""
+        x = min(self.image.width - 1, max(0, round((x + 0.5) * self.sx - 0.5)))
+        y = min(self.image.height - 1, max(0, round((y + 0.5) * self.sy - 0.5)))
+        return x, y
 
 
 def _downscale(array: np.ndarray, max_side: int) -> np.ndarray:
@@ -157,7 +154,7 @@ def _library(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise
     except ImageError as error:
         raise ClientError(415, str(error)) from None
-    except ValueError as error:  # the library's word for bad values (hints, ranges, layouts)
+    except ValueError as error:  # the library's word for bad values (hints, ranges, layouts); HintError too
         raise ClientError(422, one_line(error)) from None
     except MemoryError:
         raise ClientError(
@@ -213,13 +210,13 @@ class Engine:
         from deepcolor.inference import Colorizer, read_index, shipped_models
 
         self.settings = settings
-        self.features = Features.detect()
-        self.previews = PreviewCache()
         self.colorizers: dict[str, Any] = {"default": Colorizer(settings.model, device=settings.device)}
         aliases = read_index()
         names = settings.models if settings.models is not None else shipped_models()
         for name in names:
             self.colorizers[name] = Colorizer(aliases.get(name, name), device=settings.device)
+        self.features = Features.detect(self.colorizers["default"])
+        self.previews = PreviewCache()
 
     # ------------------------------------------------------------------------------------------- queries
 
@@ -254,31 +251,25 @@ class Engine:
     def _prepare(self, upload: Upload, max_side: int | None) -> Prepared:
         """Decode (and for a preview scale down) an upload. Previews are cached by the bytes' hash: the page
         sends the same photo again for every hint and slider change, and a 12 MP JPEG takes longer to
-        decode than the whole preview takes to colour."""
+        decode and scale than its preview takes to colour."""
         key = None
         if max_side is not None:
             key = (hashlib.sha256(upload.data).digest(), max_side, self.settings.max_pixels)
             cached = self.previews.get(key)
             if cached is not None:
-                return dataclasses.replace(cached.copy(), label=upload.filename)
+                prepared = cached.copy()
+                prepared.image.name = upload.filename
+                return prepared
         image = codec.decode(upload.data, upload.filename, self.settings.max_pixels)
-        prepared = Prepared(
-            image,
-            upload.filename,
-            image.rgb,
-            image.alpha,
-            preview=max_side is not None,
-            width=image.width,
-            height=image.height,
-        )
+        prepared = Prepared(image, image.width, image.height, preview=max_side is not None)
         if max_side is not None and max(image.height, image.width) > max_side:
-            prepared.rgb = _downscale(image.rgb, max_side)
-            prepared.alpha = None if image.alpha is None else _downscale(image.alpha, max_side)
-            prepared.sy = prepared.rgb.shape[0] / image.height
-            prepared.sx = prepared.rgb.shape[1] / image.width
+            rgb = _downscale(image.rgb, max_side)
+            alpha = None if image.alpha is None else _downscale(image.alpha, max_side)
+            prepared.image = dataclasses.replace(image, rgb=rgb, alpha=alpha)  # same channels_equal
+            prepared.sy = rgb.shape[0] / image.height
+            prepared.sx = rgb.shape[1] / image.width
         if key is not None:
-            light = dataclasses.replace(image, rgb=prepared.rgb, alpha=prepared.alpha)  # not the full pixels
-            self.previews.put(key, dataclasses.replace(prepared, image=light).copy())
+            self.previews.put(key, prepared.copy())
         return prepared
 
     def _hints(self, text: str | None, prepared: Prepared) -> dict[str, Any] | None:
@@ -292,12 +283,10 @@ class Engine:
             raise _missing("colour hints")
         if prepared.sx == 1.0 and prepared.sy == 1.0:
             return hints
-        height, width = prepared.rgb.shape[:2]
         points = []
         for point in hints["points"]:
             scaled = dict(point)
-            scaled["x"] = min(width - 1, max(0, round((point["x"] + 0.5) * prepared.sx - 0.5)))
-            scaled["y"] = min(height - 1, max(0, round((point["y"] + 0.5) * prepared.sy - 0.5)))
+            scaled["x"], scaled["y"] = prepared.to_pixels(point["x"], point["y"])
             if point.get("radius") is not None:
                 scaled["radius"] = max(1, round(point["radius"] * min(prepared.sx, prepared.sy)))
             points.append(scaled)
@@ -313,90 +302,101 @@ class Engine:
             return _downscale(image.rgb, PREVIEW_REFERENCE_SIDE)
         return image.rgb
 
+    def _guidance(
+        self, params: ColorizeParams | UncertaintyParams, prepared: Prepared, reference: Upload | None
+    ) -> dict[str, Any]:
+        if reference is not None and not self.features.reference:
+            raise _missing("reference photos")
+        options: dict[str, Any] = {}
+        hints = self._hints(params.hints, prepared)
+        if hints is not None:
+            options["hints"] = hints
+        ref = self._reference(reference, prepared.preview)
+        if ref is not None:
+            options["reference"] = ref
+        return options
+
     # -------------------------------------------------------------------------------------------- output
 
-    def _encode(
-        self,
-        rgb: np.ndarray,
-        prepared: Prepared,
-        fmt: str | None,
-        quality: int = 95,
-        bit_depth: int | None = None,
-    ) -> codec.Encoded:
-        image = prepared.image
-        fmt = fmt or codec.default_format(image)
-        if bit_depth is None:
-            bit_depth = 16 if image.bit_depth == 16 and fmt == "png" and not prepared.preview else 8
-        exif = None if prepared.preview else image.exif
-        return codec.encode(
-            rgb, fmt, alpha=prepared.alpha, icc=image.icc, exif=exif, bit_depth=bit_depth, quality=quality
-        )
+    def _encode(self, result: Any, prepared: Prepared, fmt: str | None) -> Result:
+        """A pipeline result, encoded as its file would be written (previews: 8 bits, no EXIF)."""
+        fmt = fmt or codec.default_format(prepared.image)
+        if prepared.preview:
+            result = dataclasses.replace(result, bit_depth=8, exif=None)
+        if fmt == "jpeg" and result.alpha is not None:  # said in a header, not warned in the server's log
+            result = dataclasses.replace(result, alpha=None, notes=(*result.notes, NO_JPEG_ALPHA))
+        try:
+            data = pipeline.encode_result(result, fmt)
+        except ImageError as error:  # e.g. WebP holds at most 16383 pixels a side
+            raise ClientError(422, f"format: {error.problem}") from None
+        headers = prepared.source_headers()
+        if result.notes:
+            headers["X-Deepcolor-Warning"] = "; ".join(result.notes)
+        media_type, extension = codec.FORMATS[fmt]
+        return Result(codec.Encoded(data, media_type, extension), headers)
 
     # ---------------------------------------------------------------------------------------- operations
 
     def colorize(self, upload: Upload, params: ColorizeParams, reference: Upload | None = None) -> Result:
-        import deepcolor
-
         if reference is not None and not self.features.reference:
             raise _missing("reference photos")
         colorizer = self._colorizer(params.model)
         prepared = self._prepare(upload, params.max_side)
-        extras: dict[str, Any] = {}
-        hints = self._hints(params.hints, prepared)
-        if hints is not None:
-            extras["hints"] = hints
-        ref = self._reference(reference, prepared.preview)
-        if ref is not None:
-            extras["reference"] = ref
-        array = prepared.rgb[:, :, 0] if prepared.grey_source else prepared.rgb
-        rgb = _library(
-            deepcolor.colorize,
-            array,
-            model=colorizer,
+        options = self._guidance(params, prepared, reference)
+        result = _library(
+            pipeline.process_image,
+            prepared.image,
+            colorizer,
+            "colorize",
+            in_place=True,
             render_size=params.render_size,
             saturation=params.saturation,
-            **extras,
+            **options,
         )
-        headers = prepared.source_headers()
-        if not prepared.image.is_gray:
-            headers["X-Deepcolor-Warning"] = (
-                "colour input; decolorized first (its CIE L* is what gets colorized)"
-            )
-        return Result(self._encode(rgb, prepared, params.format), headers)
+        return self._encode(result, prepared, params.format)
 
     def enhance(self, upload: Upload, params: EnhanceParams) -> Result:
-        import deepcolor
-
         colorizer = self._colorizer(params.model)
         prepared = self._prepare(upload, params.max_side)
-        rgb = _library(
-            deepcolor.enhance,
-            prepared.rgb,
-            model=colorizer,
+        result = _library(
+            pipeline.process_image,
+            prepared.image,
+            colorizer,
+            "enhance",
+            in_place=True,
+            render_size=params.render_size,
             strength=params.strength,
             clahe=params.clahe,
             clahe_limit=params.clahe_limit,
-            render_size=params.render_size,
         )
-        headers = prepared.source_headers()
-        if prepared.image.is_gray:
-            headers["X-Deepcolor-Warning"] = "grey input; it has no colours to revive, so it gets colorized"
-        return Result(self._encode(rgb, prepared, params.format), headers)
+        return self._encode(result, prepared, params.format)
 
     def decolorize(self, upload: Upload, params: DecolorizeParams) -> Result:
+        """As `deepcolor decolorize` (`decolorize_file`) does, on the array: 8-bit inputs through the
+        methods' uint8 path, a JPEG no finer than its source, 16 bits kept for PNG."""
         from deepcolor.decolor import decolorize_array
 
         prepared = self._prepare(upload, params.max_side)
-        rgb = prepared.rgb
-        if prepared.image.bit_depth <= 8:  # as `deepcolor decolorize`: the methods' uint8 path uses tables
+        image = prepared.image
+        rgb = image.rgb
+        if image.bit_depth <= 8:
             rgb = np.rint(rgb * np.float32(255.0)).astype(np.uint8)
         grey = _library(decolorize_array, rgb, params.method)
         array = np.repeat(grey[:, :, None], 3, axis=2) if params.keep_channels else grey
-        fmt = params.format or codec.default_format(prepared.image)
+        fmt = params.format or codec.default_format(image)
         quality = 95
-        if fmt == "jpeg" and prepared.image.jpeg_quality is not None:
-            quality = min(95, prepared.image.jpeg_quality)  # as the command: no finer than the source
-        return Result(self._encode(array, prepared, fmt, quality=quality), prepared.source_headers())
+        if fmt == "jpeg" and image.jpeg_quality is not None:
+            quality = min(95, image.jpeg_quality)
+        bit_depth = 16 if image.bit_depth == 16 and fmt == "png" and not prepared.preview else 8
+        exif = None if prepared.preview else image.exif
+        headers = prepared.source_headers()
+        alpha = image.alpha
+        if fmt == "jpeg" and alpha is not None:
+            alpha, headers["X-Deepcolor-Warning"] = None, NO_JPEG_ALPHA
+        encoded = codec.encode(
+            array, fmt, alpha=alpha, icc=image.icc, exif=exif, bit_depth=bit_depth, quality=quality
+        )
+        return Result(encoded, headers)
 
     def suggest(self, upload: Upload, params: SuggestParams) -> dict[str, Any]:
         import deepcolor
@@ -408,20 +408,23 @@ class Engine:
         width, height = prepared.width, prepared.height
         if not (params.x < width and params.y < height):
             raise ClientError(
-                422,
-                f"x, y: ({params.x:g}, {params.y:g}) is outside the {width} x {height} image",
+                422, f"x, y: ({params.x:g}, {params.y:g}) is outside the {width} x {height} image"
             )
-        height, width = prepared.rgb.shape[:2]
-        x = min(width - 1, max(0, round((params.x + 0.5) * prepared.sx - 0.5)))
-        y = min(height - 1, max(0, round((params.y + 0.5) * prepared.sy - 0.5)))
-        kwargs: dict[str, Any] = {"k": params.k}
-        accepted = inspect.signature(deepcolor.suggest_colors).parameters
-        if "model" in accepted:
-            kwargs["model"] = colorizer
-        if "render_size" in accepted and params.render_size is not None:
-            kwargs["render_size"] = params.render_size
-        array = prepared.rgb[:, :, 0] if prepared.grey_source else prepared.rgb
-        colors = _library(deepcolor.suggest_colors, array, x, y, **kwargs)
+        x, y = prepared.to_pixels(params.x, params.y)
+        image = prepared.image
+        if hasattr(deepcolor, "suggest_colors"):  # issue 8's public call
+            takes = inspect.signature(deepcolor.suggest_colors).parameters
+            model = {"model": colorizer} if "model" in takes else {}
+            colors = _library(deepcolor.suggest_colors, image.rgb, x, y, k=params.k, **model)
+        else:
+            from deepcolor.inference.guidance import suggest_at
+            from deepcolor.inference.pipeline import lightness
+
+            l = lightness(image.rgb, gray=image.channels_equal)
+            render = pipeline.network_render_size(
+                params.render_size, image.height, image.width, int(colorizer.render_size)
+            )
+            colors = _library(suggest_at, colorizer, l, x, y, k=params.k, render_size=render)
         return {
             "x": params.x,
             "y": params.y,
@@ -431,38 +434,26 @@ class Engine:
     def uncertainty(
         self, upload: Upload, params: UncertaintyParams, reference: Upload | None = None
     ) -> Result:
-        import deepcolor
-
         if not self.features.uncertainty:
             raise _missing("uncertainty maps")
         colorizer = self._colorizer(params.model)
         prepared = self._prepare(upload, params.max_side)
-        extras: dict[str, Any] = {"uncertainty": True}
-        hints = self._hints(params.hints, prepared)
-        if hints is not None:
-            extras["hints"] = hints
-        ref = self._reference(reference, prepared.preview)
-        if ref is not None:
-            extras["reference"] = ref
-        array = prepared.rgb[:, :, 0] if prepared.grey_source else prepared.rgb
+        options = self._guidance(params, prepared, reference)
         result = _library(
-            deepcolor.colorize, array, model=colorizer, render_size=params.render_size, **extras
+            pipeline.process_image,
+            prepared.image,
+            colorizer,
+            "colorize",
+            in_place=True,
+            render_size=params.render_size,
+            uncertainty=True,
+            **options,
         )
-        heat = heat_map(uncertainty_of(result))
+        if getattr(result, "uncertainty", None) is None:
+            raise _missing("uncertainty maps")
+        heat = heat_map(result.uncertainty)
         encoded = codec.encode(heat[..., :3], "png", alpha=heat[..., 3])
         return Result(encoded, prepared.source_headers())
-
-
-def uncertainty_of(result: Any) -> np.ndarray:
-    """The uncertainty map out of what `deepcolor.colorize(..., uncertainty=True)` returns: a (colorized,
-    map) pair, an object with `.uncertainty`, or a dict with "uncertainty"."""
-    if isinstance(result, tuple) and len(result) == 2:
-        return np.asarray(result[1])
-    if isinstance(result, dict) and "uncertainty" in result:
-        return np.asarray(result["uncertainty"])
-    if hasattr(result, "uncertainty"):
-        return np.asarray(result.uncertainty)
-    raise TypeError(f"colorize(uncertainty=True) returned {type(result).__name__}; expected (image, map)")
 
 
 def heat_map(uncertainty: np.ndarray) -> np.ndarray:
