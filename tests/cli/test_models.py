@@ -9,10 +9,16 @@ def test_models_lists_families_with_parameters_and_flops():
     result = CliRunner().invoke(cli, ["models", "--size", "64", "--json"])
     assert result.exit_code == 0, result.output
     listing = json.loads(result.output)
-    names = [f["name"] for f in listing["families"]]
+    names = sorted({f["name"] for f in listing["families"]})
     assert names == ["autoencoder", "cnn", "gan"]
+    encoders = {f["encoder"] for f in listing["families"]}
+    assert encoders == {"unet", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"}
     for family in listing["families"]:
-        assert 0 < family["parameters"] < 5_000_000
+        assert 0 < family["parameters"] < 8_000_000
         assert 0 < family["gflops"] < 1.0  # at 64 px: about 1/16 of the 256 px figure
+        pretrained = family["encoder"] != "unet"
+        assert ("hints" in family["inputs"]) == pretrained
+    by_variant = {(f["name"], f["encoder"]): f["parameters"] for f in listing["families"]}
+    assert by_variant["autoencoder", "efficientnet-lite2"] > by_variant["autoencoder", "efficientnet-lite0"]
     table = CliRunner().invoke(cli, ["models", "--size", "64"])
-    assert table.exit_code == 0 and "GFLOPs@64" in table.output and "cnn" in table.output
+    assert table.exit_code == 0 and "GFLOPs@64" in table.output and "efficientnet-lite1" in table.output

@@ -20,25 +20,38 @@ import click
 def command(size: int, as_json: bool) -> None:
     """List the registered model families and shipped weights."""
     from deepcolor.models import count_flops, count_parameters, create_model, describe_model, list_models
+    from deepcolor.models.autoencoder import ENCODERS
+    from deepcolor.models.registry import model_task
 
     rows = []
     for name in list_models():
-        model = create_model(name)
-        rows.append(
-            {
-                "name": name,
-                "parameters": count_parameters(model),
-                "gflops": count_flops(model, size) / 1e9,
-                "description": describe_model(name),
-            }
-        )
+        for encoder in ENCODERS:  # every family on every encoder (default kwargs otherwise)
+            model = create_model(name, encoder=encoder)
+            rows.append(
+                {
+                    "name": name,
+                    "encoder": encoder,
+                    "task": model_task(name),
+                    "parameters": count_parameters(model),
+                    "gflops": count_flops(model, size) / 1e9,
+                    "inputs": ", ".join(["L", *(c.name for c in getattr(model, "conditions", ()))]),
+                    "description": describe_model(name),
+                }
+            )
     shipped = _shipped()
     if as_json:
         click.echo(json.dumps({"size": size, "families": rows, "shipped": shipped}, indent=2))
         return
-    click.echo(f"{'family':<12} {'params':>8} {f'GFLOPs@{size}':>12}  description (default kwargs)")
+    header = f"{'family':<12} {'encoder':<19} {'task':<15} {'params':>8} {f'GFLOPs@{size}':>12}  inputs"
+    click.echo(header)
     for r in rows:
-        click.echo(f"{r['name']:<12} {r['parameters'] / 1e6:>7.2f}M {r['gflops']:>12.2f}  {r['description']}")
+        click.echo(
+            f"{r['name']:<12} {r['encoder']:<19} {r['task']:<15} {r['parameters'] / 1e6:>7.2f}M "
+            f"{r['gflops']:>12.2f}  {r['inputs']}"
+        )
+    click.echo("")
+    for name in list_models():
+        click.echo(f"{name}: {describe_model(name)}")
     click.echo("")
     if shipped:
         click.echo("shipped weights: " + ", ".join(f"{s['name']} ({s['model_name']})" for s in shipped))
