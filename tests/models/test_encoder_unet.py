@@ -115,11 +115,19 @@ def test_unknown_encoder_is_a_value_error_listing_the_known_ones():
         create_model("autoencoder", encoder="resnet50")
 
 
-def test_short_overfit_on_a_few_images_lowers_the_loss():
+@pytest.mark.parametrize("name", list_models())
+def test_short_overfit_on_a_few_images_lowers_the_loss(name):
+    from deepcolor.models.gan import PatchDiscriminator
+
     torch.manual_seed(0)
-    model = create_model("autoencoder", encoder="efficientnet-lite0", **SMALL)
+    model = create_model(name, encoder="efficientnet-lite0", **SMALL)
     config = TrainConfig(lr=3e-3, warmup_steps=0, max_steps=60, schedule="constant", flat_prob=0.0)
-    task = EncoderTask(model, model, config, torch.device("cpu"))
+    if name == "gan":  # the adversarial recipe: a PatchGAN from step 10 (after a short regression start)
+        config.pretrain_steps = 10
+        disc = PatchDiscriminator(8, 2)
+        task = EncoderTask(model, model, config, torch.device("cpu"), disc, disc)
+    else:
+        task = EncoderTask(model, model, config, torch.device("cpu"))
     rng = np.random.default_rng(0)
     # four smooth colour images: blobs of a few colours, so the target is learnable from L
     yy, xx = np.mgrid[0:32, 0:32] / 32.0
@@ -131,5 +139,9 @@ def test_short_overfit_on_a_few_images_lowers_the_loss():
         dtype=torch.float32,
     )
     ab_norm = ab_norm + torch.tensor(rng.normal(0, 0.01, ab_norm.shape), dtype=torch.float32)
-    losses = [task.step(l_norm, ab_norm, i)["loss_reg"] for i in range(60)]
-    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:5])
+    rows = [task.step(l_norm, ab_norm, i) for i in range(60)]
+    key = "loss_cls" if name == "cnn" else "loss_reg"  # what the family's predict_ab decodes from
+    losses = [row[key] for row in rows]
+    assert np.mean(losses[-10:]) < (0.8 if name == "cnn" else 0.5) * np.mean(losses[:5])
+    if name == "gan":
+        assert rows[5]["loss_adv"] == 0 and rows[-1]["loss_adv"] > 0 and rows[-1]["loss_d"] > 0

@@ -240,7 +240,7 @@ def _build_models(
         model.freeze_encoder_blocks(config.freeze_blocks)
     model.to(info.device)
     discriminator = None
-    if model_task(config.model) == "adversarial" and not hasattr(model, "class_loss"):
+    if model_task(config.model) == "adversarial":
         discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(info.device)
     return model, discriminator
 
@@ -263,6 +263,9 @@ class _Run:
     accum: dict[str, float] = field(default_factory=dict)
     position: StreamPosition | None = None
     t_start: float = field(default_factory=time.perf_counter)
+    pending_rng: dict[str, Any] | None = (
+        None  # a resumed run's RNG state, restored just before its first step
+    )
 
     @classmethod
     def start(cls, config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo) -> _Run:
@@ -314,7 +317,7 @@ class _Run:
         if mine is not None:
             self.position = StreamPosition.from_state_dict(mine["data"])
             if len(ranks) == info.world_size and ranks[info.rank]:
-                set_rng_state(mine["rng"])
+                self.pending_rng = mine["rng"]  # set once the loader's iterator has drawn its seed
         if resume.get("world_size", 1) != info.world_size and info.is_main:
             print(
                 f"deepcolor: resuming a {resume.get('world_size', 1)}-process run with {info.world_size} "
@@ -474,6 +477,11 @@ class _Run:
                 file=sys.stderr,
             )
         batches = iter(loader)
+        # Creating the iterator draws a seed from torch's RNG: a resumed run restores its RNG after that, so
+        # that the steps (random hints, flat images) see exactly the numbers an unbroken run's steps saw.
+        if self.pending_rng is not None:
+            set_rng_state(self.pending_rng)
+            self.pending_rng = None
         interrupted = mid_step = False
         try:
             while self.step < config.max_steps:

@@ -143,6 +143,41 @@ class EncoderTask(Task):
     a share of `flat_prob` images is replaced by texture-less grey ramps whose truth is neutral.
     """
 
+    def __init__(
+        self,
+        model: nn.Module,
+        wrapped: nn.Module,
+        config: TrainConfig,
+        device: torch.device,
+        discriminator: nn.Module | None = None,
+        wrapped_discriminator: nn.Module | None = None,
+    ) -> None:
+        super().__init__(model, wrapped, config, device)
+        self.discriminator = discriminator  # the gan family: adversarial after `pretrain_steps` (NoGAN)
+        self.wrapped_discriminator = wrapped_discriminator
+        if discriminator is not None:
+            self.extra_modules["discriminator"] = discriminator
+            self.optimizers["discriminator"] = make_optimizer(discriminator, config.disc_lr, config)
+
+    def _adversarial(
+        self, l_norm: torch.Tensor, ab_norm: torch.Tensor, ab_pred: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The discriminator's step on real vs detached fake pairs, then the generator's adversarial loss."""
+        b = l_norm.shape[0]
+        with self.autocast():
+            logits = self.wrapped_discriminator(
+                torch.cat((l_norm, l_norm)), torch.cat((ab_norm, ab_pred.detach()))
+            ).float()
+        real, fake = logits[:b], logits[b:]
+        loss_d = 0.5 * (
+            F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+        )
+        self._optimize(loss_d, "discriminator", self.discriminator)
+        with self.autocast():
+            fooled = self.wrapped_discriminator(l_norm, ab_pred).float()
+        return F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled)), loss_d
+
     def step(self, l_norm: torch.Tensor, ab_norm: torch.Tensor, step: int) -> dict[str, float]:
         from deepcolor.hints import simulate
 
@@ -167,12 +202,20 @@ class EncoderTask(Task):
         loss_reg = regression_loss(ab_pred, ab_norm, config)
         loss_cls = self.model.class_loss(logits, ab_norm, config.soft_neighbors, config.soft_sigma)
         loss = config.regression_weight * loss_reg + config.class_weight * loss_cls
+        extra = {}
+        if self.discriminator is not None:
+            loss_adv = loss_d = torch.zeros(())
+            if step >= config.pretrain_steps:
+                loss_adv, loss_d = self._adversarial(l_norm, ab_norm, ab_pred)
+                loss = loss + config.adv_weight * loss_adv
+            extra = {"loss_adv": loss_adv.item(), "loss_d": loss_d.item()}
         grad_norm = self._optimize(loss, "model", self.model)
         self.finish_step()
         return {
             "loss": loss.item(),
             "loss_reg": loss_reg.item(),
             "loss_cls": loss_cls.item(),
+            **extra,
             "grad_norm": grad_norm,
         }
 
@@ -249,7 +292,7 @@ def make_task(
     task = model_task(config.model)
     if hasattr(model, "class_loss"):
         if task == "adversarial":
-            raise ValueError("the gan family on a pretrained encoder is not trainable yet; use autoencoder")
+            return EncoderTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
         return EncoderTask(model, wrap(model), config, device)
     if task == "adversarial":
         return GANTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
@@ -261,5 +304,5 @@ def make_task(
 def extra_columns(model_name: str, model: nn.Module | None = None) -> list[str]:
     """Per-family metric columns beyond `loss`."""
     if model is not None and hasattr(model, "class_loss"):
-        return ["loss_reg", "loss_cls"]
+        return ["loss_reg", "loss_cls"] + (["loss_adv", "loss_d"] if model_name == "gan" else [])
     return ["loss_l1", "loss_adv", "loss_d"] if model_name == "gan" else []
