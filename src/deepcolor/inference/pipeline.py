@@ -52,7 +52,7 @@ from torch import nn
 from deepcolor.inference.bands import for_each_band, single_threaded
 from deepcolor.inference.upsample import DEFAULT_EPS, DEFAULT_RADIUS, GuidedCoefficients, fit_guided
 from deepcolor.inference.weights import BACKENDS, WEIGHTS_DIR, Predictor, WeightsError, load_predictor
-from deepcolor.models.conditions import ConditionSpec, resize_sparse
+from deepcolor.models.conditions import ConditionSpec, model_conditions, resize_sparse
 from deepcolor.normalization import denormalize_ab, normalize_l
 
 # For models without a `render_size` in their metadata (see the module notes).
@@ -210,7 +210,7 @@ class Colorizer:
     @property
     def conditions(self) -> tuple[ConditionSpec, ...]:
         """The optional inputs the model takes beside L (see `deepcolor.models.conditions`); () for none."""
-        return self.predictor.conditions
+        return model_conditions(self.predictor)
 
     # ------------------------------------------------------------------------------------------- render size
 
