@@ -321,7 +321,7 @@
         dot.className = "hint-dot" + (i === state.selected ? " selected" : "");
         dot.style.left = `${((hint.x + 0.5) / w) * 100}%`;
         dot.style.top = `${((hint.y + 0.5) / h) * 100}%`;
-        dot.style.background = hint.color;
+        dot.style.borderColor = hint.color;
         dot.dataset.index = String(i);
         dot.setAttribute("aria-label", `${label}. Arrow keys move it, Delete removes it, Enter changes the colour.`);
         dot.title = label;
