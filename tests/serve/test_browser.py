@@ -99,7 +99,11 @@ def page(browser, server, tmp_path):
 
 def _screenshot(page, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
-    page.screenshot(path=str(path))
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus ring in the picture
+    if name.endswith(".jpg"):
+        page.screenshot(path=str(path), type="jpeg", quality=88)
+    else:
+        page.screenshot(path=str(path))
     target = os.environ.get("DEEPCOLOR_SCREENSHOTS")
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
@@ -165,7 +169,7 @@ def test_upload_preview_slider_download(page, tmp_path):
     assert page.eval_on_selector("#after-clip", "e => e.style.clipPath") == "inset(0px 0px 0px 0%)"
     page.keyboard.press("End")
     page.eval_on_selector("#split", "e => { e.value = 50; e.dispatchEvent(new Event('input')); }")
-    _screenshot(page, tmp_path, "serve-page.png")
+    _screenshot(page, tmp_path, "serve-page.jpg")
 
     page.select_option("#download-format", "png")
     with page.expect_download() as download_info:
