@@ -86,3 +86,20 @@ def test_flat_images_are_smooth_and_in_range():
     assert flat.shape == (3, 1, 32, 48)
     assert flat.min() >= -0.5 and flat.max() <= 0.5
     assert flat.diff(dim=-1).abs().max() < 0.05
+
+
+def test_propagation_spreads_a_hint_over_its_region_not_across_an_edge():
+    from deepcolor.hints.propagate import propagate_hints
+
+    l = torch.full((1, 1, 64, 96), 30.0)
+    l[..., 48:] = 80.0  # a strong lightness edge at x = 48
+    ab = torch.zeros(1, 2, 64, 96)
+    hints = torch.zeros(1, 3, 64, 96)
+    hints[0, 0, 30:33, 20:23] = 40 / 110  # a red-ish hint in the dark half
+    hints[0, 2, 30:33, 20:23] = 1.0
+    out = propagate_hints(l, ab, hints)
+    assert torch.allclose(out[0, 0, 31, 21], torch.tensor(40.0))  # the hint itself is exact
+    assert out[0, 0, 31, 40] > 20  # carried over its own region
+    assert out[0, 0, 31, 60].abs() < 2  # not across the edge
+    assert out[0, 0, 5, 5] < out[0, 0, 31, 30]  # fading with distance
+    assert torch.equal(propagate_hints(l, ab, torch.zeros_like(hints)), ab)  # no hint: untouched

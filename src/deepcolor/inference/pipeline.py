@@ -195,6 +195,8 @@ class Colorizer:
         self.chroma_gain = float(self.predictor.meta.get("chroma_gain", 1.0))
         self.radius = radius
         self.eps = eps
+        # point hints are also spread edge-aware around themselves after the network (hints/propagate.py)
+        self.spread_hints = True
 
     @property
     def name(self) -> str:
@@ -274,6 +276,11 @@ class Colorizer:
             ab_low = ab_low * self.chroma_gain
         if ab_low.shape[-2:] != l_low.shape[-2:]:  # e.g. an ONNX graph exported at one fixed size
             ab_low = F.interpolate(ab_low, size=l_low.shape[-2:], mode="bilinear", align_corners=False)
+        if self.spread_hints and "hints" in low:  # carry each hint over its region (hints/propagate.py)
+            from deepcolor.hints.propagate import propagate_hints
+
+            with torch.inference_mode():
+                ab_low = propagate_hints(l_low, ab_low, low["hints"].to(ab_low.device))
         return l_low, ab_low
 
     def fit(
