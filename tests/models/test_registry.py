@@ -78,8 +78,10 @@ def test_model_kwargs_rebuild_the_model(name):
 
 
 def test_the_shipped_default_fits_the_inference_budget():
-    # The shipped default must run fast on a 2-core CPU: <= 5 M parameters, <= 1.3 GFLOPs at 256 px. Other
-    # families (a pretrained encoder, say) may be bigger; the budget is the default's, the one users get.
+    # The shipped default must run fast on a 2-core CPU: the pretrained-encoder issue's speed goal is a forward
+    # pass of <= 40 ms at 256 px (benchmarks/colorize_speed.py measures it), which EfficientNet-Lite0 under its
+    # decoder meets at 3.4 GFLOPs; this caps the size that goal allows: <= 5 M parameters, <= 4 GFLOPs at 256.
+    # Other families may be bigger; the budget is the default's, the one users get.
     from deepcolor.inference.weights import WeightsError, resolve_weights
 
     try:
@@ -89,7 +91,7 @@ def test_the_shipped_default_fits_the_inference_budget():
     meta = json.loads(path.with_suffix(".json").read_text())
     model = create_model(meta["model_name"], **meta["model_kwargs"])
     assert count_parameters(model) <= 5_000_000
-    assert count_flops(model, 256) <= 1.3e9
+    assert count_flops(model, 256) <= 4.0e9
 
 
 def test_width_and_depth_are_configurable():
