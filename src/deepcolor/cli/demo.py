@@ -3,8 +3,11 @@
 The colour photos (astronaut, coffee, chelsea, rocket, motorcycle) are turned grey first (their CIE L*, the
 input a colorizer sees) and colorized; the grey `camera` photo is colorized as it is. For each photo,
 ``OUTDIR/<name>.png`` is a labelled sheet (original | grey | colorized; grey | colorized for camera), and
-``OUTDIR/index.html`` shows all sheets. Only files bundled with scikit-image are used (no download), read
-from `skimage.data.data_dir`.
+``OUTDIR/index.html`` shows all sheets. With a model that takes colour hints (the default),
+``OUTDIR/astronaut-guided.png`` shows the three ways to steer it: automatic, three point hints (drawn as
+rings; their colours are the original's at those points, as a user who remembers them would give), and a
+reference photo (coffee). Only files bundled with scikit-image are used (no download), read from
+`skimage.data.data_dir`.
 """
 
 from __future__ import annotations
@@ -54,6 +57,55 @@ def grey_of(lightness: np.ndarray) -> np.ndarray:
     lab = torch.from_numpy(lightness)[None, None].expand(1, 3, -1, -1).clone()
     lab[:, 1:] = 0.0
     return lab_to_rgb(lab)[0].permute(1, 2, 0).numpy()
+
+
+# Where the guided sheet puts its three hints on the astronaut (x, y in pixels of the 512 x 512 photo).
+GUIDED_POINTS = ((80, 330), (250, 170), (30, 150))  # the suit, the face, the flag's red
+
+
+def draw_hints(rgb: np.ndarray, points: list[tuple[int, int, str]]) -> np.ndarray:
+    """(H, W, 3) float image with each hint drawn as a ring in its colour, outlined for contrast."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    r = max(6, max(image.size) // 48)
+    for x, y, colour in points:
+        draw.ellipse([x - r - 2, y - r - 2, x + r + 2, y + r + 2], outline=(255, 255, 255), width=2)
+        draw.ellipse([x - r, y - r, x + r, y + r], outline=colour, width=max(3, r // 2))
+        draw.ellipse([x - r + r // 2 + 1, y - r + r // 2 + 1, x + r - r // 2 - 1, y + r - r // 2 - 1],
+                     outline=(0, 0, 0), width=1)  # fmt: skip
+    return np.asarray(image).astype(np.float32) / 255.0
+
+
+def guided_sheet(colorizer, render_size: int | None, tile_size: int, title: str) -> np.ndarray:
+    """astronaut: grey | automatic | 3 hints | reference photo | original, as one labelled sheet."""
+    from deepcolor.inference import lightness
+    from deepcolor.inference.guidance import guidance_conditions
+    from deepcolor.io import read_image
+    from deepcolor.viz import make_sheet
+
+    photo = read_image(sample_path(SAMPLES[0])).rgb
+    reference = read_image(sample_path(SAMPLES[1])).rgb  # coffee
+    grey = grey_of(lightness(photo)[0, 0].numpy())
+    height, width = grey.shape[:2]
+    hints = []
+    for x, y in GUIDED_POINTS:
+        r, g, b = (np.clip(photo[y, x], 0, 1) * 255).round().astype(int)
+        hints.append((x, y, f"#{r:02x}{g:02x}{b:02x}"))
+    automatic = colorizer.colorize_array(grey, render_size, gray=True)
+    with_hints = colorizer.colorize_array(
+        grey, render_size, gray=True, conditions=guidance_conditions(colorizer, height, width, hints=hints)
+    )
+    with_reference = colorizer.colorize_array(
+        grey,
+        render_size,
+        gray=True,
+        conditions=guidance_conditions(colorizer, height, width, reference=reference),
+    )
+    tiles = [grey, automatic, draw_hints(with_hints, hints), with_reference, reference, photo]
+    labels = ["grey (input)", "automatic", "3 hints", "reference photo:", "(the reference)", "original"]
+    return make_sheet([tiles], col_labels=labels, tile_size=tile_size, title=title)
 
 
 def write_index(outdir: Path, entries: list[tuple[SamplePhoto, str]], model_name: str) -> Path:
@@ -133,6 +185,17 @@ def command(
                 failed += 1
                 continue
             entries.append((sample, f"{sample.name}.png"))
+        if entries and {"hints", "global_hints"} <= {c.name for c in colorizer.conditions}:
+            try:
+                sheet = guided_sheet(colorizer, render_size, tile_size, f"astronaut, steered: {model}")
+                write_image(output / "astronaut-guided.png", sheet)
+                guided = SamplePhoto(
+                    "astronaut-guided", "", True, "Steering the colours: 3 hints, a reference"
+                )
+                entries.append((guided, "astronaut-guided.png"))
+            except (ImageError, ValueError, OSError) as error:
+                batch.echo_error(str(error))
+                failed += 1
         if entries:
             index = write_index(output, entries, colorizer.name)
             click.echo(f"wrote {len(entries)} sheets and {index}")
