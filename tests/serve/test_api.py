@@ -260,8 +260,8 @@ def spy(client, monkeypatch):
             result = dataclasses.replace(result, uncertainty=np.linspace(0, 1, h * w).reshape(h, w))
         return result
 
-    def suggest_colors(image, x, y, k=5):
-        calls["suggest"].append({"image": image, "x": x, "y": y, "k": k})
+    def suggest_colors(image, x, y, k=5, model="default", hints=None, reference=None):
+        calls["suggest"].append({"image": image, "x": x, "y": y, "k": k, "hints": hints, "model": model})
         return [("#aa3311", 0.5), ("#1144aa", 0.25)][:k]
 
     monkeypatch.setattr(pipeline, "process_image", process_image)
@@ -367,6 +367,14 @@ def test_suggest(client, spy):
     }
     call = spy["suggest"][-1]
     assert (call["x"], call["y"], call["k"]) == (50, 10, 2) and call["image"].shape[:2] == (30, 60)
+    assert call["hints"] is None and call["model"] is client.app.state.engine.colorizers["default"]
+    with_hints = client.post(
+        "/api/suggest",
+        files=files(encode(grey_photo(60, 120))),
+        data={"x": "100", "y": "20", "max_side": "60", "hints": HINTS},
+    )
+    assert with_hints.status_code == 200
+    assert spy["suggest"][-1]["hints"]["points"][0] == {"x": 50, "y": 10, "color": "#1f4fa0", "radius": 2}
 
 
 @pytest.mark.parametrize(
@@ -418,7 +426,7 @@ def test_features_follow_the_default_model(client):
     engine = client.app.state.engine
     takes = {spec.name for spec in engine.colorizers["default"].conditions}
     assert engine.features.hints == ("hints" in takes)
-    assert Features.detect(object()) == Features(suggest=hasattr(deepcolor, "suggest_colors"))
+    assert Features.detect(object()) == Features()  # a model without conditions: none of them
 
 
 def test_a_real_hint_moves_the_colour_toward_it(client):

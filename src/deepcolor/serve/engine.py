@@ -72,7 +72,7 @@ class Features:
             hints=guided,
             reference=guided and "global_hints" in takes,
             uncertainty=guided and "uncertainty" in result_fields,
-            suggest=guided or hasattr(deepcolor, "suggest_colors"),
+            suggest=guided and hasattr(deepcolor, "suggest_colors"),
         )
 
     def as_dict(self) -> dict[str, bool]:
@@ -303,7 +303,10 @@ class Engine:
         return image.rgb
 
     def _guidance(
-        self, params: ColorizeParams | UncertaintyParams, prepared: Prepared, reference: Upload | None
+        self,
+        params: ColorizeParams | UncertaintyParams | SuggestParams,
+        prepared: Prepared,
+        reference: Upload | None,
     ) -> dict[str, Any]:
         if reference is not None and not self.features.reference:
             raise _missing("reference photos")
@@ -398,7 +401,10 @@ class Engine:
         )
         return Result(encoded, headers)
 
-    def suggest(self, upload: Upload, params: SuggestParams) -> dict[str, Any]:
+    def suggest(
+        self, upload: Upload, params: SuggestParams, reference: Upload | None = None
+    ) -> dict[str, Any]:
+        """`deepcolor.suggest_colors` at a point of the (preview) image, with the hints given so far."""
         import deepcolor
 
         if not self.features.suggest:
@@ -411,20 +417,16 @@ class Engine:
                 422, f"x, y: ({params.x:g}, {params.y:g}) is outside the {width} x {height} image"
             )
         x, y = prepared.to_pixels(params.x, params.y)
-        image = prepared.image
-        if hasattr(deepcolor, "suggest_colors"):  # issue 8's public call
-            takes = inspect.signature(deepcolor.suggest_colors).parameters
-            model = {"model": colorizer} if "model" in takes else {}
-            colors = _library(deepcolor.suggest_colors, image.rgb, x, y, k=params.k, **model)
-        else:
-            from deepcolor.inference.guidance import suggest_at
-            from deepcolor.inference.pipeline import lightness
-
-            l = lightness(image.rgb, gray=image.channels_equal)
-            render = pipeline.network_render_size(
-                params.render_size, image.height, image.width, int(colorizer.render_size)
-            )
-            colors = _library(suggest_at, colorizer, l, x, y, k=params.k, render_size=render)
+        takes = inspect.signature(deepcolor.suggest_colors).parameters
+        kwargs: dict[str, Any] = {"k": params.k}
+        if "model" in takes:
+            kwargs["model"] = colorizer
+        if "render_size" in takes and params.render_size is not None:
+            kwargs["render_size"] = params.render_size
+        for name, value in self._guidance(params, prepared, reference).items():
+            if name in takes:
+                kwargs[name] = value
+        colors = _library(deepcolor.suggest_colors, prepared.image.rgb, x, y, **kwargs)
         return {
             "x": params.x,
             "y": params.y,

@@ -155,13 +155,18 @@ async def decolorize(request: Request) -> Response:
     return _image_response(result, "grey")
 
 
-@router.post("/suggest", response_model=SuggestResponse, openapi_extra=multipart_schema(SuggestParams, _FILE))
+@router.post(
+    "/suggest",
+    response_model=SuggestResponse,
+    openapi_extra=multipart_schema(SuggestParams, {**_FILE, **_REFERENCE}),
+)
 async def suggest(request: Request) -> dict[str, Any]:
     """The model's most likely colours at one point of the photo: what a colour picker offers first."""
     async with _pool(request).place():
         form = await _form(request)
-        params = parse_params(SuggestParams, _text_fields(form, ("file",)))
-        return await _pool(request).run(_engine(request).suggest, _file(form), params)
+        params = parse_params(SuggestParams, _text_fields(form, ("file", "reference")))
+        reference = _file(form, "reference", required=False)
+        return await _pool(request).run(_engine(request).suggest, _file(form), params, reference)
 
 
 @router.post(

@@ -87,6 +87,7 @@ class SuggestParams(_ModelParams):
     x: float = Field(..., ge=0, description="Column of the point, in pixels of the input as displayed.")
     y: float = Field(..., ge=0, description="Row of the point, in pixels of the input as displayed.")
     k: int = Field(5, ge=1, le=32, description="How many colours to suggest.")
+    hints: str | None = Field(None, description="The hints given so far (as for /api/colorize): taken in.")
 
 
 class SuggestedColor(BaseModel):

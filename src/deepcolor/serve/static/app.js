@@ -431,6 +431,9 @@
       if (el.model.value) form.append("model", el.model.value);
       if (el.renderSize.value) form.append("render_size", el.renderSize.value);
       form.append("max_side", String(state.previewSide));
+      // the guidance given so far: the model suggests with it in mind
+      if (state.hints.length) form.append("hints", JSON.stringify(hintsJson()));
+      if (state.reference && state.features.reference) form.append("reference", state.reference, state.reference.name);
       const response = await api("/api/suggest", form);
       const body = await response.json();
       if (state.picker !== picker) return;
