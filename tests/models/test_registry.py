@@ -78,10 +78,10 @@ def test_model_kwargs_rebuild_the_model(name):
 
 
 def test_the_shipped_default_fits_the_inference_budget():
-    # The shipped default must run fast on a 2-core CPU: the pretrained-encoder issue's speed goal is a forward
-    # pass of <= 40 ms at 256 px (benchmarks/colorize_speed.py measures it), which EfficientNet-Lite0 under its
-    # decoder meets at 3.4 GFLOPs; this caps the size that goal allows: <= 5 M parameters, <= 4 GFLOPs at 256.
-    # Other families may be bigger; the budget is the default's, the one users get.
+    # The shipped default must run fast on a 2-core CPU: the pretrained-encoder issue's speed goal is a
+    # forward pass of <= 40 ms at 256 px (benchmarks/colorize_speed.py measures it), which EfficientNet-Lite0
+    # under its decoder meets at 3.4 GFLOPs; this caps the size that goal allows: <= 5 M parameters and
+    # <= 4 GFLOPs at 256. Other families may be bigger; the budget is the default's, the one users get.
     from deepcolor.inference.weights import WeightsError, resolve_weights
 
     try:
