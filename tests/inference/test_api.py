@@ -150,7 +150,11 @@ def test_rounding_noise_around_the_unit_range_is_accepted(colorizer):
 
 
 def test_extra_options_reach_the_colorizer(colorizer):
-    """Per-input options (colour hints, in the issue that adds them) pass through unchanged: a colorizer
-    that does not take one says so."""
-    with pytest.raises(TypeError, match="hints"):
-        deepcolor.colorize(_grey(), model=colorizer, hints={"points": []})
+    """Per-input options pass through unchanged: a colorizer that does not take one says so; colour hints for
+    a model that takes none are one line saying that."""
+    from deepcolor.hints.points import HintError
+
+    with pytest.raises(TypeError, match="tile_size"):
+        deepcolor.colorize(_grey(), model=colorizer, tile_size=3)
+    with pytest.raises(HintError, match="takes no colour hints"):
+        deepcolor.colorize(_grey(), model=colorizer, hints=[(1, 1, "red")])

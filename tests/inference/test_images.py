@@ -163,12 +163,32 @@ class _Recorder:
 
 def test_per_input_options_reach_the_colorizer_unchanged():
     recorder = _Recorder()
-    hints = {"points": [{"x": 1, "y": 2, "rgb": [255, 0, 0]}]}
-    reference = np.zeros((4, 4, 3), np.float32)
+    extra = object()
+    process_image(image_from_array(_grey(8, 8)), recorder, some_model_input=extra, saturation=1.5)
+    (call,) = recorder.calls
+    assert call["some_model_input"] is extra and call["saturation"] == 1.5
+    assert call["gray"] is True and call["render_size"] == 32 and call["out"] is None
+
+
+def test_hints_and_a_reference_become_the_model_conditions():
+    from deepcolor.models import ab_bins
+    from deepcolor.models.conditions import ConditionSpec
+
+    recorder = _Recorder()
+    q = ab_bins.in_gamut_bins(10.0).shape[0]
+    recorder.conditions = (
+        ConditionSpec("hints", "sparse", 3),
+        ConditionSpec("global_hints", "vector", q + 3),
+    )
+    recorder.name, recorder.meta, recorder.predictor = "recorder", {}, None
+    hints = {"points": [{"x": 1, "y": 2, "color": "#ff0000"}]}
+    reference = np.random.default_rng(0).random((4, 4, 3)).astype(np.float32)
     process_image(image_from_array(_grey(8, 8)), recorder, hints=hints, reference=reference, saturation=1.5)
     (call,) = recorder.calls
-    assert call["hints"] is hints and call["reference"] is reference and call["saturation"] == 1.5
-    assert call["gray"] is True and call["render_size"] == 32 and call["out"] is None
+    assert "hints" not in call and "reference" not in call and call["saturation"] == 1.5
+    conditions = call["conditions"]
+    assert conditions["hints"].shape == (1, 3, 8, 8) and conditions["hints"][0, 2, 2, 1] == 1
+    assert conditions["global_hints"].shape == (1, q + 3)
 
 
 # ------------------------------------------------------------------------------------------ render size

@@ -156,12 +156,14 @@ class EncoderUNetColorizer(nn.Module):
         if l_norm.dim() != 4 or l_norm.shape[1] != 1:
             raise ValueError(f"Input size must have a shape of (B, 1, H, W). Got {tuple(l_norm.shape)}")
         b, _, h, w = l_norm.shape
-        if self.hint_inputs and hints is None:
-            hints = l_norm.new_zeros(b, 3, h, w)
+        if self.hint_inputs and hints is None:  # "not given" is zeros, exactly as training and the
+            hints = l_norm.new_zeros(b, 3, h, w)  # predictors feed it
+        if self.hint_inputs and global_hints is None:
+            global_hints = l_norm.new_zeros(b, self.num_bins + 3)
         grey = (l_norm * L_SCALE + L_CENTER) / 100.0  # L* / 100 in [0, 1]: the encoder's grey input
         stem_extra = self.hint_stem(hints) if self.hint_inputs else None
         features = self.encoder.features(grey, stem_extra)
-        if self.hint_inputs and global_hints is not None:
+        if self.hint_inputs:
             features[-1] = features[-1] + self.global_mlp(global_hints)[:, :, None, None]
         steps = self.decoder(features)
         logits = self.class_head(steps[-2])
