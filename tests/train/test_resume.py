@@ -109,9 +109,15 @@ def test_ctrl_c_during_a_step_finishes_it_and_resume_matches_an_unbroken_run(tmp
         return step(self, l_norm, ab_norm, index)
 
     monkeypatch.setattr(tasks.RegressionTask, "step", step_with_sigint)
+    # as in a terminal: a test runner started in the background inherits SIGINT ignored, and the run keeps
+    # an ignored signal ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     config = tiny_config(tmp_path, max_steps=6, ckpt_every=100, val_every=100, sample_every=100)
-    with pytest.raises(KeyboardInterrupt):
-        train(config)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(config)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     run_dir = tmp_path / "runs" / "tiny-autoencoder"
     assert load_checkpoint(run_dir / "last.pt")["step"] == 3  # the interrupted step was completed
     monkeypatch.setattr(tasks.RegressionTask, "step", step)
