@@ -31,7 +31,7 @@ DATA = Path(os.environ.get("DEEPCOLOR_DATA", REPO.parent / "shared" / "data"))
 SETS = {
     "bsd100": ("val/bsd100", 50),
     "wallpapers": ("val/wallpapers", 14),
-    "tiny64-val": ("val/tiny64-val.tar", 150),
+    "tiny64-val": ("val/tiny64-val.tar", 100),
 }
 
 
@@ -109,7 +109,7 @@ def main() -> None:
             pooled = {k: float(np.mean([v[k] for v in per.values()])) for k in ("psnr", "de", "ratio")}
             cells = [f"{v['psnr']:.2f} / {v['de']:.2f} / {v['ratio']:.2f}" for v in per.values()]
             line = (
-                f"| {decode} | {gain:.2f} | {size} | "
+                f"| {decode} | {mix:.2f} | {gain:.2f} | {size} | "
                 + " | ".join(cells)
                 + f" | **{pooled['psnr']:.2f} / {pooled['de']:.2f} / {pooled['ratio']:.2f}** |"
             )

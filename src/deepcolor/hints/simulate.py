@@ -134,17 +134,21 @@ def simulate_global_hints(
 def flat_images(
     batch: int, height: int, width: int, device: torch.device | str, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Texture-less grey inputs (B, 1, H, W) in l_norm units: a uniform level, a linear ramp of random
-    direction and slope (none for a third of them), and faint noise of a random strength (none for a third);
-    their true colour is neutral (the model must learn to leave such areas grey). Exactly uniform images
-    are among them on purpose: with noise always present, a model learnt to key on the noise and still
-    coloured a perfectly flat grey."""
+    """Texture-less grey inputs (B, 1, H, W) in l_norm units: a uniform level, a linear (or, for a quarter,
+    radial) ramp of random direction and slope (none for a third of them), and faint noise of a random
+    strength (none for a third); their true colour is neutral (the model must learn to leave such areas
+    grey). Exactly uniform images are among them on purpose: with noise always present, a model learnt to
+    key on the noise and still coloured a perfectly flat grey."""
     level = torch.rand(batch, 1, 1, 1, generator=generator) * 0.9 - 0.45
-    slope = (torch.rand(batch, 2, 1, 1, generator=generator) - 0.5) * 0.4
+    # slopes up to the whole L* range across the image (a studio backdrop, a vignette)
+    slope = (torch.rand(batch, 2, 1, 1, generator=generator) - 0.5) * 2.0
     slope = slope * (torch.rand(batch, 1, 1, 1, generator=generator) > 1 / 3)
     yy = torch.linspace(-0.5, 0.5, height).view(1, 1, height, 1)
     xx = torch.linspace(-0.5, 0.5, width).view(1, 1, 1, width)
-    ramp = slope[:, :1] * yy + slope[:, 1:] * xx
+    radial = torch.rand(batch, 1, 1, 1, generator=generator) < 0.25  # a quarter radial, centred at random
+    centre = torch.rand(batch, 2, 1, 1, generator=generator) - 0.5
+    distance = ((yy - centre[:, :1]) ** 2 + (xx - centre[:, 1:]) ** 2).sqrt()
+    ramp = torch.where(radial, slope[:, :1] * distance, slope[:, :1] * yy + slope[:, 1:] * xx)
     strength = torch.rand(batch, 1, 1, 1, generator=generator) * 0.008
     strength = strength * (torch.rand(batch, 1, 1, 1, generator=generator) > 1 / 3)
     noise = torch.randn(batch, 1, height, width, generator=generator) * strength
