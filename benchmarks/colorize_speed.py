@@ -170,7 +170,7 @@ def parameters(model: nn.Module) -> str:
 # ---------------------------------------------------------------------------------------------- sections
 
 
-def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> None:
+def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int, onnx: bool = True) -> None:
     from deepcolor.inference.onnx import compare_onnx, export_onnx
     from deepcolor.inference.weights import onnx_session
 
@@ -181,7 +181,7 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
     threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory() as folder:
         sessions, single, differences = {}, {}, {}
-        for i, (label, model, meta) in enumerate(everything):
+        for i, (label, model, meta) in enumerate(everything if onnx else []):
             path = Path(folder) / f"m{i}.onnx"
             export_onnx(model, path, meta=meta)
             sessions[label] = onnx_session(path, threads=threads)
@@ -194,7 +194,8 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
             fns[("torch", label)] = lambda model=model: model.predict_ab(x)
             predictor = load_predictor(model)
             fns[("path", label)] = lambda p=predictor: p(x)
-            fns[("ort", label)] = lambda s=sessions[label]: s.run(None, {s.get_inputs()[0].name: feed})
+            if onnx:
+                fns[("ort", label)] = lambda s=sessions[label]: s.run(None, {s.get_inputs()[0].name: feed})
         with torch.inference_mode():
             wall = interleaved_medians(fns, runs)
             torch.set_num_threads(1)
@@ -203,7 +204,7 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
                 for label, model, _ in everything
             }
             torch.set_num_threads(threads)
-        for label, _, _ in everything:
+        for label, _, _ in everything if onnx else []:
             s = single[label]
             work[("ort", label)] = cpu_ms(lambda s=s: s.run(None, {s.get_inputs()[0].name: feed}), runs)
     reference = wall[("torch", ECCV16_LABEL)]
@@ -221,11 +222,12 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int) -> Non
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, model, _ in everything:
-        t, p, o = (wall[(kind, label)] * 1e3 for kind in ("torch", "path", "ort"))
-        tc, oc = work[("torch", label)], work[("ort", label)]
+        nan = float("nan")
+        t, p, o = (wall.get((kind, label), nan) * 1e3 for kind in ("torch", "path", "ort"))
+        tc, oc = work[("torch", label)], work.get(("ort", label), nan)
         print(
             f"| {label} | {parameters(model)} | {t:.1f} | {p:.1f} | {o:.1f} | {tc:.1f} | {oc:.1f} | "
-            f"{reference * 1e3 / t:.1f}x / {reference_work / tc:.1f}x | {differences[label]:.1e} |"
+            f"{reference * 1e3 / t:.1f}x / {reference_work / tc:.1f}x | {differences.get(label, nan):.1e} |"
         )
     print()
 
@@ -441,6 +443,7 @@ def main() -> None:
     )
     parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
     parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--skip-onnx", action="store_true", help="no ONNX export in the forward table")
     parser.add_argument("--skip-upsampler", action="store_true", help="skip the BSD100 upsampler oracle")
     parser.add_argument("--pipeline-only", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="pipeline threads; 0: torch's default and 1")
@@ -456,7 +459,7 @@ def main() -> None:
         f"load average at start {os.getloadavg()[0]:.1f}\n"
     )
     if not args.pipeline_only:
-        forward_section(models, args.runs)
+        forward_section(models, args.runs, onnx=not args.skip_onnx)
         render_size_section(models, max(3, args.runs // 2))
     if not args.pipeline_only and not args.skip_upsampler:
         upsampler_section(Path(os.environ.get("DEEPCOLOR_DATA", REPO.parent / "shared" / "data")))
