@@ -105,6 +105,26 @@ class Task:
     def step(self, l_norm: torch.Tensor, ab_norm: torch.Tensor, step: int) -> dict[str, float]:
         raise NotImplementedError
 
+    def adversarial_round(
+        self, l_norm: torch.Tensor, ab_norm: torch.Tensor, ab_fake: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The PatchGAN's step on real vs detached fake (L, ab) pairs (one forward for both halves), then the
+        generator's non-saturating loss against the just-updated discriminator: (loss_adv, loss_d)."""
+        b = l_norm.shape[0]
+        with self.autocast():
+            logits = self.wrapped_discriminator(
+                torch.cat((l_norm, l_norm)), torch.cat((ab_norm, ab_fake.detach()))
+            ).float()
+        real, fake = logits[:b], logits[b:]
+        loss_d = 0.5 * (
+            F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+        )
+        self._optimize(loss_d, "discriminator", self.discriminator)
+        with self.autocast():
+            fooled = self.wrapped_discriminator(l_norm, ab_fake).float()
+        return F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled)), loss_d
+
     def finish_step(self) -> None:
         self.scaler.update()
         for scheduler in self.schedulers.values():
@@ -159,25 +179,6 @@ class EncoderTask(Task):
             self.extra_modules["discriminator"] = discriminator
             self.optimizers["discriminator"] = make_optimizer(discriminator, config.disc_lr, config)
 
-    def _adversarial(
-        self, l_norm: torch.Tensor, ab_norm: torch.Tensor, ab_pred: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The discriminator's step on real vs detached fake pairs, then the generator's adversarial loss."""
-        b = l_norm.shape[0]
-        with self.autocast():
-            logits = self.wrapped_discriminator(
-                torch.cat((l_norm, l_norm)), torch.cat((ab_norm, ab_pred.detach()))
-            ).float()
-        real, fake = logits[:b], logits[b:]
-        loss_d = 0.5 * (
-            F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
-        )
-        self._optimize(loss_d, "discriminator", self.discriminator)
-        with self.autocast():
-            fooled = self.wrapped_discriminator(l_norm, ab_pred).float()
-        return F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled)), loss_d
-
     def step(self, l_norm: torch.Tensor, ab_norm: torch.Tensor, step: int) -> dict[str, float]:
         from deepcolor.hints import simulate
 
@@ -206,7 +207,7 @@ class EncoderTask(Task):
         if self.discriminator is not None:
             loss_adv = loss_d = torch.zeros(())
             if step >= config.pretrain_steps:
-                loss_adv, loss_d = self._adversarial(l_norm, ab_norm, ab_pred)
+                loss_adv, loss_d = self.adversarial_round(l_norm, ab_norm, ab_pred)
                 loss = loss + config.adv_weight * loss_adv
             extra = {"loss_adv": loss_adv.item(), "loss_d": loss_d.item()}
         grad_norm = self._optimize(loss, "model", self.model)
@@ -254,23 +255,8 @@ class GANTask(Task):
                 "loss_d": 0.0,
                 "grad_norm": grad_norm,
             }
-        # discriminator: real pairs -> 1, fake pairs -> 0, one forward for both halves
-        b = l_norm.shape[0]
-        with self.autocast():
-            logits = self.wrapped_discriminator(
-                torch.cat((l_norm, l_norm)), torch.cat((ab_norm, ab_fake.detach()))
-            )
-        logits = logits.float()
-        real, fake = logits[:b], logits[b:]
-        loss_d = 0.5 * (
-            F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
-        )
-        self._optimize(loss_d, "discriminator", self.discriminator)
-        # generator: fool the (just updated) discriminator, stay close in L1
-        with self.autocast():
-            fooled = self.wrapped_discriminator(l_norm, ab_fake).float()
-        loss_adv = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+        # the discriminator steps first; then the generator fools it and stays close in L1
+        loss_adv, loss_d = self.adversarial_round(l_norm, ab_norm, ab_fake)
         loss = l1 + self.config.adv_weight * loss_adv
         grad_norm = self._optimize(loss, "model", self.model)
         self.finish_step()
