@@ -9,10 +9,12 @@
     deepcolor.colorize("photo.jpg")                   # -> Path("photo_colorized.jpg")
     deepcolor.colorize(pil_image) / (array) / (tensor) # -> the same kind
 
-Modules: `pipeline` (Colorizer: render size, model, guided upsampling, Lab -> sRGB in row bands), `upsample`
-(fast guided filter), `weights` (shipped weights, safetensors, checkpoints, ONNX sessions), `onnx` (export),
-`enhance` (colour -> grey -> colour blend), `api` (the kinds-in = kinds-out functions), `images` (the one
-file / bytes pipeline), `guidance` (colour hints, a reference photo, suggested colours, the uncertainty map).
+Modules: `pipeline` (Colorizer: render size, model + conditions, guided upsampling, Lab -> sRGB in row
+bands), `predictor` (the Predictor contract and its PyTorch form), `onnx` (export and the onnxruntime
+predictor), `weights` (shipped weights, aliases, load_predictor), `images` (the one file / bytes pipeline),
+`guidance` (colour hints, a reference photo, suggested colours, the uncertainty map), `api` (the
+kinds-in = kinds-out functions), `enhance` (colour -> grey -> colour blend), `upsample` (fast guided filter),
+`bands` (row bands and threads).
 """
 
 from deepcolor.inference.api import colorize, enhance, suggest_colors
