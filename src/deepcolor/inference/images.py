@@ -253,13 +253,15 @@ def process_image(
         if not image.is_gray:
             notes.append(_NOTES["colorize"])
         options, want_uncertainty = _guidance_options(image, colorizer, options)
-        if want_uncertainty:  # before the colorization, which may overwrite image.rgb
+        if want_uncertainty:  # L* once for the map and the colours (the colorization may overwrite image.rgb)
             from deepcolor.inference.guidance import uncertainty_map
             from deepcolor.inference.pipeline import lightness
 
-            l = lightness(image.rgb, gray=image.channels_equal)
+            l = lightness(image.rgb, colorizer.device, gray=image.channels_equal)
             uncertainty = uncertainty_map(colorizer, l, options["render_size"], options.get("conditions"))
-        rgb = colorizer.colorize_array(image.rgb, out=out, gray=image.channels_equal, **options)
+            rgb = colorizer.colorize_l(l, out=out, **options)
+        else:
+            rgb = colorizer.colorize_array(image.rgb, out=out, gray=image.channels_equal, **options)
     else:
         from deepcolor.inference.enhance import enhance_array
 
