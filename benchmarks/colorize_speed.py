@@ -213,7 +213,7 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int, onnx: 
     print(
         f"Wall: median of {runs} interleaved runs with {threads} threads (what a user waits; inflated when "
         "other processes load the CPU). The deepcolor path is `load_predictor(model)`, which pads to a "
-        "multiple of 32 and runs networks under 8 M parameters on one thread. CPU: the least CPU time of one "
+        "multiple of 32 and runs networks under 3 M parameters on one thread. CPU: the least CPU time of one "
         "call on 1 thread (the work itself).\n"
     )
     print(

@@ -202,3 +202,24 @@ def test_small_networks_run_on_one_thread_and_the_setting_is_restored(tiny_model
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_a_loaded_model_is_folded_and_channels_last_and_agrees_with_the_module_as_built():
+    if not shipped_models():
+        pytest.skip("no weights shipped in this installation")
+    owned = load_predictor("default")
+    module, _ = load_module("default")  # the same weights, unchanged: a borrowed module is never altered
+    borrowed = load_predictor(module)
+    assert owned.channels_last and not borrowed.channels_last
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in owned.module.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in module.modules())
+    l_norm = torch.rand(1, 1, 70, 45) * 2 - 1
+    hints = torch.zeros(1, 3, 70, 45)
+    hints[0, :, 30, 20] = torch.tensor([0.4, 0.3, 1.0])
+    got, expected = owned(l_norm, hints=hints), borrowed(l_norm, hints=hints)
+    assert got.shape == (1, 2, 70, 45) and got.is_contiguous()
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    probs = owned.distribution(l_norm, hints=hints)
+    assert probs.shape[-2:] == (18, 12)
+    torch.testing.assert_close(probs, borrowed.distribution(l_norm, hints=hints), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(1, 18, 12))

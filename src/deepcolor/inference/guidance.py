@@ -85,7 +85,8 @@ def torch_colorizer(colorizer: Colorizer) -> Colorizer:
 
 def _distribution_module(colorizer: Colorizer) -> torch.nn.Module:
     module = getattr(colorizer.predictor, "module", None)
-    if module is None or not hasattr(module, "predict_distribution"):
+    runs_it = hasattr(colorizer.predictor, "distribution")
+    if module is None or not hasattr(module, "predict_distribution") or not runs_it:
         raise ValueError(
             f"{colorizer.name}: suggestions and uncertainty need a model with a colour distribution "
             "(the default model) run through PyTorch (backend='torch')"
@@ -101,14 +102,11 @@ def distribution(
 ) -> torch.Tensor:
     """The model's per-pixel probabilities over the ab bins (1, Q, h, w) at a quarter of the render size,
     for a full-resolution L* (1, 1, H, W) and full-resolution conditions."""
-    from deepcolor.inference.predictor import eval_mode
-
     colorizer = torch_colorizer(colorizer)
-    module = _distribution_module(colorizer)
+    _distribution_module(colorizer)
     l_low = to_render_size(l.to(colorizer.device, torch.float32), render_size or colorizer.render_size)
     low = colorizer._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
-    with torch.inference_mode(), eval_mode(module):
-        return module.predict_distribution(normalize_l(l_low), **low).float()
+    return colorizer.predictor.distribution(normalize_l(l_low), **low)
 
 
 def suggest_at(

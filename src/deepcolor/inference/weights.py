@@ -191,7 +191,8 @@ def load_predictor(
         if backend == "onnxruntime":
             predictor = onnx_predictor_from_module(module, name, meta)
         else:
-            predictor = TorchPredictor(module=module.to(device), name=name, meta=meta, device=device)
+            module = module.to(device)
+            predictor = TorchPredictor(module=module, name=name, meta=meta, device=device, owned=True)
     with _CACHE_LOCK:
         _CACHE[key] = predictor
     return predictor

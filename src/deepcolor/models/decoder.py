@@ -16,7 +16,8 @@ class UNetDecoder(nn.Module):
         feature_info: (channels, stride) of the encoder's maps, shallow to deep (strides 2, 4, ..., 32).
         widths: output channels of each step up, deep to shallow (one per skip, len(feature_info) - 1).
 
-    `forward(features)` returns the maps after each step, deep to shallow: the last is at stride 2.
+    `forward(features)` returns the maps after each step, deep to shallow: the last is at stride 2;
+    `forward(features, steps=n)` stops after the first n steps (for a head that reads a coarser map).
     """
 
     def __init__(self, feature_info: tuple[tuple[int, int], ...], widths: tuple[int, ...]) -> None:
@@ -40,10 +41,11 @@ class UNetDecoder(nn.Module):
             c_deep = width
         self.blocks = nn.ModuleList(blocks)
 
-    def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
+    def forward(self, features: list[torch.Tensor], steps: int | None = None) -> list[torch.Tensor]:
         y = features[-1]
         outputs = []
-        for block, skip in zip(self.blocks, features[-2::-1], strict=True):
+        pairs = list(zip(self.blocks, features[-2::-1], strict=True))
+        for block, skip in pairs[:steps]:
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = block(torch.cat((y, skip), dim=1))
             outputs.append(y)

@@ -153,37 +153,60 @@ class EncoderUNetColorizer(nn.Module):
         global_hints: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """l_norm (B, 1, H, W) -> (ab_norm (B, 2, H, W) in [-1, 1], logits (B, Q, H/4, W/4))."""
+        ab_norm, steps = self._regress(l_norm, hints, global_hints)
+        return ab_norm, self.class_head(steps[-2])
+
+    def _features(
+        self,
+        l_norm: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        global_hints: torch.Tensor | None = None,
+        steps: int | None = None,
+    ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
+        """The hint map the refinement reads (zeros when not given) and the decoder's first `steps` maps."""
         if l_norm.dim() != 4 or l_norm.shape[1] != 1:
             raise ValueError(f"Input size must have a shape of (B, 1, H, W). Got {tuple(l_norm.shape)}")
         b, _, h, w = l_norm.shape
-        if self.hint_inputs and hints is None:  # "not given" is zeros, exactly as training and the
-            hints = l_norm.new_zeros(b, 3, h, w)  # predictors feed it
-        if self.hint_inputs and global_hints is None:
-            global_hints = l_norm.new_zeros(b, self.num_bins + 3)
+        stem_extra = None
+        if self.hint_inputs:
+            if hints is None:  # "not given" is zeros, exactly as training and the predictors feed it
+                hints = l_norm.new_zeros(b, 3, h, w)
+            if global_hints is None:
+                global_hints = l_norm.new_zeros(b, self.num_bins + 3)
+            stem_extra = self.hint_stem(hints)
         grey = (l_norm * L_SCALE + L_CENTER) / 100.0  # L* / 100 in [0, 1]: the encoder's grey input
-        stem_extra = self.hint_stem(hints) if self.hint_inputs else None
         features = self.encoder.features(grey, stem_extra)
         if self.hint_inputs:
             features[-1] = features[-1] + self.global_mlp(global_hints)[:, :, None, None]
-        steps = self.decoder(features)
-        logits = self.class_head(steps[-2])
+        return hints, self.decoder(features, steps)
+
+    def _regress(
+        self,
+        l_norm: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        global_hints: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The regression head's ab_norm and the decoder's maps (the class head reads the stride-4 one)."""
+        hints, steps = self._features(l_norm, hints, global_hints)
+        size = tuple(l_norm.shape[-2:])
         coarse = self.coarse_head(steps[-1])
-        size = (h, w)
         coarse_up = F.interpolate(coarse, size=size, mode="bilinear", align_corners=False)
         detail = F.interpolate(self.refine_proj(steps[-1]), size=size, mode="bilinear", align_corners=False)
         parts = [l_norm, hints, coarse_up, detail] if self.hint_inputs else [l_norm, coarse_up, detail]
         ab_norm = torch.tanh(coarse_up + self.refine(torch.cat(parts, dim=1)))
-        return ab_norm, logits
+        return ab_norm, steps
 
     def predict_distribution(self, l_norm: torch.Tensor, **conditions: Any) -> torch.Tensor:
-        """Per-pixel probabilities over the bins (B, Q, H/4, W/4), summing to 1 over Q."""
-        return torch.softmax(self.forward(l_norm, **conditions)[1].float(), dim=1)
+        """Per-pixel probabilities over the bins (B, Q, H/4, W/4), summing to 1 over Q. Runs the decoder only
+        down to the class head's stride-4 map (no stride-2 step, no full-resolution refinement)."""
+        _, steps = self._features(l_norm, **conditions, steps=len(self.decoder.blocks) - 1)
+        return torch.softmax(self.class_head(steps[-1]).float(), dim=1)
 
     def predict_ab(self, l_norm: torch.Tensor, **conditions: Any) -> torch.Tensor:
         """The inference call: l_norm (B, 1, H, W) (+ optional conditions) -> ab_norm (B, 2, H, W)."""
+        if self.decode == "regression" and self.annealed_mix <= 0:  # the class head is not needed
+            return self._regress(l_norm, **conditions)[0]
         ab_norm, logits = self.forward(l_norm, **conditions)
-        if self.decode == "regression" and self.annealed_mix <= 0:
-            return ab_norm
         sharp = torch.softmax(logits.float() / self.temperature, dim=1)
         ab = torch.einsum("bqhw,qc->bchw", sharp, self.bin_centers.to(sharp.dtype))
         annealed = normalize_ab(

@@ -106,6 +106,8 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 class MBConv(nn.Module):
     """Mobile inverted bottleneck without squeeze-excitation: expand 1x1, depthwise k x k, project 1x1."""
 
+    CONV_BN_PAIRS = (("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2"))
+
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, expand: int) -> None:
         super().__init__()
         mid = c_in * expand
@@ -122,8 +124,8 @@ class MBConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x
         if self.has_expand:
-            y = F.relu6(self._bn0(self._expand_conv(y)))
-        y = F.relu6(self._bn1(self._depthwise_conv(y)))
+            y = F.relu6(self._bn0(self._expand_conv(y)), inplace=True)
+        y = F.relu6(self._bn1(self._depthwise_conv(y)), inplace=True)
         y = self._bn2(self._project_conv(y))
         return x + y if self.residual else y
 
@@ -136,6 +138,8 @@ class EfficientNetLite(nn.Module):
         in_channels: 3 for RGB; 1 folds the stem for grey input (see `fold_stem`).
         classifier: keep the 1280-channel head and the ImageNet classifier (for metrics), else drop them.
     """
+
+    CONV_BN_PAIRS = (("_conv_stem", "_bn0"), ("_conv_head", "_bn1"))  # see deepcolor.models.fusion
 
     def __init__(
         self, variant: str = "efficientnet-lite0", in_channels: int = 3, classifier: bool = False
@@ -182,7 +186,7 @@ class EfficientNetLite(nn.Module):
         `stem_extra` (B, 32, H / 2, W / 2), when given, is added to the stem's output (extra inputs such as
         colour hints enter the pretrained network there).
         """
-        y = F.relu6(self._bn0(self._conv_stem(self.normalize(x))))
+        y = F.relu6(self._bn0(self._conv_stem(self.normalize(x))), inplace=True)
         if stem_extra is not None:
             y = y + stem_extra
         out = []
