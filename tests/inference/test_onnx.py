@@ -9,6 +9,7 @@ import torch
 from deepcolor.inference import Colorizer, load_predictor
 from deepcolor.inference.onnx import compare_onnx, export_onnx
 
+onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
@@ -64,10 +65,40 @@ def test_export_failure_is_reported_and_leaves_nothing(tmp_path, monkeypatch, ti
     monkeypatch.setattr(onnx_module, "_export_dynamo", broken)
     monkeypatch.setattr(onnx_module, "_export_torchscript", broken)
     target = tmp_path / "bad.onnx"
-    expected = r"ONNX export failed \(dynamo: unsupported operator aten::something; torchscript: unsupported"
+    expected = r"ONNX export failed \(torchscript: unsupported operator aten::something; dynamo: unsupported"
     with pytest.raises(RuntimeError, match=expected):
         export_onnx(tiny_model, target)
     assert list(tmp_path.iterdir()) == []  # no file, no temporary left behind
+
+
+def test_a_trace_that_differs_from_pytorch_at_another_size_is_not_kept(tmp_path, monkeypatch, tiny_model):
+    from deepcolor.inference import onnx as onnx_module
+
+    used = []
+    real_torchscript = onnx_module._export_torchscript
+
+    def frozen_trace(wrapper, sample, path):  # a trace that froze a size: right only at the traced size
+        used.append("torchscript")
+        real_torchscript(wrapper, sample, path)
+        proto = onnx.load(str(path))  # its output halved: wrong wherever it is checked
+        output = proto.graph.output[0].name
+        for node in proto.graph.node:
+            node.output[:] = ["raw" if name == output else name for name in node.output]
+        half = onnx.helper.make_tensor("half", onnx.TensorProto.FLOAT, [], [0.5])
+        proto.graph.initializer.append(half)
+        proto.graph.node.append(onnx.helper.make_node("Mul", ["raw", "half"], [output]))
+        onnx.save(proto, str(path))
+
+    def dynamo(wrapper, sample, path):
+        used.append("dynamo")
+        real_torchscript(wrapper, sample, path)  # a correct file, whichever exporter makes it here
+
+    monkeypatch.setattr(onnx_module, "_export_torchscript", frozen_trace)
+    monkeypatch.setattr(onnx_module, "_export_dynamo", dynamo)
+    target = tmp_path / "model.onnx"
+    assert export_onnx(tiny_model, target) == "dynamo"
+    assert used == ["torchscript", "dynamo"]
+    assert compare_onnx(tiny_model, target) < 1e-3
 
 
 def _export_beside(weights: Path) -> Path:

@@ -90,12 +90,26 @@ def _same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
 
 
 class SameConv2d(nn.Conv2d):
-    """nn.Conv2d with TensorFlow "SAME" padding (symmetric for stride 1, one more bottom/right for 2)."""
+    """nn.Conv2d with TensorFlow "SAME" padding (symmetric for stride 1, one more bottom/right for 2).
+
+    For stride 2 and an odd kernel k, SAME pads an odd side by k // 2 at both ends and an even side by
+    k // 2 - 1 before and k // 2 after. Only the parity of the size picks the amounts, so a traced graph (the
+    ONNX export, which is fed multiples of 32) holds the right constant padding for every size it is fed;
+    amounts computed from the size itself were traced as the sample's constants.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, s = self.kernel_size[0], self.stride[0]
         if s == 1:  # odd kernels: symmetric padding is exactly SAME
             return F.conv2d(x, self.weight, self.bias, 1, k // 2, 1, self.groups)
+        if s == 2 and k % 2 == 1:
+            h, w = x.shape[-2:]
+            top = k // 2 - (1 if h % 2 == 0 else 0)
+            left = k // 2 - (1 if w % 2 == 0 else 0)
+            if top == left == k // 2:
+                return F.conv2d(x, self.weight, self.bias, 2, k // 2, 1, self.groups)
+            x = F.pad(x, (left, k // 2, top, k // 2))
+            return F.conv2d(x, self.weight, self.bias, 2, 0, 1, self.groups)
         return F.conv2d(_same_pad(x, k, s), self.weight, self.bias, s, 0, 1, self.groups)
 
 
