@@ -103,3 +103,19 @@ def test_propagation_spreads_a_hint_over_its_region_not_across_an_edge():
     assert out[0, 0, 31, 60].abs() < 2  # not across the edge
     assert out[0, 0, 5, 5] < out[0, 0, 31, 30]  # fading with distance
     assert torch.equal(propagate_hints(l, ab, torch.zeros_like(hints)), ab)  # no hint: untouched
+
+
+def test_the_models_gain_applies_where_no_hint_reaches_and_fades_out_near_one():
+    from deepcolor.hints.propagate import propagate_hints
+
+    l = torch.full((1, 1, 64, 192), 50.0)
+    ab = torch.full((1, 2, 64, 192), 10.0)
+    hints = torch.zeros(1, 3, 64, 192)
+    hints[0, 0, 30:33, 10:13] = 10 / 110  # agrees with the prediction in a*, so only the gain can move it
+    hints[0, 1, 30:33, 10:13] = 10 / 110
+    hints[0, 2, 30:33, 10:13] = 1.0
+    out = propagate_hints(l, ab, hints, gain=1.5)
+    assert torch.allclose(out[0, :, 31, 11], torch.tensor([10.0, 10.0]))  # the hint itself is exact
+    assert abs(float(out[0, 0, 31, 16]) - 10.0) < 1.0  # beside it: the hint's colour, not lifted
+    assert abs(float(out[0, 0, 31, 185]) - 15.0) < 0.5  # far from it: the model's gain
+    assert torch.allclose(propagate_hints(l, ab, torch.zeros_like(hints), gain=1.5), ab * 1.5)

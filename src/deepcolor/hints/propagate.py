@@ -6,6 +6,11 @@ pulls the colour of the pixels around it toward its own, in proportion to a join
 space, similar in lightness, as in edge-aware colorization by optimisation), and the pull fades where no hint
 is near. Only the correction (hint minus the network's prediction at the hint) is spread, so away from hints
 the network's colours are untouched and at a hint the output is the hint's colour.
+
+The model's chroma gain (its calibration against the regression's muted colour, from its metadata) is applied
+here too, but only where no hint speaks: a pixel's gain fades from the model's to 1 as the hints' weight
+there grows (`coverage`, the same weights' total over total + FLOOR). Lifting every colour and then
+correcting toward the hints had cost 10 hints 0.5 dB on val/wallpapers (24.12 against 24.63 dB).
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ def propagate_hints(
     spatial_sigma: float = SPATIAL_SIGMA,
     lightness_sigma: float = LIGHTNESS_SIGMA,
     floor: float = FLOOR,
+    gain: float = 1.0,
 ) -> torch.Tensor:
     """ab (B, 2, h, w) a*b* predicted for L* (B, 1, h, w), hints (B, 3, h, w) as the model reads them
-    (ab_norm + mask) at the same size -> ab with each hint's correction spread edge-aware around it."""
-    out = ab.clone()
+    (ab_norm + mask) at the same size -> ab with each hint's correction spread edge-aware around it, and
+    `gain` applied where the hints do not reach (an image without hints: ab x gain)."""
+    out = ab * gain
     height, width = l.shape[-2:]
     scale = min(1.0, WORK_SIDE / max(height, width))
     size = (max(1, round(height * scale)), max(1, round(width * scale)))
@@ -56,10 +63,12 @@ def propagate_hints(
         weights = torch.exp(-d2 / (2 * sigma_px**2) - dl**2 / (2 * lightness_sigma**2))  # (n, hw)
         total = weights.sum(dim=0)  # (hw,)
         spread = (delta @ weights) / (total + floor)  # (2, hw)
-        spread = spread.reshape(1, 2, *size)
+        coverage = total / (total + floor)  # 0 far from every hint, near 1 at one
+        fields = torch.cat((spread, coverage[None])).reshape(1, 3, *size)
         if scale < 1:
-            spread = F.interpolate(spread, size=(height, width), mode="bilinear", align_corners=False)
-        out[b] += spread[0].to(out.dtype)
+            fields = F.interpolate(fields, size=(height, width), mode="bilinear", align_corners=False)
+        spread, coverage = fields[0, :2], fields[0, 2:]
+        out[b] = ab[b] * (gain + (1.0 - gain) * coverage).to(out.dtype) + spread.to(out.dtype)
         # exactly the hint's colour where one was given (the lightness stays the photo's)
         out[b, :, mask] = hints[b, :2, mask].to(out.dtype) * AB_SCALE
     return out

@@ -272,15 +272,17 @@ class Colorizer:
         with torch.inference_mode():
             ab_norm = self.predictor(normalize_l(l_low), **low)
         ab_low = denormalize_ab(ab_norm.to(self.device, torch.float32))
-        if self.chroma_gain != 1.0:  # the model's calibration, from its metadata (see __init__)
-            ab_low = ab_low * self.chroma_gain
         if ab_low.shape[-2:] != l_low.shape[-2:]:  # e.g. an ONNX graph exported at one fixed size
             ab_low = F.interpolate(ab_low, size=l_low.shape[-2:], mode="bilinear", align_corners=False)
-        if self.spread_hints and "hints" in low:  # carry each hint over its region (hints/propagate.py)
-            from deepcolor.hints.propagate import propagate_hints
+        if self.spread_hints and "hints" in low:  # carry each hint over its region (hints/propagate.py),
+            from deepcolor.hints.propagate import propagate_hints  # the gain only where no hint reaches
 
             with torch.inference_mode():
-                ab_low = propagate_hints(l_low, ab_low, low["hints"].to(ab_low.device))
+                return l_low, propagate_hints(
+                    l_low, ab_low, low["hints"].to(ab_low.device), gain=self.chroma_gain
+                )
+        if self.chroma_gain != 1.0:  # the model's calibration, from its metadata (see __init__)
+            ab_low = ab_low * self.chroma_gain
         return l_low, ab_low
 
     def fit(
