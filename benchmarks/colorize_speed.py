@@ -11,7 +11,7 @@ Prints markdown tables (paste them into benchmarks/results/colorize_speed.md):
 4. The whole pipeline (read a JPEG, L*, network, guided upsampling, Lab -> sRGB, write a JPEG) on a grey
    12-megapixel photo and a 50-megapixel one, each size in a fresh process: the first image (cold) and the
    median of the next ones (warm), the time per stage, and the process's peak resident memory
-   (getrusage ru_maxrss of the child).
+   (the child's VmHWM).
 
 The models under test: `--model` (a shipped name or a file), else the shipped default when there is one, else
 the three training presets in configs/ (untrained: the time does not depend on the weights).
@@ -144,10 +144,10 @@ def candidates(spec: str | None) -> list[tuple[str, nn.Module, dict]]:
 
     if spec is not None:
         module, meta = load_module(spec)
-        return [(Path(spec).stem if os.sep in spec else spec, module, meta)]
+        return [(Path(spec).stem if os.sep in spec else spec, module, {**meta, "spec": spec})]
     if shipped_models():
         module, meta = load_module("default")
-        return [("default", module, meta)]
+        return [("default", module, {**meta, "spec": "default"})]
     found = []
     for preset in sorted((REPO / "configs").glob("*.yaml")):
         config = yaml.safe_load(preset.read_text())
@@ -177,25 +177,36 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int, onnx: 
     eccv = ECCV16().eval()
     everything = [(ECCV16_LABEL, eccv, {}), *models]
     x = torch.rand(1, 1, 256, 256) - 0.5
-    feed = x.numpy()
+
+    def feeds(session) -> dict:  # L, and zeros ("not given") for the conditions an export takes
+        inputs = session.get_inputs()
+        out = {inputs[0].name: x.numpy()}
+        for spec in inputs[1:]:
+            shape = [1, spec.shape[1], 256, 256] if len(spec.shape) == 4 else [1, spec.shape[1]]
+            out[spec.name] = np.zeros(shape, dtype=np.float32)
+        return out
+
     threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory() as folder:
         sessions, single, differences = {}, {}, {}
         for i, (label, model, meta) in enumerate(everything if onnx else []):
             path = Path(folder) / f"m{i}.onnx"
-            export_onnx(model, path, meta=meta)
+            export_onnx(model, path, meta={k: v for k, v in meta.items() if k != "spec"})
             sessions[label] = onnx_session(path, threads=threads)
             single[label] = onnx_session(path, threads=1)
             differences[label] = compare_onnx(model, path)
         from deepcolor.inference.weights import load_predictor
 
-        fns = {}
-        for label, model, _ in everything:
+        fns, paths = {}, {}
+        for label, model, meta in everything:
             fns[("torch", label)] = lambda model=model: model.predict_ab(x)
-            predictor = load_predictor(model)
-            fns[("path", label)] = lambda p=predictor: p(x)
+            # the deepcolor path as the commands get it: from the file (folded, channels-last) when there
+            # is one, else the module as it is
+            source = meta.get("spec", model)
+            paths[label] = load_predictor(source, backend="torch")
+            fns[("path", label)] = lambda p=paths[label]: p(x)
             if onnx:
-                fns[("ort", label)] = lambda s=sessions[label]: s.run(None, {s.get_inputs()[0].name: feed})
+                fns[("ort", label)] = lambda s=sessions[label]: s.run(None, feeds(s))
         with torch.inference_mode():
             wall = interleaved_medians(fns, runs)
             torch.set_num_threads(1)
@@ -203,31 +214,33 @@ def forward_section(models: list[tuple[str, nn.Module, dict]], runs: int, onnx: 
                 ("torch", label): cpu_ms(lambda m=model: m.predict_ab(x), runs)
                 for label, model, _ in everything
             }
+            work.update({("path", label): cpu_ms(lambda p=p: p(x), runs) for label, p in paths.items()})
             torch.set_num_threads(threads)
         for label, _, _ in everything if onnx else []:
             s = single[label]
-            work[("ort", label)] = cpu_ms(lambda s=s: s.run(None, {s.get_inputs()[0].name: feed}), runs)
-    reference = wall[("torch", ECCV16_LABEL)]
-    reference_work = work[("torch", ECCV16_LABEL)]
+            work[("ort", label)] = cpu_ms(lambda s=s: s.run(None, feeds(s)), runs)
+    reference, reference_work = wall[("path", ECCV16_LABEL)] * 1e3, work[("path", ECCV16_LABEL)]
     print("## Model forward at 256 x 256 (1 image)\n")
     print(
         f"Wall: median of {runs} interleaved runs with {threads} threads (what a user waits; inflated when "
-        "other processes load the CPU). The deepcolor path is `load_predictor(model)`, which pads to a "
-        "multiple of 32 and runs networks under 3 M parameters on one thread. CPU: the least CPU time of one "
-        "call on 1 thread (the work itself).\n"
+        "other processes load the CPU). The deepcolor path is `load_predictor(name)`, what the commands run: "
+        "batch norms folded, channels-last, padded to a multiple of 32, networks under 3 M parameters on one "
+        "thread. CPU: the least CPU time of one call on 1 thread (the work itself).\n"
     )
     print(
         "| model | parameters | torch wall ms | deepcolor torch path wall ms | onnxruntime wall ms | "
-        "torch CPU ms | onnxruntime CPU ms | speed-up vs ECCV16 (wall / CPU) | ONNX max abs ab diff |"
+        "torch CPU ms | deepcolor path CPU ms | onnxruntime CPU ms | speed-up vs ECCV16, path (wall / CPU) "
+        "| ONNX max abs ab diff |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, model, _ in everything:
         nan = float("nan")
         t, p, o = (wall.get((kind, label), nan) * 1e3 for kind in ("torch", "path", "ort"))
-        tc, oc = work[("torch", label)], work.get(("ort", label), nan)
+        tc, pc, oc = (work.get((kind, label), nan) for kind in ("torch", "path", "ort"))
         print(
-            f"| {label} | {parameters(model)} | {t:.1f} | {p:.1f} | {o:.1f} | {tc:.1f} | {oc:.1f} | "
-            f"{reference * 1e3 / t:.1f}x / {reference_work / tc:.1f}x | {differences.get(label, nan):.1e} |"
+            f"| {label} | {parameters(model)} | {t:.1f} | {p:.1f} | {o:.1f} | {tc:.1f} | {pc:.1f} | "
+            f"{oc:.1f} | {reference / p:.1f}x / {reference_work / pc:.1f}x | "
+            f"{differences.get(label, nan):.1e} |"
         )
     print()
 
@@ -370,8 +383,19 @@ def child(photo: Path, model_file: Path, backend: str, render_size: int, repeats
             stages["CPU"] = time.process_time() - cpu_start
             runs.append(stages)
             del image, rgb
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
-    print(json.dumps({"startup": startup, "runs": runs, "peak_mib": peak}))
+    print(json.dumps({"startup": startup, "runs": runs, "peak_mib": peak_mib()}))
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory: VmHWM, which exec resets (ru_maxrss of a child started by a
+    process holding 1.4 GB reported those 1.4 GB: it counts the parent's pages from before the exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB -> MiB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
 
 
 def pipeline_section(
@@ -388,7 +412,7 @@ def pipeline_section(
         "Each size and thread count in a fresh process; cold = the first image after loading the model, "
         f"warm = median of the next {repeats}. Startup = imports + model load. Stage times are wall seconds; "
         "CPU = the process's CPU seconds for the whole image (all threads). Peak RSS = the process's "
-        "ru_maxrss.\n"
+        "VmHWM, its own high-water mark.\n"
     )
     stages = ["read", "L*", "network", "upsample + Lab->sRGB", "write", "total", "CPU"]
     print(
