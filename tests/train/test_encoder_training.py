@@ -48,3 +48,44 @@ def test_each_family_on_the_encoder_trains_saves_and_resumes(tmp_path, name, mon
     unbroken = train(make_config({**values, "run_name": "unbroken"}))
     assert [s for s, _ in loss_rows(resumed)] == [1, 2, 3, 4, 5, 6]
     assert loss_rows(resumed) == loss_rows(unbroken)  # same steps, same losses, to the digit
+
+
+def test_training_only_the_hint_spreader_leaves_the_automatic_colorization_bit_for_bit(tmp_path, monkeypatch):
+    from deepcolor.models.checkpoint import read_weights
+    from deepcolor.models.encoder_unet import EncoderUNetColorizer
+
+    monkeypatch.setattr(EncoderUNetColorizer, "init_pretrained", lambda self: None)
+    base = tiny_values(tmp_path, "autoencoder", model_kwargs=SMALL, max_steps=2, image_size=32)
+    train(make_config(base))
+    base_file = tmp_path / "runs" / "tiny-autoencoder" / "last.pt"
+    values = tiny_values(
+        tmp_path, "autoencoder", model_kwargs={"hint_spread": 8}, init_from=str(base_file),
+        train_only=["hint_spreader"], hint_free_prob=0.0, hint_geometric_p=0.3, max_steps=4,
+        image_size=32, lr=1e-2, run_name="spread",
+    )  # fmt: skip
+    train(make_config(values))
+    before = read_weights(base_file, ema=False).build().eval()
+    after_weights = read_weights(tmp_path / "runs" / "spread" / "last.pt", ema=False)
+    after = after_weights.build().eval()
+    assert after_weights.model_kwargs["hint_spread"] == 8
+    state_before, state_after = before.state_dict(), after.state_dict()
+    for key, value in state_before.items():  # every weight and batch-norm statistic of the base untouched
+        assert torch.equal(state_after[key], value), key
+    assert torch.count_nonzero(after.hint_spreader.out.weight) > 0  # the new head did train
+    l_norm = torch.rand(2, 1, 32, 32) * 2 - 1
+    hints = torch.zeros(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(after.predict_ab(l_norm), before.predict_ab(l_norm))
+        assert torch.equal(after.predict_ab(l_norm, hints=hints), before.predict_ab(l_norm, hints=hints))
+        hints[:, :, 10:13, 10:13] = torch.tensor([0.4, -0.3, 1.0])[:, None, None]
+        assert not torch.equal(after.predict_ab(l_norm, hints=hints), before.predict_ab(l_norm, hints=hints))
+
+
+def test_train_only_names_a_module_the_model_has(tmp_path, monkeypatch):
+    from deepcolor.models.encoder_unet import EncoderUNetColorizer
+    from deepcolor.train.config import ConfigError
+
+    monkeypatch.setattr(EncoderUNetColorizer, "init_pretrained", lambda self: None)
+    values = tiny_values(tmp_path, "autoencoder", model_kwargs=SMALL, train_only=["no_such_head"])
+    with pytest.raises(ConfigError, match="no_such_head"):
+        train(make_config(values))

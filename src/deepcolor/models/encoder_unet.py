@@ -30,6 +30,7 @@ from deepcolor.models import ab_bins
 from deepcolor.models.conditions import ConditionSpec
 from deepcolor.models.decoder import UNetDecoder
 from deepcolor.models.encoders.efficientnet_lite import EfficientNetLite
+from deepcolor.models.hint_spreader import HintSpreader
 from deepcolor.normalization import L_CENTER, L_SCALE, denormalize_ab, normalize_ab
 
 DECODES = ("regression", "annealed_mean")
@@ -49,6 +50,8 @@ class EncoderUNetColorizer(nn.Module):
         hint_inputs: accept the `hints` and `global_hints` conditions.
         annealed_mix: with decode "regression", the share of the annealed mean blended into the regressed
             ab (0: the regression alone; a remedy for its muted colour, chosen on the validation sets).
+        hint_spread: channels of a learnt hint carrier at stride 4 (`deepcolor.models.hint_spreader`;
+            0: none). Its correction is exactly zero without hints.
     """
 
     def __init__(
@@ -62,8 +65,10 @@ class EncoderUNetColorizer(nn.Module):
         rebalance_lambda: float = 0.5,
         hint_inputs: bool = True,
         annealed_mix: float = 0.0,
+        hint_spread: int = 0,
     ) -> None:
         super().__init__()
+        self._frozen: list[str] = []  # children kept in eval mode and out of training (freeze_except)
         self.init_kwargs = {
             "encoder": encoder,
             "decoder_widths": list(decoder_widths),
@@ -74,6 +79,7 @@ class EncoderUNetColorizer(nn.Module):
             "rebalance_lambda": rebalance_lambda,
             "hint_inputs": hint_inputs,
             "annealed_mix": annealed_mix,
+            "hint_spread": hint_spread,
         }
         if decode not in DECODES:
             raise ValueError(f"decode must be one of {DECODES}. Got {decode!r}")
@@ -118,6 +124,9 @@ class EncoderUNetColorizer(nn.Module):
             nn.init.zeros_(self.global_mlp[-1].bias)
         else:
             self.conditions = ()
+        if hint_spread and not hint_inputs:
+            raise ValueError("hint_spread needs hint_inputs=True")
+        self.hint_spreader = HintSpreader(w4, int(hint_spread)) if hint_spread else None
 
     @property
     def num_bins(self) -> int:
@@ -126,6 +135,25 @@ class EncoderUNetColorizer(nn.Module):
     def init_pretrained(self) -> None:
         """Load the encoder's ImageNet weights (training only: needs the weights package)."""
         self.encoder.load_pretrained()
+
+    def freeze_except(self, prefixes: list[str]) -> None:
+        """Train only the parameters whose names start with one of `prefixes` (e.g. "hint_spreader"); every
+        other child module is frozen and stays in eval mode (its batch-norm statistics untouched) whatever
+        `train()` is asked."""
+        names = [name for name, _ in self.named_children()]
+        unknown = [p for p in prefixes if not any(n == p.split(".")[0] for n in names)]
+        if unknown:
+            raise ValueError(f"no module {unknown[0]!r} to train; children: {', '.join(names)}")
+        for name, parameter in self.named_parameters():
+            parameter.requires_grad_(any(name.startswith(p) for p in prefixes))
+        self._frozen = [n for n in names if not any(p.split(".")[0] == n for p in prefixes)]
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> EncoderUNetColorizer:
+        super().train(mode)
+        for name in self._frozen:
+            getattr(self, name).eval()
+        return self
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters())
@@ -193,8 +221,17 @@ class EncoderUNetColorizer(nn.Module):
         coarse_up = F.interpolate(coarse, size=size, mode="bilinear", align_corners=False)
         detail = F.interpolate(self.refine_proj(steps[-1]), size=size, mode="bilinear", align_corners=False)
         parts = [l_norm, hints, coarse_up, detail] if self.hint_inputs else [l_norm, coarse_up, detail]
-        ab_norm = torch.tanh(coarse_up + self.refine(torch.cat(parts, dim=1)))
-        return ab_norm, steps
+        pre = coarse_up + self.refine(torch.cat(parts, dim=1))
+        if self.hint_spreader is not None:
+            # to the stride-4 grid by fixed kernels (a trace keeps them right for every size)
+            correction = self.hint_spreader(
+                steps[-2],
+                F.avg_pool2d(hints, 4, ceil_mode=True),
+                F.avg_pool2d(coarse, 2, ceil_mode=True),
+                F.avg_pool2d(l_norm, 4, ceil_mode=True),
+            )
+            pre = pre + F.interpolate(correction, size=size, mode="bilinear", align_corners=False)
+        return torch.tanh(pre), steps
 
     def predict_distribution(self, l_norm: torch.Tensor, **conditions: Any) -> torch.Tensor:
         """Per-pixel probabilities over the bins (B, Q, H/4, W/4), summing to 1 over Q. Runs the decoder only

@@ -87,6 +87,7 @@ class TrainConfig:
     regression_weight: float = 1.0  # weight of the regression loss (0 for a pure classifier)
     encoder_lr_scale: float = 0.1  # the encoder's learning rate is lr times this
     freeze_blocks: int = 0  # freeze the encoder's stem and its first N blocks
+    train_only: list[str] = field(default_factory=list)  # train only these child modules (rest frozen, eval)
     hint_free_prob: float = 0.5  # share of training images with no point hints (beside the geometric zero)
     hint_geometric_p: float = 0.125  # number of point hints ~ Geometric(p) on {0, 1, ...}
     histogram_hint_prob: float = 0.2  # share of images whose colour histogram is given as a global hint

@@ -73,8 +73,14 @@ def _build_model(config: TrainConfig) -> nn.Module:
         raise ConfigError(f"model_kwargs for {config.model!r}: {e}") from None
     config.model_kwargs = dict(model.model_kwargs)  # complete, so checkpoints never rely on defaults
     if init_state is not None:
+        # a module being added (train_only) starts fresh: its keys may be missing from init_from, no others
+        fresh = tuple(f"{name}." for name in config.train_only)
         try:
-            model.load_state_dict(init_state)
+            missing, unexpected = model.load_state_dict(init_state, strict=False)
+            missing = [key for key in missing if not key.startswith(fresh)]
+            if missing or unexpected:
+                keys = ", ".join([*missing[:3], *unexpected[:3]])
+                raise RuntimeError(f"\n{'missing' if missing else 'unexpected'} keys: {keys}")
         except RuntimeError as e:
             first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
             raise ConfigError(f"{config.init_from}: does not fit model {config.model!r} ({first})") from None
@@ -238,6 +244,13 @@ def _build_models(
             _setup_prior(model, config, run_dir, info)
     if hasattr(model, "freeze_encoder_blocks"):
         model.freeze_encoder_blocks(config.freeze_blocks)
+    if config.train_only:
+        if not hasattr(model, "freeze_except"):
+            raise ConfigError(f"train_only: model {config.model!r} cannot freeze its other parts")
+        try:
+            model.freeze_except(list(config.train_only))
+        except ValueError as e:
+            raise ConfigError(f"train_only: {e}") from None
     model.to(info.device)
     discriminator = None
     if model_task(config.model) == "adversarial":

@@ -1,0 +1,53 @@
+"""A learnt carrier of point hints: how far each hint's colour reaches, from the decoder's semantic features.
+
+The hint-aware colorizer reads its hints after the encoder's stem and at the full-resolution refinement; a
+short training run learns there to honour a hint where it is given, hardly how far to carry it (ten hints
+moved its output by 0.1 dB). This head does only the carrying, at stride 4:
+
+    decoder map at stride 4 (the class head's input) + the hints pooled to stride 4 (their colour, how far
+    it is from the prediction there, where they are) + the coarse prediction + L
+        --> 1x1 conv --> dilated 3x3 residual convs (dilations 1, 2, 4, 8, 16: a reach of about the whole
+            render) --> 3x3 conv to a correction of ab (before the output's tanh), zero-initialised
+        --> times "this image has a hint": exactly zero without hints.
+
+Because its output is exactly zero for an image without hints, it can be trained with everything else frozen
+(`EncoderUNetColorizer.freeze_except`): the automatic colorization stays bit for bit what it was.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DILATIONS = (1, 2, 4, 8, 16)
+
+
+class HintSpreader(nn.Module):
+    """(features (B, C, h, w), hints averaged over 4 x 4 cells (B, 3, h, w), ab_coarse (B, 2, h, w), l_norm
+    (B, 1, h, w)) -> a correction (B, 2, h, w) of the pre-tanh ab at stride 4; zero for images without
+    hints."""
+
+    def __init__(self, feature_channels: int, width: int = 32) -> None:
+        super().__init__()
+        # features + pooled hints 3, hint ab 2, delta 2, given 1, coarse ab 2, L 1
+        self.inp = nn.Conv2d(feature_channels + 11, width, 1)
+        self.body = nn.ModuleList(nn.Conv2d(width, width, 3, padding=d, dilation=d) for d in DILATIONS)
+        self.out = nn.Conv2d(width, 2, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(
+        self, features: torch.Tensor, hints: torch.Tensor, ab_coarse: torch.Tensor, l_norm: torch.Tensor
+    ) -> torch.Tensor:
+        pooled = hints  # (a m, b m, m) averaged over each cell
+        mask = pooled[:, 2:3]
+        given = (mask > 0).to(features.dtype)
+        hint_ab = pooled[:, :2] / mask.clamp_min(1e-6) * given  # the mean hint colour of a cell with hints
+        delta = (hint_ab - ab_coarse) * given  # how far the prediction is from the hint, where there is one
+        x = torch.cat((features, pooled, hint_ab, delta, given, ab_coarse, l_norm), dim=1)
+        x = F.relu(self.inp(x))
+        for conv in self.body:
+            x = x + F.relu(conv(x))
+        any_hint = given.amax(dim=(2, 3), keepdim=True)  # (B, 1, 1, 1): 0 for an image without hints
+        return self.out(x) * any_hint

@@ -1,0 +1,46 @@
+"""The learnt hint carrier: exactly zero without hints, a correction with them; training only it."""
+
+import pytest
+import torch
+
+from deepcolor.models import create_model
+
+SMALL = {"encoder": "efficientnet-lite0", "decoder_widths": [16, 12, 8, 8], "refine_width": 4}
+
+
+def _model(**kwargs):
+    torch.manual_seed(0)
+    model = create_model("autoencoder", **SMALL, hint_spread=8, **kwargs).eval()
+    torch.nn.init.normal_(model.hint_spreader.out.weight, std=0.5)  # as if trained: far from its zero start
+    return model
+
+
+def test_without_hints_the_spreader_changes_nothing_and_with_one_it_does():
+    model = _model()
+    plain = create_model("autoencoder", **SMALL).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("hint_spreader")})
+    l_norm = torch.rand(2, 1, 64, 96) * 2 - 1
+    hints = torch.zeros(2, 3, 64, 96)
+    with torch.no_grad():
+        assert torch.equal(model.predict_ab(l_norm, hints=hints), plain.predict_ab(l_norm, hints=hints))
+        hints[1, :, 20:23, 40:43] = torch.tensor([0.5, 0.2, 1.0])[:, None, None]  # a hint in image 1 only
+        with_hint, without = model.predict_ab(l_norm, hints=hints), plain.predict_ab(l_norm, hints=hints)
+    assert torch.equal(with_hint[0], without[0])  # the other image of the batch is untouched
+    assert (with_hint[1] - without[1]).abs().amax() > 1e-3
+    assert with_hint.shape == (2, 2, 64, 96) and with_hint.abs().max() <= 1
+
+
+def test_freeze_except_trains_only_the_named_module_and_keeps_the_rest_in_eval_mode():
+    model = _model()
+    model.freeze_except(["hint_spreader"])
+    model.train()
+    assert model.hint_spreader.training and not model.encoder.training and not model.decoder.training
+    trainable = {name.split(".")[0] for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"hint_spreader"}
+    with pytest.raises(ValueError, match="no module 'nothing'"):
+        model.freeze_except(["nothing"])
+
+
+def test_the_spreader_needs_hint_inputs():
+    with pytest.raises(ValueError, match="hint_inputs"):
+        create_model("autoencoder", **SMALL, hint_spread=8, hint_inputs=False)
