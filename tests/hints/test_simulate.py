@@ -119,3 +119,17 @@ def test_the_models_gain_applies_where_no_hint_reaches_and_fades_out_near_one():
     assert abs(float(out[0, 0, 31, 16]) - 10.0) < 1.0  # beside it: the hint's colour, not lifted
     assert abs(float(out[0, 0, 31, 185]) - 15.0) < 0.5  # far from it: the model's gain
     assert torch.allclose(propagate_hints(l, ab, torch.zeros_like(hints), gain=1.5), ab * 1.5)
+
+
+def test_without_the_spread_only_the_gain_fades_near_hints_and_hinted_pixels_are_exact():
+    from deepcolor.hints.propagate import propagate_hints
+
+    l = torch.full((1, 1, 64, 192), 50.0)
+    ab = torch.full((1, 2, 64, 192), 10.0)
+    hints = torch.zeros(1, 3, 64, 192)
+    hints[0, 0, 30:33, 10:13] = 40 / 110  # far from the prediction: a spread would carry it around
+    hints[0, 2, 30:33, 10:13] = 1.0
+    out = propagate_hints(l, ab, hints, gain=1.5, spread=False)
+    assert torch.allclose(out[0, 0, 31, 11], torch.tensor(40.0))
+    assert abs(float(out[0, 0, 31, 16]) - 10.0) < 1.0  # beside it: the prediction, neither lifted nor carried
+    assert abs(float(out[0, 0, 31, 185]) - 15.0) < 0.5  # far from it: the model's gain

@@ -35,10 +35,12 @@ def propagate_hints(
     lightness_sigma: float = LIGHTNESS_SIGMA,
     floor: float = FLOOR,
     gain: float = 1.0,
+    spread: bool = True,
 ) -> torch.Tensor:
     """ab (B, 2, h, w) a*b* predicted for L* (B, 1, h, w), hints (B, 3, h, w) as the model reads them
     (ab_norm + mask) at the same size -> ab with each hint's correction spread edge-aware around it, and
-    `gain` applied where the hints do not reach (an image without hints: ab x gain)."""
+    `gain` applied where the hints do not reach (an image without hints: ab x gain). `spread=False` (a model
+    that carries its hints itself: `hint_spread`) keeps only the gain's fading and the exact hinted pixels."""
     out = ab * gain
     height, width = l.shape[-2:]
     scale = min(1.0, WORK_SIDE / max(height, width))
@@ -62,13 +64,15 @@ def propagate_hints(
         dl = l_work[b, 0].reshape(1, -1) - l_points[:, None]
         weights = torch.exp(-d2 / (2 * sigma_px**2) - dl**2 / (2 * lightness_sigma**2))  # (n, hw)
         total = weights.sum(dim=0)  # (hw,)
-        spread = (delta @ weights) / (total + floor)  # (2, hw)
+        correction = (delta @ weights) / (total + floor)  # (2, hw)
         coverage = total / (total + floor)  # 0 far from every hint, near 1 at one
-        fields = torch.cat((spread, coverage[None])).reshape(1, 3, *size)
+        fields = torch.cat((correction, coverage[None])).reshape(1, 3, *size)
         if scale < 1:
             fields = F.interpolate(fields, size=(height, width), mode="bilinear", align_corners=False)
-        spread, coverage = fields[0, :2], fields[0, 2:]
-        out[b] = ab[b] * (gain + (1.0 - gain) * coverage).to(out.dtype) + spread.to(out.dtype)
+        correction, coverage = fields[0, :2], fields[0, 2:]
+        out[b] = ab[b] * (gain + (1.0 - gain) * coverage).to(out.dtype)
+        if spread:
+            out[b] += correction.to(out.dtype)
         # exactly the hint's colour where one was given (the lightness stays the photo's)
         out[b, :, mask] = hints[b, :2, mask].to(out.dtype) * AB_SCALE
     return out

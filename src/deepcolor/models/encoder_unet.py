@@ -222,7 +222,9 @@ class EncoderUNetColorizer(nn.Module):
         detail = F.interpolate(self.refine_proj(steps[-1]), size=size, mode="bilinear", align_corners=False)
         parts = [l_norm, hints, coarse_up, detail] if self.hint_inputs else [l_norm, coarse_up, detail]
         pre = coarse_up + self.refine(torch.cat(parts, dim=1))
-        if self.hint_spreader is not None:
+        # the carrier's output is zero without hints: skip its work then (a trace or an export keeps it)
+        tracing = torch.jit.is_tracing() or torch.compiler.is_compiling()
+        if self.hint_spreader is not None and (tracing or bool(hints[:, 2].any())):
             # to the stride-4 grid by fixed kernels (a trace keeps them right for every size)
             correction = self.hint_spreader(
                 steps[-2],
