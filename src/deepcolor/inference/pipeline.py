@@ -198,7 +198,6 @@ class Colorizer:
         # point hints are also spread edge-aware around themselves after the network (hints/propagate.py),
         # unless the network carries them itself (a learnt `hint_spread` head: the spread on top of it had
         # cost 10 hints 0.8 dB on BSD100's first 50)
-        self.spread_hints = True
         kwargs = self.predictor.meta.get("model_kwargs") or {}
         module = getattr(self.predictor, "module", None)
         self.carries_hints = bool(kwargs.get("hint_spread")) or (
@@ -281,7 +280,7 @@ class Colorizer:
         ab_low = denormalize_ab(ab_norm.to(self.device, torch.float32))
         if ab_low.shape[-2:] != l_low.shape[-2:]:  # e.g. an ONNX graph exported at one fixed size
             ab_low = F.interpolate(ab_low, size=l_low.shape[-2:], mode="bilinear", align_corners=False)
-        if self.spread_hints and "hints" in low:  # carry each hint over its region (hints/propagate.py),
+        if "hints" in low:  # carry each hint over its region (hints/propagate.py),
             from deepcolor.hints.propagate import propagate_hints  # the gain only where no hint reaches
 
             with torch.inference_mode():

@@ -136,17 +136,16 @@ class EncoderUNetColorizer(nn.Module):
         """Load the encoder's ImageNet weights (training only: needs the weights package)."""
         self.encoder.load_pretrained()
 
-    def freeze_except(self, prefixes: list[str]) -> None:
-        """Train only the parameters whose names start with one of `prefixes` (e.g. "hint_spreader"); every
-        other child module is frozen and stays in eval mode (its batch-norm statistics untouched) whatever
-        `train()` is asked."""
+    def freeze_except(self, children: list[str]) -> None:
+        """Train only the named child modules (e.g. "hint_spreader"); every other child is frozen and stays
+        in eval mode (its batch-norm statistics untouched) whatever `train()` is asked."""
         names = [name for name, _ in self.named_children()]
-        unknown = [p for p in prefixes if not any(n == p.split(".")[0] for n in names)]
+        unknown = [c for c in children if c not in names]
         if unknown:
             raise ValueError(f"no module {unknown[0]!r} to train; children: {', '.join(names)}")
         for name, parameter in self.named_parameters():
-            parameter.requires_grad_(any(name.startswith(p) for p in prefixes))
-        self._frozen = [n for n in names if not any(p.split(".")[0] == n for p in prefixes)]
+            parameter.requires_grad_(name.split(".")[0] in children)
+        self._frozen = [n for n in names if n not in children]
         self.train(self.training)
 
     def train(self, mode: bool = True) -> EncoderUNetColorizer:

@@ -38,10 +38,9 @@ class HintSpreader(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(
-        self, features: torch.Tensor, hints: torch.Tensor, ab_coarse: torch.Tensor, l_norm: torch.Tensor
+        self, features: torch.Tensor, pooled: torch.Tensor, ab_coarse: torch.Tensor, l_norm: torch.Tensor
     ) -> torch.Tensor:
-        pooled = hints  # (a m, b m, m) averaged over each cell
-        mask = pooled[:, 2:3]
+        mask = pooled[:, 2:3]  # pooled: the hint map (a m, b m, m) averaged over each cell
         given = (mask > 0).to(features.dtype)
         hint_ab = pooled[:, :2] / mask.clamp_min(1e-6) * given  # the mean hint colour of a cell with hints
         delta = (hint_ab - ab_coarse) * given  # how far the prediction is from the hint, where there is one

@@ -77,13 +77,16 @@ def _build_model(config: TrainConfig) -> nn.Module:
         fresh = tuple(f"{name}." for name in config.train_only)
         try:
             missing, unexpected = model.load_state_dict(init_state, strict=False)
-            missing = [key for key in missing if not key.startswith(fresh)]
-            if missing or unexpected:
-                keys = ", ".join([*missing[:3], *unexpected[:3]])
-                raise RuntimeError(f"\n{'missing' if missing else 'unexpected'} keys: {keys}")
-        except RuntimeError as e:
+        except RuntimeError as e:  # a tensor of the wrong shape
             first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
             raise ConfigError(f"{config.init_from}: does not fit model {config.model!r} ({first})") from None
+        missing = [key for key in missing if not key.startswith(fresh)]
+        if missing or unexpected:
+            keys = ", ".join([*missing[:3], *unexpected[:3]])
+            what = "missing" if missing else "unexpected"
+            raise ConfigError(
+                f"{config.init_from}: does not fit model {config.model!r} ({what} keys: {keys})"
+            )
     return model
 
 
