@@ -92,6 +92,36 @@ def test_export_weights(tmp_path):
     assert last.with_suffix(".safetensors").is_file()
 
 
+def test_export_weights_keeps_a_shipped_files_inference_settings(tmp_path):
+    from deepcolor.inference import Colorizer
+
+    preset = write_preset(tmp_path, max_steps=1, val_every=1, ckpt_every=1)
+    assert invoke("--config", preset).exit_code == 0
+    last = tmp_path / "runs" / "tiny-autoencoder" / "last.pt"
+    shipped = tmp_path / "shipped.json"
+    shipped.write_text(
+        json.dumps({"model_name": "cnn", "model_kwargs": {"x": 1}, "step": 99, "render_size": 96,
+                    "chroma_gain": 1.25, "card": "docs/models/x.md"})
+    )  # fmt: skip
+    result = invoke("--export-weights", last, "--settings-from", shipped)
+    assert result.exit_code == 0, result.output
+    meta = json.loads(last.with_suffix(".json").read_text())
+    assert (meta["render_size"], meta["chroma_gain"], meta["card"]) == (96, 1.25, "docs/models/x.md")
+    assert meta["model_name"] == "autoencoder" and meta["step"] == 1  # the model is the checkpoint's
+    colorizer = Colorizer(str(last.with_suffix(".safetensors")), device="cpu", backend="torch")
+    assert (colorizer.render_size, colorizer.chroma_gain) == (96, 1.25)
+
+
+def test_settings_from_needs_export_and_a_readable_file(tmp_path):
+    one_line_error(invoke("--settings-from", tmp_path / "a.json"), "--export-weights")
+    preset = write_preset(tmp_path, max_steps=1, val_every=1, ckpt_every=1)
+    assert invoke("--config", preset).exit_code == 0
+    last = tmp_path / "runs" / "tiny-autoencoder" / "last.pt"
+    (tmp_path / "bad.json").write_text("{not json")
+    one_line_error(invoke("--export-weights", last, "--settings-from", tmp_path / "bad.json"), "bad.json")
+    assert not last.with_suffix(".safetensors").exists()  # nothing written
+
+
 @pytest.mark.parametrize("bad", ["missing", "junk"])
 def test_export_bad_checkpoint(tmp_path, bad):
     path = tmp_path / "x.pt"

@@ -61,8 +61,8 @@ def test_training_only_the_hint_spreader_leaves_the_automatic_colorization_bit_f
     values = tiny_values(
         tmp_path, "autoencoder", model_kwargs={"hint_spread": 8}, init_from=str(base_file),
         train_only=["hint_spreader"], hint_free_prob=0.0, hint_geometric_p=0.3, max_steps=4,
-        image_size=32, lr=1e-2, run_name="spread",
-    )  # fmt: skip
+        image_size=32, lr=1e-2, run_name="spread", prior_images=3,
+    )  # fmt: skip (another prior_images: the base's prior and class weights must be kept, not recomputed)
     train(make_config(values))
     before = read_weights(base_file, ema=False).build().eval()
     after_weights = read_weights(tmp_path / "runs" / "spread" / "last.pt", ema=False)

@@ -4,6 +4,7 @@ deepcolor train --config configs/autoencoder.yaml --max-steps 500 --run-name ae-
 deepcolor train --resume runs/ae-small                       # continue after a crash or Ctrl-C
 deepcolor train --config configs/cnn.yaml --compute-prior prior.pt
 deepcolor train --export-weights runs/ae-small/best.pt       # -> best.safetensors + best.json
+deepcolor train --export-weights runs/x/last.pt --settings-from src/deepcolor/weights/autoencoder-lite0.json
 torchrun --nproc-per-node 2 -m deepcolor train --config configs/cnn.yaml --run-name cnn-ddp
 """
 
@@ -47,6 +48,12 @@ def _fail(message: str, code: int = 2) -> None:
     type=click.Path(dir_okay=False),
     help="Write CHECKPOINT's weights as .safetensors + .json beside it and exit.",
 )
+@click.option(
+    "--settings-from",
+    type=click.Path(dir_okay=False),
+    help="With --export-weights: take the inference settings (render size, chroma gain, card) from this "
+    "shipped .json.",
+)
 @click.option("--list-keys", is_flag=True, help="List the config keys with their defaults and exit.")
 @click.pass_context
 def command(
@@ -55,6 +62,7 @@ def command(
     resume: str | None,
     compute_prior: str | None,
     export_weights: str | None,
+    settings_from: str | None,
     list_keys: bool,
 ) -> None:
     """Train a colorization model from a YAML preset.
@@ -76,8 +84,10 @@ def command(
         for key, value in TrainConfig().to_dict().items():
             click.echo(f"--{key.replace('_', '-'):<18} {value!r}")
         return
+    if settings_from and not export_weights:
+        _fail("--settings-from goes with --export-weights CHECKPOINT")
     if export_weights:
-        _export(export_weights)
+        _export(export_weights, settings_from)
         return
     from deepcolor.train import distributed
 
@@ -154,10 +164,28 @@ def _compute_prior(config: object, out: str) -> None:
     )
 
 
-def _export(path: str) -> None:
+# what a shipped .json says about using its weights, which a re-export of the same model keeps (the rest,
+# model_name, model_kwargs, conditions, step and config, comes from the checkpoint)
+INFERENCE_SETTINGS = ("render_size", "chroma_gain", "card", "encoder_weights", "recipe")
+
+
+def _settings(path: str) -> dict[str, object]:
+    import json
+
+    try:
+        meta = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        _fail(f"{path}: not a readable weights .json ({e})")
+    if not isinstance(meta, dict):
+        _fail(f"{path}: not a weights .json (no object at the top)")
+    return {key: meta[key] for key in INFERENCE_SETTINGS if key in meta}
+
+
+def _export(path: str, settings_from: str | None = None) -> None:
     from deepcolor.models import save_weights
     from deepcolor.models.checkpoint import read_weights
 
+    settings = _settings(settings_from) if settings_from else {}
     try:
         weights = read_weights(path)  # read once, for the model and for its step and config
         model = weights.build()
@@ -171,6 +199,11 @@ def _export(path: str) -> None:
     out = save_weights(
         model,
         Path(path).with_suffix(".safetensors"),
-        {"step": state.get("step"), "config": state.get("config"), "ema": state.get("ema") is not None},
+        {
+            **settings,
+            "step": state.get("step"),
+            "config": state.get("config"),
+            "ema": state.get("ema") is not None,
+        },
     )
     click.echo(f"wrote {out} and {out.with_suffix('.json')}", err=True)

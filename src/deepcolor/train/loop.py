@@ -243,7 +243,9 @@ def _build_models(
                 model.init_pretrained()  # ImageNet weights of the encoder (from the [train] extra)
             except RuntimeError as e:
                 raise ConfigError(str(e)) from None
-        if hasattr(model, "set_prior"):
+        # a run that trains only some modules of an initialised model keeps the rest, its prior and class
+        # weights included (a recomputed prior would change the frozen part's buffers)
+        if hasattr(model, "set_prior") and not (config.init_from and config.train_only):
             _setup_prior(model, config, run_dir, info)
     if hasattr(model, "freeze_encoder_blocks"):
         model.freeze_encoder_blocks(config.freeze_blocks)
