@@ -44,3 +44,52 @@ def test_freeze_except_trains_only_the_named_module_and_keeps_the_rest_in_eval_m
 def test_the_spreader_needs_hint_inputs():
     with pytest.raises(ValueError, match="hint_inputs"):
         create_model("autoencoder", **SMALL, hint_spread=8, hint_inputs=False)
+
+
+def _hinted_input():
+    torch.manual_seed(1)
+    l_norm = torch.rand(2, 1, 64, 96) * 2 - 1
+    hints = torch.zeros(2, 3, 64, 96)
+    hints[0, :, 10:14, 20:24] = torch.tensor([0.5, -0.2, 1.0])[:, None, None]
+    hints[1, :, 40:43, 70:73] = torch.tensor([-0.3, 0.4, 1.0])[:, None, None]
+    return l_norm, hints
+
+
+def test_a_widened_carrier_gives_exactly_what_the_narrow_one_did_and_then_trains_its_new_channels():
+    from deepcolor.models.hint_spreader import HintSpreader
+
+    torch.manual_seed(0)
+    narrow = HintSpreader(12, 8)
+    for p in narrow.parameters():  # as if trained: nothing zero
+        torch.nn.init.normal_(p, std=0.2)
+    wide = narrow.widened(20)
+    assert wide.width == 20 and sum(p.numel() for p in wide.parameters()) > sum(
+        p.numel() for p in narrow.parameters()
+    )
+    shapes = ((2, 12, 16, 24), (2, 3, 16, 24), (2, 2, 16, 24), (2, 1, 16, 24))
+    args = tuple(torch.randn(*shape) for shape in shapes)
+    with torch.no_grad():
+        torch.testing.assert_close(wide(*args), narrow(*args), rtol=0, atol=1e-6)
+    wide(*args).pow(2).sum().backward()
+    assert wide.out.weight.grad[:, 8:].abs().sum() > 0  # the new channels can learn
+    with pytest.raises(ValueError, match="narrow"):
+        wide.widened(8)
+
+
+def test_init_from_a_narrower_carrier_starts_the_wider_model_at_its_output(tmp_path):
+    from deepcolor.models import save_weights
+    from deepcolor.train.config import make_config
+    from deepcolor.train.loop import _build_model
+
+    narrow = _model()
+    path = save_weights(narrow, tmp_path / "narrow.safetensors")
+    config = make_config(
+        {"model": "autoencoder", "init_from": str(path), "model_kwargs": {"hint_spread": 24},
+         "train_only": ["hint_spreader"]}
+    )  # fmt: skip
+    wide = _build_model(config).eval()
+    assert wide.hint_spreader.width == 24
+    l_norm, hints = _hinted_input()
+    with torch.no_grad():
+        expected = narrow.predict_ab(l_norm, hints=hints)
+        torch.testing.assert_close(wide.predict_ab(l_norm, hints=hints), expected, rtol=0, atol=1e-5)

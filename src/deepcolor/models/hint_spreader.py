@@ -11,7 +11,9 @@ moved its output by 0.1 dB). This head does only the carrying, at stride 4:
         --> times "this image has a hint": exactly zero without hints.
 
 Because its output is exactly zero for an image without hints, it can be trained with everything else frozen
-(`EncoderUNetColorizer.freeze_except`): the automatic colorization stays bit for bit what it was.
+(`EncoderUNetColorizer.freeze_except`): the automatic colorization stays bit for bit what it was. A trained
+carrier can be widened (`widened`) to a copy with more channels that computes exactly what it did, so that a
+longer run goes on from it with more capacity instead of starting again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,29 @@ class HintSpreader(nn.Module):
         self.out = nn.Conv2d(width, 2, 3, padding=1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+
+    @property
+    def width(self) -> int:
+        return self.inp.out_channels
+
+    @torch.no_grad()
+    def widened(self, width: int) -> HintSpreader:
+        """A copy with `width` channels that gives exactly this carrier's output: the old channels keep their
+        weights and never read the new ones (those weights are zero, as are the new channels' weights into
+        the output), the new channels start from the usual random init, scaled down, and read everything."""
+        old = self.width
+        if width < old:
+            raise ValueError(f"cannot narrow a hint carrier of width {old} to {width}")
+        wide = HintSpreader(self.inp.in_channels - 11, width).to(self.inp.weight.device)
+        wide.inp.weight[:old], wide.inp.bias[:old] = self.inp.weight, self.inp.bias
+        for mine, theirs in zip(wide.body, self.body, strict=True):
+            mine.weight[old:] *= 0.1  # new channels join gently: their output adds to the residual stream
+            mine.bias[old:] = 0.0
+            mine.weight[:old, :old], mine.bias[:old] = theirs.weight, theirs.bias
+            mine.weight[:old, old:] = 0.0
+        wide.out.weight[:, :old], wide.out.bias[:] = self.out.weight, self.out.bias
+        wide.out.weight[:, old:] = 0.0
+        return wide
 
     def forward(
         self, features: torch.Tensor, pooled: torch.Tensor, ab_coarse: torch.Tensor, l_norm: torch.Tensor

@@ -73,6 +73,7 @@ def _build_model(config: TrainConfig) -> nn.Module:
         raise ConfigError(f"model_kwargs for {config.model!r}: {e}") from None
     config.model_kwargs = dict(model.model_kwargs)  # complete, so checkpoints never rely on defaults
     if init_state is not None:
+        init_state = _widen_hint_carrier(model, init_state)
         # a module being added (train_only) starts fresh: its keys may be missing from init_from, no others
         fresh = tuple(f"{name}." for name in config.train_only)
         try:
@@ -88,6 +89,25 @@ def _build_model(config: TrainConfig) -> nn.Module:
                 f"{config.init_from}: does not fit model {config.model!r} ({what} keys: {keys})"
             )
     return model
+
+
+def _widen_hint_carrier(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """init_from a file whose hint carrier is narrower than the model's: start from that carrier widened
+    (`HintSpreader.widened`: the same output, more channels), so a longer run goes on from it."""
+    carrier = getattr(model, "hint_spreader", None)
+    key = "hint_spreader.inp.weight"
+    if carrier is None or key not in state or state[key].shape[0] >= carrier.width:
+        return state
+    from deepcolor.models.hint_spreader import HintSpreader
+
+    prefix = "hint_spreader."
+    narrow = HintSpreader(carrier.inp.in_channels - 11, state[key].shape[0])
+    narrow.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+    wide = narrow.widened(carrier.width).state_dict()
+    print(f"deepcolor: the hint carrier of init_from widened from {narrow.width} to {carrier.width} channels",
+          file=sys.stderr)  # fmt: skip
+    return {**{k: v for k, v in state.items() if not k.startswith(prefix)},
+            **{prefix + k: v for k, v in wide.items()}}  # fmt: skip
 
 
 def _setup_prior(model: nn.Module, config: TrainConfig, run_dir: Path, info: distributed.DistInfo) -> None:
