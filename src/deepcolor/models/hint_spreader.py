@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 DILATIONS = (1, 2, 4, 8, 16)
+INPUTS_BESIDE_FEATURES = 11  # pooled hints 3, hint ab 2, delta 2, given 1, coarse ab 2, L 1
 
 
 class HintSpreader(nn.Module):
@@ -32,8 +33,8 @@ class HintSpreader(nn.Module):
 
     def __init__(self, feature_channels: int, width: int = 32) -> None:
         super().__init__()
-        # features + pooled hints 3, hint ab 2, delta 2, given 1, coarse ab 2, L 1
-        self.inp = nn.Conv2d(feature_channels + 11, width, 1)
+        self.feature_channels = feature_channels
+        self.inp = nn.Conv2d(feature_channels + INPUTS_BESIDE_FEATURES, width, 1)
         self.body = nn.ModuleList(nn.Conv2d(width, width, 3, padding=d, dilation=d) for d in DILATIONS)
         self.out = nn.Conv2d(width, 2, 3, padding=1)
         nn.init.zeros_(self.out.weight)
@@ -51,7 +52,7 @@ class HintSpreader(nn.Module):
         old = self.width
         if width < old:
             raise ValueError(f"cannot narrow a hint carrier of width {old} to {width}")
-        wide = HintSpreader(self.inp.in_channels - 11, width).to(self.inp.weight.device)
+        wide = HintSpreader(self.feature_channels, width).to(self.inp.weight.device)
         wide.inp.weight[:old], wide.inp.bias[:old] = self.inp.weight, self.inp.bias
         for mine, theirs in zip(wide.body, self.body, strict=True):
             mine.weight[old:] *= 0.1  # new channels join gently: their output adds to the residual stream

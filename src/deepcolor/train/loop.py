@@ -101,7 +101,7 @@ def _widen_hint_carrier(model: nn.Module, state: dict[str, torch.Tensor]) -> dic
     from deepcolor.models.hint_spreader import HintSpreader
 
     prefix = "hint_spreader."
-    narrow = HintSpreader(carrier.inp.in_channels - 11, state[key].shape[0])
+    narrow = HintSpreader(carrier.feature_channels, state[key].shape[0])
     narrow.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     wide = narrow.widened(carrier.width).state_dict()
     print(f"deepcolor: the hint carrier of init_from widened from {narrow.width} to {carrier.width} channels",
