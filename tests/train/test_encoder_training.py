@@ -89,3 +89,68 @@ def test_train_only_names_a_module_the_model_has(tmp_path, monkeypatch):
     values = tiny_values(tmp_path, "autoencoder", model_kwargs=SMALL, train_only=["no_such_head"])
     with pytest.raises(ConfigError, match="no_such_head"):
         train(make_config(values))
+
+
+def _rows(run_dir, column):
+    import csv
+
+    with open(run_dir / "metrics.csv") as f:
+        return [float(r[column]) for r in csv.DictReader(f) if r.get(column)]
+
+
+@pytest.mark.parametrize("target", ["truth", "init"])
+def test_hint_free_images_learn_the_init_models_prediction_when_asked(tmp_path, monkeypatch, target):
+    from deepcolor.models.encoder_unet import EncoderUNetColorizer
+
+    monkeypatch.setattr(EncoderUNetColorizer, "init_pretrained", lambda self: None)
+    base = tiny_values(tmp_path, "autoencoder", model_kwargs=SMALL, max_steps=2, image_size=32)
+    train(make_config(base))
+    # no hints at all (Geometric(1) draws 0), no flats, only the refinement (no batch norm) trains: with the
+    # init model's prediction as the target, the first step's regression loss is exactly zero
+    init = tmp_path / "runs" / "tiny-autoencoder" / "last.pt"
+    values = tiny_values(
+        tmp_path, "autoencoder", model_kwargs=SMALL, init_from=str(init),
+        train_only=["refine"], hint_free_prob=1.0, hint_geometric_p=1.0, flat_prob=0.0, max_steps=2,
+        image_size=32, run_name=f"anchored-{target}", hint_free_target=target,
+    )  # fmt: skip
+    run_dir = train(make_config(values))
+    first = _rows(run_dir, "loss_reg")[0]
+    assert (first == 0.0) == (target == "init"), first
+
+
+def test_the_teacher_target_replaces_only_images_without_hints_that_are_not_flat():
+    from deepcolor.models.encoder_unet import EncoderUNetColorizer
+    from deepcolor.train.tasks import EncoderTask
+
+    torch.manual_seed(0)
+    student = EncoderUNetColorizer(**SMALL)
+    teacher = EncoderUNetColorizer(**SMALL).eval()
+    with torch.no_grad():
+        teacher.refine[-1].bias.fill_(0.3)  # a teacher whose prediction is not the truth
+    config = make_config({"model": "autoencoder", "hint_free_target": "init"})
+    task = EncoderTask(student, student, config, torch.device("cpu"), teacher=teacher)
+    l_norm = torch.rand(3, 1, 32, 32) - 0.5
+    truth = torch.rand(3, 2, 32, 32) - 0.5
+    hints = torch.zeros(3, 3, 32, 32)
+    hints[0, :, 5, 5] = torch.tensor([0.2, 0.1, 1.0])  # image 0 has a hint; 1 and 2 have none
+    conditions = {"hints": hints, "global_hints": torch.zeros(3, teacher.num_bins + 3)}
+    flat = torch.tensor([False, False, True])  # image 2 is a flat grey: its neutral truth stays
+    target = task.hint_free_target(l_norm, truth, conditions, flat)
+    assert torch.equal(target[0], truth[0]) and torch.equal(target[2], truth[2])
+    free = {name: value[1:2] for name, value in conditions.items()}
+    with torch.no_grad():
+        expected = teacher.predict_ab(l_norm[1:2], **free)
+    torch.testing.assert_close(target[1:2], expected)
+    assert not torch.allclose(target[1], truth[1])
+
+
+def test_hint_free_target_init_needs_init_from(tmp_path, monkeypatch):
+    from deepcolor.models.encoder_unet import EncoderUNetColorizer
+    from deepcolor.train.config import ConfigError
+
+    monkeypatch.setattr(EncoderUNetColorizer, "init_pretrained", lambda self: None)
+    values = tiny_values(tmp_path, "autoencoder", model_kwargs=SMALL, hint_free_target="init")
+    with pytest.raises(ConfigError, match="needs init_from"):
+        train(make_config(values))
+    with pytest.raises(ConfigError, match="hint_free_target must be one of truth, init"):
+        make_config({**values, "hint_free_target": "teacher"})

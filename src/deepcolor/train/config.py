@@ -89,6 +89,9 @@ class TrainConfig:
     freeze_blocks: int = 0  # freeze the encoder's stem and its first N blocks
     train_only: list[str] = field(default_factory=list)  # train only these child modules (rest frozen, eval)
     hint_free_prob: float = 0.5  # share of training images with no point hints (beside the geometric zero)
+    # what an image without point hints learns: "truth", or "init" (the init_from model's own prediction for
+    # it, with the same global hints: a hint fine-tune of shipped weights keeps their automatic colorization)
+    hint_free_target: str = "truth"
     hint_geometric_p: float = 0.125  # number of point hints ~ Geometric(p) on {0, 1, ...}
     histogram_hint_prob: float = 0.2  # share of images whose colour histogram is given as a global hint
     chroma_hint_prob: float = 0.2  # share of images whose mean chroma is given as a global hint
@@ -113,6 +116,7 @@ class TrainConfig:
 
 _EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+_CHOICES = {"hint_free_target": ("truth", "init")}
 
 
 def _check_type(name: str, value: Any, annotation: Any) -> Any:
@@ -161,6 +165,9 @@ def make_config(values: dict[str, Any]) -> TrainConfig:
         if name not in _FIELDS:
             raise _unknown(key)
         setattr(config, name, _check_type(name, value, None))
+    for name, choices in _CHOICES.items():
+        if getattr(config, name) not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}. Got {getattr(config, name)!r}")
     return config
 
 

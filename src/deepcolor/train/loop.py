@@ -249,6 +249,19 @@ def _prepare_run_dir(config: TrainConfig, resume: dict[str, Any] | None, info: d
     return run_dir
 
 
+def _build_teacher(config: TrainConfig, device: torch.device) -> nn.Module | None:
+    """For `hint_free_target: init`: the init_from model as it was, frozen in eval mode (also on a resume:
+    the teacher is always the file the run started from)."""
+    if config.hint_free_target == "truth":
+        return None
+    if not config.init_from:
+        raise ConfigError("hint_free_target 'init' needs init_from (the model whose prediction it learns)")
+    teacher = read_weights(config.init_from).build().to(device).eval()
+    if not getattr(teacher, "hint_inputs", False):
+        raise ConfigError(f"hint_free_target 'init': {config.init_from} is not a model with hint inputs")
+    return teacher.requires_grad_(False)
+
+
 def _build_models(
     config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo, run_dir: Path
 ) -> tuple[nn.Module, nn.Module | None]:
@@ -321,7 +334,8 @@ class _Run:
             return DistributedDataParallel(module, device_ids=ids)
 
         try:
-            task = make_task(model, wrap, config, info.device, discriminator)
+            teacher = _build_teacher(config, info.device)
+            task = make_task(model, wrap, config, info.device, discriminator, teacher)
         except ValueError as e:
             raise ConfigError(str(e)) from None
         run = cls(config, info, run_dir, model, discriminator, task, None)

@@ -161,6 +161,11 @@ class EncoderTask(Task):
     loss = regression_weight * Huber/L1(ab) + class_weight * rebalanced cross-entropy over the ab bins.
     Each batch gets point hints and global hints drawn from its own truth (`deepcolor.hints.simulate`), and
     a share of `flat_prob` images is replaced by texture-less grey ramps whose truth is neutral.
+
+    With a `teacher` (`hint_free_target: init`: the init_from model, frozen), an image without point hints
+    learns the teacher's prediction instead of its truth (flat images keep their neutral truth): a hint
+    fine-tune then changes what hints do, not the automatic colorization (left alone, the regression drifts
+    to duller colour at the new crop size). The class head still learns from the truth.
     """
 
     def __init__(
@@ -171,8 +176,10 @@ class EncoderTask(Task):
         device: torch.device,
         discriminator: nn.Module | None = None,
         wrapped_discriminator: nn.Module | None = None,
+        teacher: nn.Module | None = None,
     ) -> None:
         super().__init__(model, wrapped, config, device)
+        self.teacher = teacher
         self.discriminator = discriminator  # the gan family: adversarial after `pretrain_steps` (NoGAN)
         self.wrapped_discriminator = wrapped_discriminator
         if discriminator is not None:
@@ -183,6 +190,7 @@ class EncoderTask(Task):
         from deepcolor.hints import simulate
 
         config = self.config
+        flat = torch.zeros(l_norm.shape[0], dtype=torch.bool)
         if config.flat_prob > 0:
             flat = torch.rand(l_norm.shape[0]) < config.flat_prob
             if flat.any():
@@ -198,9 +206,10 @@ class EncoderTask(Task):
             conditions["global_hints"] = simulate.simulate_global_hints(
                 ab_norm, self.model.bin_centers, config.histogram_hint_prob, config.chroma_hint_prob
             )
+        target = self.hint_free_target(l_norm, ab_norm, conditions, flat)
         with self.autocast():
             ab_pred, logits = self.wrapped(l_norm, **conditions)
-        loss_reg = regression_loss(ab_pred, ab_norm, config)
+        loss_reg = regression_loss(ab_pred, target, config)
         loss_cls = self.model.class_loss(logits, ab_norm, config.soft_neighbors, config.soft_sigma)
         loss = config.regression_weight * loss_reg + config.class_weight * loss_cls
         extra = {}
@@ -219,6 +228,28 @@ class EncoderTask(Task):
             **extra,
             "grad_norm": grad_norm,
         }
+
+
+    @torch.no_grad()
+    def hint_free_target(
+        self,
+        l_norm: torch.Tensor,
+        ab_norm: torch.Tensor,
+        conditions: dict[str, torch.Tensor],
+        flat: torch.Tensor,
+    ) -> torch.Tensor:
+        """The regression target: the truth, or with a teacher, its prediction for the images that have no
+        point hint and are not flat."""
+        if self.teacher is None or "hints" not in conditions:
+            return ab_norm
+        free = ~conditions["hints"][:, -1].flatten(1).any(dim=1) & ~flat.to(ab_norm.device)
+        if not free.any():
+            return ab_norm
+        target = ab_norm.clone()
+        target[free] = self.teacher.predict_ab(
+            l_norm[free], **{k: v[free] for k, v in conditions.items()}
+        ).to(target.dtype)
+        return target
 
 
 class GANTask(Task):
@@ -270,16 +301,26 @@ class GANTask(Task):
 
 
 def make_task(
-    model: nn.Module, wrap: Any, config: TrainConfig, device: torch.device, discriminator: nn.Module | None
+    model: nn.Module,
+    wrap: Any,
+    config: TrainConfig,
+    device: torch.device,
+    discriminator: nn.Module | None,
+    teacher: nn.Module | None = None,
 ) -> Task:
-    """The task for a model: from its family's registered task (and whether it has a pretrained encoder)."""
+    """The task for a model: from its family's registered task (and whether it has a pretrained encoder).
+    `teacher`: the frozen init_from model, for `hint_free_target: init` (pretrained-encoder models only)."""
     from deepcolor.models.registry import model_task
 
     task = model_task(config.model)
     if hasattr(model, "class_loss"):
         if task == "adversarial":
-            return EncoderTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
-        return EncoderTask(model, wrap(model), config, device)
+            return EncoderTask(
+                model, wrap(model), config, device, discriminator, wrap(discriminator), teacher
+            )
+        return EncoderTask(model, wrap(model), config, device, teacher=teacher)
+    if teacher is not None:
+        raise ValueError(f"hint_free_target 'init' needs a model with hint inputs, not {config.model!r}")
     if task == "adversarial":
         return GANTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
     if task == "classification":
