@@ -93,3 +93,28 @@ def test_init_from_a_narrower_carrier_starts_the_wider_model_at_its_output(tmp_p
     with torch.no_grad():
         expected = narrow.predict_ab(l_norm, hints=hints)
         torch.testing.assert_close(wide.predict_ab(l_norm, hints=hints), expected, rtol=0, atol=1e-5)
+
+
+def test_the_onnx_export_skips_the_carrier_without_hints_and_runs_it_with_them(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    from deepcolor.inference.onnx import export_onnx, onnx_session
+
+    model = _model()
+    path = tmp_path / "carrier.onnx"
+    assert export_onnx(model, path) == "torchscript"
+    graph = onnx.load(str(path)).graph
+    assert [node.op_type for node in graph.node].count("If") == 1  # the "any hint?" branch, kept
+    session = onnx_session(path, threads=1)
+    l_norm = torch.rand(1, 1, 64, 96) * 2 - 1
+    hints = torch.zeros(1, 3, 64, 96)
+    global_hints = torch.zeros(1, model.num_bins + 3)
+    for with_hint in (False, True):
+        if with_hint:
+            hints[0, :, 20:23, 40:43] = torch.tensor([0.5, 0.2, 1.0])[:, None, None]
+        feeds = {"l_norm": l_norm.numpy(), "hints": hints.numpy(), "global_hints": global_hints.numpy()}
+        (got,) = session.run(None, feeds)
+        with torch.no_grad():
+            expected = model.predict_ab(l_norm, hints=hints, global_hints=global_hints)
+        assert abs(got - expected.numpy()).max() < 1e-4, with_hint
