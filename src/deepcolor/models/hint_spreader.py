@@ -42,7 +42,8 @@ def carry_hints(
     weights: list[torch.Tensor],
 ) -> torch.Tensor:
     """HintSpreader's forward (see the class) on its `weights`: the input conv's weight and bias, each body
-    conv's (dilations 1, 2, 4, 8, 16), the output conv's. Zero, without any work, for a batch without hints."""
+    conv's (dilations 1, 2, 4, 8, 16), the output conv's. Zero, without any work, for a batch without
+    hints."""
     mask = pooled[:, 2:3]  # pooled: the hint map (a m, b m, m) averaged over each cell
     given = (mask > 0).to(features.dtype)
     if not bool(given.any()):
