@@ -229,7 +229,6 @@ class EncoderTask(Task):
             "grad_norm": grad_norm,
         }
 
-
     @torch.no_grad()
     def hint_free_target(
         self,
