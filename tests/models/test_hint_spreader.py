@@ -12,6 +12,8 @@ def _model(**kwargs):
     torch.manual_seed(0)
     model = create_model("autoencoder", **SMALL, hint_spread=8, **kwargs).eval()
     torch.nn.init.normal_(model.hint_spreader.out.weight, std=0.5)  # as if trained: far from its zero start
+    if model.hint_spreader.attention:  # and the attended inputs read with weights that are not zero
+        torch.nn.init.normal_(model.hint_spreader.inp.weight, std=0.5)
     return model
 
 
@@ -95,13 +97,65 @@ def test_init_from_a_narrower_carrier_starts_the_wider_model_at_its_output(tmp_p
         torch.testing.assert_close(wide.predict_ab(l_norm, hints=hints), expected, rtol=0, atol=1e-5)
 
 
-def test_the_onnx_export_skips_the_carrier_without_hints_and_runs_it_with_them(tmp_path):
+def test_attention_carries_a_hint_to_the_far_cells_that_look_like_its_own_and_not_to_the_others():
+    from deepcolor.models.hint_spreader import attend_hints
+
+    torch.manual_seed(0)
+    height, width, channels = 12, 20, 6
+    like_a, like_b = torch.randn(channels), torch.randn(channels)
+    features = like_b[:, None, None].repeat(1, height, width)[None]
+    features[..., :, :4] = like_a[:, None, None]  # a band on the left ...
+    features[..., :, -4:] = like_a[:, None, None]  # ... and its twin on the right, 12 cells away
+    mask = torch.zeros(1, 1, height, width)
+    hint_ab, delta = torch.zeros(1, 2, height, width), torch.zeros(1, 2, height, width)
+    for (y, x), colour in (((5, 1), (0.6, -0.4)), ((5, 10), (-0.5, 0.3))):  # one hint on A, one on B
+        mask[..., y, x] = 1.0
+        hint_ab[0, :, y, x] = delta[0, :, y, x] = torch.tensor(colour)
+    l_norm = torch.zeros(1, 1, height, width)
+    key = torch.nn.Conv2d(channels + 1, 8, 1)
+    heard = attend_hints(features, l_norm, mask, hint_ab, delta, key.weight, key.bias, torch.tensor(4.0))
+    assert heard.shape == (1, 5, height, width)
+    twin, other = heard[0, :2, 5, 17], heard[0, :2, 2, 12]  # far right on A's twin; a B cell
+    torch.testing.assert_close(twin, torch.tensor([0.6, -0.4]), atol=0.02, rtol=0)
+    torch.testing.assert_close(other, torch.tensor([-0.5, 0.3]), atol=0.02, rtol=0)
+    assert heard[0, 4].amax() <= 1 + 1e-6 and heard[0, 4, 5, 17] > 0.99  # the likeness: a cosine
+
+
+def test_a_carrier_given_attention_starts_at_its_output_and_learns_its_keys(tmp_path):
+    from deepcolor.models import save_weights
+    from deepcolor.train.config import make_config
+    from deepcolor.train.loop import _build_model
+
+    plain = _model()
+    torch.nn.init.normal_(plain.hint_spreader.inp.weight, std=0.5)
+    with pytest.raises(ValueError, match="already attends"):
+        plain.hint_spreader.with_attention(4).with_attention(4)
+    path = save_weights(plain, tmp_path / "plain.safetensors")
+    config = make_config(
+        {"model": "autoencoder", "init_from": str(path), "model_kwargs": {"hint_attention": 4},
+         "train_only": ["hint_spreader"]}
+    )  # fmt: skip
+    heard = _build_model(config).eval()
+    assert heard.hint_spreader.attention == 4 and heard.hint_spreader.width == 8
+    l_norm, hints = _hinted_input()
+    with torch.no_grad():
+        expected = plain.predict_ab(l_norm, hints=hints)
+        torch.testing.assert_close(heard.predict_ab(l_norm, hints=hints), expected, rtol=0, atol=1e-5)
+    heard.predict_ab(l_norm, hints=hints).pow(2).sum().backward()
+    inputs = plain.hint_spreader.inp.in_channels
+    assert heard.hint_spreader.inp.weight.grad[:, inputs:].abs().sum() > 0  # it can learn to listen
+    with pytest.raises(ValueError, match="hint carrier"):
+        create_model("autoencoder", **SMALL, hint_attention=4)
+
+
+@pytest.mark.parametrize("attention", [0, 4], ids=["plain", "attention"])
+def test_the_onnx_export_skips_the_carrier_without_hints_and_runs_it_with_them(tmp_path, attention):
     pytest.importorskip("onnxruntime")
     import onnx
 
     from deepcolor.inference.onnx import export_onnx, onnx_session
 
-    model = _model()
+    model = _model(hint_attention=attention)
     path = tmp_path / "carrier.onnx"
     assert export_onnx(model, path) == "torchscript"
     graph = onnx.load(str(path)).graph

@@ -52,6 +52,8 @@ class EncoderUNetColorizer(nn.Module):
             ab (0: the regression alone; a remedy for its muted colour, chosen on the validation sets).
         hint_spread: channels of a learnt hint carrier at stride 4 (`deepcolor.models.hint_spreader`;
             0: none). Its correction is exactly zero without hints.
+        hint_attention: with a carrier, channels of the keys by which each cell also hears the hinted cells
+            most like it (`attend_hints`; 0: none).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class EncoderUNetColorizer(nn.Module):
         hint_inputs: bool = True,
         annealed_mix: float = 0.0,
         hint_spread: int = 0,
+        hint_attention: int = 0,
     ) -> None:
         super().__init__()
         self._frozen: list[str] = []  # children kept in eval mode and out of training (freeze_except)
@@ -80,6 +83,7 @@ class EncoderUNetColorizer(nn.Module):
             "hint_inputs": hint_inputs,
             "annealed_mix": annealed_mix,
             "hint_spread": hint_spread,
+            "hint_attention": hint_attention,
         }
         if decode not in DECODES:
             raise ValueError(f"decode must be one of {DECODES}. Got {decode!r}")
@@ -126,7 +130,9 @@ class EncoderUNetColorizer(nn.Module):
             self.conditions = ()
         if hint_spread and not hint_inputs:
             raise ValueError("hint_spread needs hint_inputs=True")
-        self.hint_spreader = HintSpreader(w4, int(hint_spread)) if hint_spread else None
+        if hint_attention and not hint_spread:
+            raise ValueError("hint_attention needs a hint carrier (hint_spread > 0)")
+        self.hint_spreader = HintSpreader(w4, int(hint_spread), int(hint_attention)) if hint_spread else None
 
     @property
     def num_bins(self) -> int:

@@ -73,7 +73,7 @@ def _build_model(config: TrainConfig) -> nn.Module:
         raise ConfigError(f"model_kwargs for {config.model!r}: {e}") from None
     config.model_kwargs = dict(model.model_kwargs)  # complete, so checkpoints never rely on defaults
     if init_state is not None:
-        init_state = _widen_hint_carrier(model, init_state)
+        init_state = _grow_hint_carrier(model, init_state)
         # a module being added (train_only) starts fresh: its keys may be missing from init_from, no others
         fresh = tuple(f"{name}." for name in config.train_only)
         try:
@@ -91,23 +91,33 @@ def _build_model(config: TrainConfig) -> nn.Module:
     return model
 
 
-def _widen_hint_carrier(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """init_from a file whose hint carrier is narrower than the model's: start from that carrier widened
-    (`HintSpreader.widened`: the same output, more channels), so a longer run goes on from it."""
+def _grow_hint_carrier(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """init_from a file whose hint carrier is narrower than the model's, or does not attend where the
+    model's does: start from that carrier widened (`HintSpreader.widened`) and given attention
+    (`HintSpreader.with_attention`), each of which keeps its output, so a longer run goes on from it."""
     carrier = getattr(model, "hint_spreader", None)
     key = "hint_spreader.inp.weight"
-    if carrier is None or key not in state or state[key].shape[0] >= carrier.width:
+    if carrier is None or key not in state:
+        return state
+    prefix = "hint_spreader."
+    width = state[key].shape[0]
+    attention = state["hint_spreader.key.weight"].shape[0] if "hint_spreader.key.weight" in state else 0
+    if width >= carrier.width and (attention or not carrier.attention):
         return state
     from deepcolor.models.hint_spreader import HintSpreader
 
-    prefix = "hint_spreader."
-    narrow = HintSpreader(carrier.feature_channels, state[key].shape[0])
-    narrow.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
-    wide = narrow.widened(carrier.width).state_dict()
-    print(f"deepcolor: the hint carrier of init_from widened from {narrow.width} to {carrier.width} channels",
-          file=sys.stderr)  # fmt: skip
+    grown = HintSpreader(carrier.feature_channels, width, attention)
+    grown.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+    if width < carrier.width:
+        grown = grown.widened(carrier.width)
+        print(f"deepcolor: the hint carrier of init_from widened from {width} to {carrier.width} channels",
+              file=sys.stderr)  # fmt: skip
+    if carrier.attention and not attention:
+        grown = grown.with_attention(carrier.attention)
+        print(f"deepcolor: the hint carrier of init_from given attention (keys of {carrier.attention} "
+              "channels)", file=sys.stderr)  # fmt: skip
     return {**{k: v for k, v in state.items() if not k.startswith(prefix)},
-            **{prefix + k: v for k, v in wide.items()}}  # fmt: skip
+            **{prefix + k: v for k, v in grown.state_dict().items()}}  # fmt: skip
 
 
 def _setup_prior(model: nn.Module, config: TrainConfig, run_dir: Path, info: distributed.DistInfo) -> None:
