@@ -78,23 +78,29 @@ def test_a_widened_carrier_gives_exactly_what_the_narrow_one_did_and_then_trains
         wide.widened(8)
 
 
-def test_init_from_a_narrower_carrier_starts_the_wider_model_at_its_output(tmp_path):
+def _carrier_run_from(model, tmp_path, model_kwargs):
+    """The model a carrier-only training run with `model_kwargs` builds from `model` saved as its init_from,
+    checked to start at `model`'s output on hinted input; returns it and that input."""
     from deepcolor.models import save_weights
     from deepcolor.train.config import make_config
     from deepcolor.train.loop import _build_model
 
-    narrow = _model()
-    path = save_weights(narrow, tmp_path / "narrow.safetensors")
+    path = save_weights(model, tmp_path / "init.safetensors")
     config = make_config(
-        {"model": "autoencoder", "init_from": str(path), "model_kwargs": {"hint_spread": 24},
+        {"model": "autoencoder", "init_from": str(path), "model_kwargs": model_kwargs,
          "train_only": ["hint_spreader"]}
     )  # fmt: skip
-    wide = _build_model(config).eval()
-    assert wide.hint_spreader.width == 24
+    grown = _build_model(config).eval()
     l_norm, hints = _hinted_input()
     with torch.no_grad():
-        expected = narrow.predict_ab(l_norm, hints=hints)
-        torch.testing.assert_close(wide.predict_ab(l_norm, hints=hints), expected, rtol=0, atol=1e-5)
+        expected = model.predict_ab(l_norm, hints=hints)
+        torch.testing.assert_close(grown.predict_ab(l_norm, hints=hints), expected, rtol=0, atol=1e-5)
+    return grown, (l_norm, hints)
+
+
+def test_init_from_a_narrower_carrier_starts_the_wider_model_at_its_output(tmp_path):
+    wide, _ = _carrier_run_from(_model(), tmp_path, {"hint_spread": 24})
+    assert wide.hint_spreader.width == 24
 
 
 def test_attention_carries_a_hint_to_the_far_cells_that_look_like_its_own_and_not_to_the_others():
@@ -122,25 +128,12 @@ def test_attention_carries_a_hint_to_the_far_cells_that_look_like_its_own_and_no
 
 
 def test_a_carrier_given_attention_starts_at_its_output_and_learns_its_keys(tmp_path):
-    from deepcolor.models import save_weights
-    from deepcolor.train.config import make_config
-    from deepcolor.train.loop import _build_model
-
     plain = _model()
     torch.nn.init.normal_(plain.hint_spreader.inp.weight, std=0.5)
     with pytest.raises(ValueError, match="already attends"):
         plain.hint_spreader.with_attention(4).with_attention(4)
-    path = save_weights(plain, tmp_path / "plain.safetensors")
-    config = make_config(
-        {"model": "autoencoder", "init_from": str(path), "model_kwargs": {"hint_attention": 4},
-         "train_only": ["hint_spreader"]}
-    )  # fmt: skip
-    heard = _build_model(config).eval()
+    heard, (l_norm, hints) = _carrier_run_from(plain, tmp_path, {"hint_attention": 4})
     assert heard.hint_spreader.attention == 4 and heard.hint_spreader.width == 8
-    l_norm, hints = _hinted_input()
-    with torch.no_grad():
-        expected = plain.predict_ab(l_norm, hints=hints)
-        torch.testing.assert_close(heard.predict_ab(l_norm, hints=hints), expected, rtol=0, atol=1e-5)
     heard.predict_ab(l_norm, hints=hints).pow(2).sum().backward()
     inputs = plain.hint_spreader.inp.in_channels
     assert heard.hint_spreader.inp.weight.grad[:, inputs:].abs().sum() > 0  # it can learn to listen
