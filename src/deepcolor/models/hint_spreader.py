@@ -6,6 +6,7 @@ moved its output by 0.1 dB). This head does only the carrying, at stride 4:
 
     decoder map at stride 4 (the class head's input) + the hints pooled to stride 4 (their colour, how far
     it is from the prediction there, where they are) + the coarse prediction + L
+    [+ with attention: what the hinted cells most like this one say, at any distance (`attend_hints`)]
         --> 1x1 conv --> dilated 3x3 residual convs (dilations 1, 2, 4, 8, 16: a reach of about the whole
             render) --> 3x3 conv to a correction of ab (before the output's tanh), zero-initialised
         --> times "this image has a hint": exactly zero without hints.
@@ -13,7 +14,10 @@ moved its output by 0.1 dB). This head does only the carrying, at stride 4:
 Because its output is exactly zero for an image without hints, it can be trained with everything else frozen
 (`EncoderUNetColorizer.freeze_except`): the automatic colorization stays bit for bit what it was. A trained
 carrier can be widened (`widened`) to a copy with more channels that computes exactly what it did, so that a
-longer run goes on from it with more capacity instead of starting again.
+longer run goes on from it with more capacity instead of starting again, and given attention
+(`with_attention`) the same way. The dilations reach by distance; attention reaches by likeness (learnt keys
+of the decoder's features and L), which is what took the shipped default's 10 hints from +3.31 to +3.68 dB
+on BSD100.
 
 The computation is one function (`carry_hints`) written so that TorchScript can compile it: under a trace (an
 ONNX export) its compiled form runs, so that the "no hint in the batch: zero" branch becomes an `If` node and
