@@ -38,8 +38,6 @@ from torch import nn
 DILATIONS = (1, 2, 4, 8, 16)  # written out in carry_hints
 INPUTS_BESIDE_FEATURES = 11  # pooled hints 3, hint ab 2, delta 2, given 1, coarse ab 2, L 1
 ATTENTION_INPUTS = 5  # with attention: the attended hints' delta 2 and colour 2, the best hint's likeness 1
-MAX_HINT_CELLS = 128  # hinted cells each cell attends to (the best-covered ones: 10 hints cover about 20)
-PLAIN_WEIGHTS = 14  # weights of a carrier without attention: input conv, five body convs, output conv
 
 
 def attend_hints(
@@ -63,7 +61,7 @@ def attend_hints(
     # (coverage in 16ths of a cell times h * w, less the index: whole numbers, exact in float32)
     order = torch.arange(h * w, device=mask.device, dtype=mask.dtype)
     rank = torch.round(mask.flatten(1) * 16.0) * float(h * w) - order
-    index = torch.topk(rank, min(128, h * w), dim=1).indices  # MAX_HINT_CELLS
+    index = torch.topk(rank, min(128, h * w), dim=1).indices  # at most 128 heard (10 hints cover about 20)
     valid = (torch.gather(mask.flatten(1), 1, index) > 0)[:, None]  # (B, 1, k)
     index = index[:, None]
     hint_keys = torch.gather(keys, 2, index.expand(-1, keys.shape[1], -1))  # (B, d, k)
@@ -73,7 +71,7 @@ def attend_hints(
     logits = (likeness * log_scale.exp()).masked_fill(~valid, -1e4)
     attended = torch.bmm(said, torch.softmax(logits, dim=2).transpose(1, 2))  # (B, 4, hw)
     best = likeness.masked_fill(~valid, -1.0).amax(dim=2, keepdim=True).transpose(1, 2)  # (B, 1, hw)
-    return torch.cat((attended, best), dim=1).reshape(b, 5, h, w)  # ATTENTION_INPUTS
+    return torch.cat((attended, best), dim=1).reshape(b, -1, h, w)
 
 
 def carry_hints(
@@ -94,7 +92,7 @@ def carry_hints(
     hint_ab = pooled[:, :2] / mask.clamp_min(1e-6) * given  # the mean hint colour of a cell with hints
     delta = (hint_ab - ab_coarse) * given  # how far the prediction is from the hint, where there is one
     x = torch.cat((features, pooled, hint_ab, delta, given, ab_coarse, l_norm), dim=1)
-    if len(weights) > 14:  # PLAIN_WEIGHTS (TorchScript reads no module constants)
+    if len(weights) > 14:  # the key conv's weights follow the plain carrier's 14
         heard = attend_hints(features, l_norm, mask, hint_ab, delta, weights[14], weights[15], weights[16])
         x = torch.cat((x, heard), dim=1)
     x = F.relu(F.conv2d(x, weights[0], weights[1]))

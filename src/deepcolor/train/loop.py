@@ -96,12 +96,11 @@ def _grow_hint_carrier(model: nn.Module, state: dict[str, torch.Tensor]) -> dict
     model's does: start from that carrier widened (`HintSpreader.widened`) and given attention
     (`HintSpreader.with_attention`), each of which keeps its output, so a longer run goes on from it."""
     carrier = getattr(model, "hint_spreader", None)
-    key = "hint_spreader.inp.weight"
-    if carrier is None or key not in state:
-        return state
     prefix = "hint_spreader."
-    width = state[key].shape[0]
-    attention = state["hint_spreader.key.weight"].shape[0] if "hint_spreader.key.weight" in state else 0
+    if carrier is None or prefix + "inp.weight" not in state:
+        return state
+    width = state[prefix + "inp.weight"].shape[0]
+    attention = state[prefix + "key.weight"].shape[0] if prefix + "key.weight" in state else 0
     if width >= carrier.width and (attention or not carrier.attention):
         return state
     from deepcolor.models.hint_spreader import HintSpreader
