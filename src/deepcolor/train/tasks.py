@@ -158,7 +158,8 @@ class ClassifierTask(Task):
 class EncoderTask(Task):
     """Pretrained-encoder models: both heads at once, on images with simulated colour hints.
 
-    loss = regression_weight * Huber/L1(ab) + class_weight * rebalanced cross-entropy over the ab bins.
+    loss = regression_weight * Huber/L1(ab) + class_weight * rebalanced cross-entropy over the ab bins
+           (+ perceptual_weight * the distance in a frozen ImageNet network's features, `FeatureLoss`).
     Each batch gets point hints and global hints drawn from its own truth (`deepcolor.hints.simulate`), and
     a share of `flat_prob` images is replaced by texture-less grey ramps whose truth is neutral.
 
@@ -180,6 +181,11 @@ class EncoderTask(Task):
     ) -> None:
         super().__init__(model, wrapped, config, device)
         self.teacher = teacher
+        self.feature_loss = None
+        if config.perceptual_weight > 0:
+            from deepcolor.train.feature_loss import FeatureLoss
+
+            self.feature_loss = FeatureLoss(config.perceptual_net).to(device)
         self.discriminator = discriminator  # the gan family: adversarial after `pretrain_steps` (NoGAN)
         self.wrapped_discriminator = wrapped_discriminator
         if discriminator is not None:
@@ -213,6 +219,10 @@ class EncoderTask(Task):
         loss_cls = self.model.class_loss(logits, ab_norm, config.soft_neighbors, config.soft_sigma)
         loss = config.regression_weight * loss_reg + config.class_weight * loss_cls
         extra = {}
+        if self.feature_loss is not None:
+            loss_perc = self.feature_loss(l_norm, ab_pred, target)
+            loss = loss + config.perceptual_weight * loss_perc
+            extra["loss_perc"] = loss_perc.item()
         if self.discriminator is not None:
             loss_adv = loss_d = torch.zeros(())
             if step >= config.pretrain_steps:
@@ -320,6 +330,8 @@ def make_task(
         return EncoderTask(model, wrap(model), config, device, teacher=teacher)
     if teacher is not None:
         raise ValueError(f"hint_free_target 'init' needs a model with hint inputs, not {config.model!r}")
+    if config.perceptual_weight > 0:
+        raise ValueError(f"perceptual_weight needs a pretrained-encoder model, not {config.model!r}")
     if task == "adversarial":
         return GANTask(model, wrap(model), config, device, discriminator, wrap(discriminator))
     if task == "classification":
@@ -327,8 +339,9 @@ def make_task(
     return RegressionTask(model, wrap(model), config, device)
 
 
-def extra_columns(model_name: str, model: nn.Module | None = None) -> list[str]:
-    """Per-family metric columns beyond `loss`."""
+def extra_columns(model_name: str, model: nn.Module | None = None, perceptual: bool = False) -> list[str]:
+    """Per-family metric columns beyond `loss` (`perceptual`: the run has a perceptual loss)."""
     if model is not None and hasattr(model, "class_loss"):
-        return ["loss_reg", "loss_cls"] + (["loss_adv", "loss_d"] if model_name == "gan" else [])
+        losses = ["loss_reg", "loss_cls"] + (["loss_perc"] if perceptual else [])
+        return losses + (["loss_adv", "loss_d"] if model_name == "gan" else [])
     return ["loss_l1", "loss_adv", "loss_d"] if model_name == "gan" else []
