@@ -159,7 +159,8 @@ class EncoderTask(Task):
     """Pretrained-encoder models: both heads at once, on images with simulated colour hints.
 
     loss = regression_weight * Huber/L1(ab) + class_weight * rebalanced cross-entropy over the ab bins
-           (+ perceptual_weight * the distance in a frozen ImageNet network's features, `FeatureLoss`).
+           (+ perceptual_weight * the distance to the same target in a frozen ImageNet network's features,
+           `FeatureLoss`).
     Each batch gets point hints and global hints drawn from its own truth (`deepcolor.hints.simulate`), and
     a share of `flat_prob` images is replaced by texture-less grey ramps whose truth is neutral.
 
