@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from deepcolor.color.lab import lab_to_rgb
+
 L_CENTER = 50.0
 L_SCALE = 100.0
 AB_SCALE = 110.0
@@ -31,3 +33,8 @@ def normalize_ab(ab: torch.Tensor) -> torch.Tensor:
 def denormalize_ab(ab_norm: torch.Tensor) -> torch.Tensor:
     """ab_norm in about [-1, 1] -> a*b* in about [-110, 110]."""
     return ab_norm * AB_SCALE
+
+
+def normalized_to_rgb(l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
+    """(l_norm (B, 1, H, W), ab_norm (B, 2, H, W)) -> sRGB (B, 3, H, W) in [0, 1] (differentiable)."""
+    return lab_to_rgb(torch.cat((denormalize_l(l_norm), denormalize_ab(ab_norm)), dim=1))

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from deepcolor.models.encoders import VARIANTS
+
 
 class ConfigError(ValueError):
     """A bad preset or override; the message is one line."""
@@ -122,7 +124,7 @@ _EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 _CHOICES = {
     "hint_free_target": ("truth", "init"),
-    "perceptual_net": ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"),
+    "perceptual_net": tuple(VARIANTS),
 }
 
 

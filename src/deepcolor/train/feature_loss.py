@@ -18,9 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepcolor.color.lab import lab_to_rgb
 from deepcolor.models.encoders import EfficientNetLite
-from deepcolor.normalization import denormalize_ab, denormalize_l
+from deepcolor.normalization import normalized_to_rgb
 
 
 def _unit(features: torch.Tensor) -> torch.Tensor:
@@ -41,14 +40,10 @@ class FeatureLoss(nn.Module):
     def train(self, mode: bool = True) -> FeatureLoss:
         return super().train(False)  # the network's batch-norm statistics are ImageNet's, never updated
 
-    def rgb(self, l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
-        lab = torch.cat((denormalize_l(l_norm), denormalize_ab(ab_norm)), dim=1).float()
-        return lab_to_rgb(lab)
-
     def forward(self, l_norm: torch.Tensor, ab_pred: torch.Tensor, ab_true: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            truth = [_unit(f) for f in self.net.features(self.rgb(l_norm, ab_true))[1:]]
-        pred = [_unit(f) for f in self.net.features(self.rgb(l_norm, ab_pred))[1:]]
+            truth = [_unit(f) for f in self.net.features(normalized_to_rgb(l_norm, ab_true.float()))[1:]]
+        pred = [_unit(f) for f in self.net.features(normalized_to_rgb(l_norm, ab_pred.float()))[1:]]
         terms = [
             F.mse_loss(p, t, reduction="sum") / (p.shape[0] * p[0, 0].numel())
             for p, t in zip(pred, truth, strict=True)

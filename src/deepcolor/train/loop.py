@@ -39,7 +39,7 @@ from deepcolor.models.checkpoint import read_weights
 from deepcolor.models.encoders import WeightsMissing
 from deepcolor.models.gan import PatchDiscriminator
 from deepcolor.models.registry import model_task
-from deepcolor.normalization import denormalize_ab, denormalize_l
+from deepcolor.normalization import denormalize_ab, denormalize_l, normalized_to_rgb
 from deepcolor.train import distributed
 from deepcolor.train.checkpoint import rng_state, save_checkpoint, set_rng_state
 from deepcolor.train.config import ConfigError, TrainConfig, save_config
@@ -150,7 +150,7 @@ def evaluate(
         l_norm, ab_norm = rgb_batch_to_lab(chunk, device)
         ab_pred = model.predict_ab(l_norm).float()
         l1_sum += denormalize_ab((ab_pred - ab_norm).abs()).mean(dim=(1, 2, 3)).sum().item()
-        rgb_pred = lab_to_rgb(torch.cat((denormalize_l(l_norm), denormalize_ab(ab_pred)), dim=1))
+        rgb_pred = normalized_to_rgb(l_norm, ab_pred)
         truth = chunk.to(device).permute(0, 3, 1, 2).float() / 255.0
         mse = (rgb_pred - truth).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
         psnr_sum += (10.0 * torch.log10(1.0 / mse)).sum().item()
