@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -85,6 +86,7 @@ __all__ = [
     "process_bytes",
     "process_file",
     "process_image",
+    "process_images",
     "write_result",
 ]
 
@@ -278,6 +280,90 @@ def process_image(
         notes=tuple(notes),
         uncertainty=uncertainty,
     )
+
+
+def process_images(
+    images: Sequence[LoadedImage],
+    colorizer: Colorizer,
+    task: str = "colorize",
+    *,
+    per_image: Sequence[Mapping[str, Any]] | None = None,
+    batch_size: int | None = None,
+    in_place: bool = False,
+    **options: Any,
+) -> list[ImageResult | ValueError]:
+    """`process_image` for several images, the network run on batches of them: the batch entry that the
+    command line, evaluation, video frames and cluster workers share.
+
+    Images are grouped by the shape their L* takes at the render size (and by the model inputs given), and
+    each group goes through the network `batch_size` images at a time (`Colorizer.predict_low_many`); the
+    full-resolution work stays per image. The results equal `process_image`'s up to float rounding.
+    An uncertainty map and the "enhance" task take the one-image path for now.
+
+    Args:
+        images: from `read_image` or `deepcolor.io.image_from_array`.
+        colorizer: the loaded model.
+        task: "colorize" or "enhance".
+        per_image: per image, options on top of `options` (its hints, reference, hint_source...).
+        batch_size: most images in one forward pass (None: the pipeline's DEFAULT_BATCH_SIZE).
+        in_place: write each result into its ``image.rgb``.
+        **options: as in `process_image`, for every image.
+
+    Returns:
+        Per image, in order, its `ImageResult`, or the ValueError that its options raised (a bad hint file,
+        an unreadable reference): one image's mistake does not fail the others.
+    """
+    from deepcolor.inference.pipeline import DEFAULT_BATCH_SIZE, lightness
+
+    _check_task(task)
+    per_image = list(per_image) if per_image is not None else [{}] * len(images)
+    if len(per_image) != len(images):
+        raise ValueError(f"per_image must have one entry per image. Got {len(per_image)} for {len(images)}")
+    results: list[ImageResult | ValueError | None] = [None] * len(images)
+    batched: list[tuple[int, dict[str, Any]]] = []
+    for index, (image, own) in enumerate(zip(images, per_image, strict=True)):
+        merged = {**options, **own}
+        if task != "colorize" or merged.get("uncertainty"):
+            try:
+                results[index] = process_image(image, colorizer, task, in_place=in_place, **merged)
+            except ValueError as error:
+                results[index] = error
+            continue
+        try:
+            checked = check_options(task, merged)
+            checked["render_size"] = network_render_size(
+                checked.get("render_size"), image.height, image.width, int(colorizer.render_size)
+            )
+            checked, _ = _guidance_options(image, colorizer, checked)
+            unknown = set(checked) - {"render_size", "saturation", "conditions"}
+            if unknown:
+                raise TypeError(f"unexpected options: {', '.join(sorted(unknown))}")
+        except ValueError as error:
+            results[index] = error
+            continue
+        batched.append((index, checked))
+    if batched:
+        ls = [lightness(images[i].rgb, colorizer.device, gray=images[i].channels_equal) for i, _ in batched]
+        rgbs = colorizer.colorize_many(
+            ls,
+            render_sizes=[checked["render_size"] for _, checked in batched],
+            saturation=[float(checked.get("saturation", 1.0)) for _, checked in batched],
+            conditions=[checked.get("conditions") for _, checked in batched],
+            outs=[images[i].rgb if in_place else None for i, _ in batched],
+            batch_size=batch_size or DEFAULT_BATCH_SIZE,
+        )
+        for (index, _), rgb in zip(batched, rgbs, strict=True):
+            image = images[index]
+            results[index] = ImageResult(
+                rgb=rgb,
+                alpha=image.alpha,
+                icc=image.icc,
+                exif=image.exif,
+                bit_depth=image.bit_depth,
+                name=image.name,
+                notes=() if image.is_gray else (_NOTES["colorize"],),
+            )
+    return results  # type: ignore[return-value]
 
 
 def _guidance_options(

@@ -41,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,9 @@ from deepcolor.normalization import denormalize_ab, normalize_l
 
 # For models without a `render_size` in their metadata (see the module notes).
 DEFAULT_RENDER_SIZE = 160
+# Most images in one forward pass of the batch calls (`predict_low_many`): at render size 288 a batch of 16
+# holds about 0.5 GB of activations on the CPU.
+DEFAULT_BATCH_SIZE = 16
 BACKEND_ENV = "DEEPCOLOR_BACKEND"
 
 
@@ -275,6 +278,11 @@ class Colorizer:
             raise ValueError(f"L must have a shape of (B, 1, H, W). Got {tuple(l.shape)}")
         l_low = to_render_size(l.to(self.device, torch.float32), render_size or self.render_size)
         low = self._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
+        return l_low, self._predict_rendered(l_low, low)
+
+    def _predict_rendered(self, l_low: torch.Tensor, low: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The network on L* already at the render size (B, 1, h, w), with conditions at that size ->
+        ab_low (B, 2, h, w) a*b*, calibrated (chroma gain) and with point hints carried."""
         with torch.inference_mode():
             ab_norm = self.predictor(normalize_l(l_low), **low)
         ab_low = denormalize_ab(ab_norm.to(self.device, torch.float32))
@@ -284,7 +292,7 @@ class Colorizer:
             from deepcolor.hints.propagate import propagate_hints  # the gain only where no hint reaches
 
             with torch.inference_mode():
-                return l_low, propagate_hints(
+                return propagate_hints(
                     l_low,
                     ab_low,
                     low["hints"].to(ab_low.device),
@@ -293,7 +301,61 @@ class Colorizer:
                 )
         if self.chroma_gain != 1.0:  # the model's calibration, from its metadata (see __init__)
             ab_low = ab_low * self.chroma_gain
-        return l_low, ab_low
+        return ab_low
+
+    def predict_low_many(
+        self,
+        ls: Sequence[torch.Tensor],
+        render_sizes: Sequence[int | None] | None = None,
+        conditions: Sequence[Mapping[str, torch.Tensor] | None] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """`predict_low` for several images of any sizes, through the network in batches.
+
+        Images whose L* comes to the same shape at the render size, with the same conditions given, share
+        forward passes of up to `batch_size` images (a batch of 640 x 480 photos at render size 288 is one
+        pass). The result of each image is its `predict_low` result, up to float rounding.
+
+        Args:
+            ls: L* (1, 1, H, W) in [0, 100] per image, at full resolution (sizes may differ).
+            render_sizes: per image, the longer side seen by the network (None: this Colorizer's default).
+            conditions: per image, its conditions at full resolution as in `predict_low` (batch 1), or None.
+            batch_size: most images in one forward pass.
+
+        Returns:
+            Per image, in order: (l_low (1, 1, h, w), ab_low (1, 2, h, w)).
+        """
+        count = len(ls)
+        render_sizes = list(render_sizes) if render_sizes is not None else [None] * count
+        conditions = list(conditions) if conditions is not None else [None] * count
+        if len(render_sizes) != count or len(conditions) != count:
+            raise ValueError(
+                f"ls, render_sizes and conditions must have one entry per image. "
+                f"Got {count}, {len(render_sizes)}, {len(conditions)}"
+            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1. Got {batch_size}")
+        lows: list[torch.Tensor] = []
+        lows_conditions: list[dict[str, torch.Tensor]] = []
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for index, (l, size, given) in enumerate(zip(ls, render_sizes, conditions, strict=True)):
+            if l.dim() != 4 or l.shape[:2] != (1, 1):
+                raise ValueError(f"each L must have a shape of (1, 1, H, W). Got {tuple(l.shape)}")
+            l_low = to_render_size(l.to(self.device, torch.float32), size or self.render_size)
+            low = self._conditions_at(l, tuple(l_low.shape[-2:]), given) if given else {}
+            lows.append(l_low)
+            lows_conditions.append(low)
+            groups.setdefault((tuple(l_low.shape), tuple(sorted(low))), []).append(index)
+        results: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * count
+        for (_, names), members in groups.items():
+            for start in range(0, len(members), batch_size):
+                chunk = members[start : start + batch_size]
+                l_low = torch.cat([lows[i] for i in chunk])
+                low = {name: torch.cat([lows_conditions[i][name] for i in chunk]) for name in names}
+                ab_low = self._predict_rendered(l_low, low)
+                for row, index in enumerate(chunk):
+                    results[index] = (lows[index], ab_low[row : row + 1])
+        return results  # type: ignore[return-value]
 
     def fit(
         self,
@@ -369,6 +431,62 @@ class Colorizer:
         coefficients = self.fit(l, render_size, conditions=conditions)
         return self._join(l, coefficients, saturation, out)
 
+    def colorize_many(
+        self,
+        ls: Sequence[torch.Tensor],
+        render_sizes: Sequence[int | None] | None = None,
+        saturation: float | Sequence[float] = 1.0,
+        conditions: Sequence[Mapping[str, torch.Tensor] | None] | None = None,
+        outs: Sequence[np.ndarray | None] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[np.ndarray]:
+        """`colorize_l` for several images: the network runs in batches (`predict_low_many`), the
+        full-resolution upsampling and join per image.
+
+        Args:
+            ls: L* (1, 1, H, W) in [0, 100] per image (sizes may differ).
+            render_sizes, conditions: per image, as in `predict_low_many`.
+            saturation: factor on the predicted chroma, for every image or per image.
+            outs: per image, an optional (H, W, 3) float32 array to write into.
+            batch_size: most images in one forward pass.
+
+        Returns:
+            Per image, in order, (H, W, 3) float32 sRGB in [0, 1].
+        """
+        predictions = self.predict_low_many(ls, render_sizes, conditions, batch_size)
+        outs = list(outs) if outs is not None else [None] * len(ls)
+        saturations = [saturation] * len(ls) if isinstance(saturation, (int, float)) else list(saturation)
+        results = []
+        for l, (l_low, ab_low), out, saturation in zip(ls, predictions, outs, saturations, strict=True):
+            threads = single_threaded() if self.device.type == "cpu" else contextlib.nullcontext()
+            with torch.inference_mode(), threads:
+                coefficients = fit_guided(
+                    l_low / 100.0, ab_low, tuple(l.shape[-2:]), radius=self.radius, eps=self.eps
+                )
+            results.append(self._join(l, coefficients, saturation, out))
+        return results
+
+    def colorize_arrays(
+        self,
+        images: Sequence[np.ndarray],
+        render_size: int | None = None,
+        saturation: float = 1.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[np.ndarray]:
+        """`colorize_array` for several images (any sizes) with the network run in batches.
+
+        Args:
+            images: (H, W, 3) sRGB or (H, W) grey, float in [0, 1], per image.
+            render_size: longer side seen by the network; None for this Colorizer's default.
+            saturation: factor on the predicted chroma.
+            batch_size: most images in one forward pass.
+
+        Returns:
+            Per image, in order, (H, W, 3) float32 sRGB in [0, 1].
+        """
+        ls = [lightness(rgb, self.device) for rgb in images]
+        return self.colorize_many(ls, [render_size] * len(ls), saturation, batch_size=batch_size)
+
     def colorize_array(
         self,
         rgb: np.ndarray,
@@ -440,6 +558,7 @@ def colorizer_for(
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_BATCH_SIZE",
     "DEFAULT_RENDER_SIZE",
     "WEIGHTS_DIR",
     "Colorizer",
