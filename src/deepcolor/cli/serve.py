@@ -100,7 +100,7 @@ def command(
 
         pick_device(device)
         resolve_weights(model)
-    except ValueError as error:  # WeightsError, or a device this machine lacks: one line
+    except ValueError as error:  # CheckpointError, or a device this machine lacks: one line
         batch.echo_error(str(error))
         sys.exit(2)
 

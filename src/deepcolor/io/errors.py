@@ -6,8 +6,10 @@ import os
 import struct
 import zlib
 
+from deepcolor.errors import DeepcolorError
 
-class ImageError(Exception):
+
+class ImageError(DeepcolorError):
     """A file that cannot be read or written. ``str(error)`` is one line: ``"<file>: <problem>"``.
 
     Attributes:
