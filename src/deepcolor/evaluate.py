@@ -60,6 +60,7 @@ import torch
 from tqdm import tqdm
 
 from deepcolor.color import lab_to_rgb, rgb_to_lab
+from deepcolor.errors import DeepcolorError
 from deepcolor.io import ImageError, atomic_write_bytes, read_image, write_image
 from deepcolor.metrics.colorization import (
     SSIM_WINDOW,
@@ -113,7 +114,7 @@ TOO_SMALL = "too small for SSIM"
 FAILED = "failed"  # anything else a bad image causes (out of memory, ...)
 
 
-class EvaluationError(Exception):
+class EvaluationError(DeepcolorError):
     """A problem that stops the whole evaluation (unknown model, unreadable data); its message is one line."""
 
 
@@ -232,9 +233,9 @@ def _load_predictor(model: str, device: str = "auto", backend: str = "auto") -> 
 
     try:
         return Colorizer(model, device=device, backend=backend)
-    except (ValueError, OSError, RuntimeError) as error:  # WeightsError is a ValueError
+    except (ValueError, OSError, RuntimeError) as error:  # CheckpointError is a ValueError
         message = " ".join(str(error).split()) or type(error).__name__
-        # WeightsError's messages already start with the file or name; others get it in front.
+        # CheckpointError's messages already start with the file or name; others get it in front.
         raise EvaluationError(message if message.startswith(model) else f"{model}: {message}") from None
 
 

@@ -7,7 +7,7 @@ import torch
 from click.testing import CliRunner
 
 from deepcolor.cli.main import cli
-from deepcolor.train.checkpoint import load_checkpoint
+from deepcolor.models.checkpoint import read_checkpoint
 from train.helpers import loss_rows, write_preset
 
 
@@ -62,7 +62,7 @@ def test_train_then_resume_longer(tmp_path):
     one_line_error(invoke("--config", preset), "already holds a run", "--resume")
     result = invoke("--resume", run_dir, "--max-steps", 3, "--val-every", 3, "--ckpt-every", 3)
     assert result.exit_code == 0, result.output
-    assert load_checkpoint(run_dir / "last.pt")["step"] == 3
+    assert read_checkpoint(run_dir / "last.pt")["step"] == 3
     assert [s for s, _ in loss_rows(run_dir)] == [1, 2, 3]
 
 
@@ -76,7 +76,7 @@ def test_compute_prior_then_train_with_it(tmp_path):
     assert (
         invoke("--config", preset, "--prior", prior_path, "--max-steps", 1, "--val-every", 1).exit_code == 0
     )
-    ckpt = load_checkpoint(tmp_path / "runs" / "tiny-cnn" / "last.pt")
+    ckpt = read_checkpoint(tmp_path / "runs" / "tiny-cnn" / "last.pt")
     torch.testing.assert_close(ckpt["model"]["prior"], prior)
     one_line_error(invoke("--config", write_preset(tmp_path), "--compute-prior", prior_path), "cnn")
 

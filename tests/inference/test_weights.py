@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from deepcolor.inference import Colorizer, WeightsError, load_predictor
+from deepcolor.inference import Colorizer, load_predictor
 from deepcolor.inference.weights import load_module, read_index, resolve_weights, shipped_models
+from deepcolor.models.checkpoint import CheckpointError
 
 from .helpers import TINY_KWARGS
 
@@ -62,7 +63,7 @@ def test_checkpoint_with_pickled_objects_is_refused(tmp_path, tiny_model):
         },
         path,
     )
-    with pytest.raises(WeightsError, match="odd.pt: not a plain checkpoint dict"):
+    with pytest.raises(CheckpointError, match="odd.pt: not a plain checkpoint dict"):
         load_predictor(path)
 
 
@@ -78,15 +79,15 @@ def test_shipped_names_and_aliases(tmp_path, tiny_weights, tiny_model):
     assert resolve_weights("small-v1", shipped) == shipped / "small-v1.safetensors"
     colorizer = Colorizer("fast", device="cpu", weights_dir=shipped)
     _same_prediction(colorizer.predictor, tiny_model)
-    with pytest.raises(WeightsError, match="nope: unknown model; shipped: default, fast, small-v1"):
+    with pytest.raises(CheckpointError, match="nope: unknown model; shipped: default, fast, small-v1"):
         resolve_weights("nope", shipped)
 
 
 def test_nothing_shipped_is_one_clear_line(tmp_path):
-    with pytest.raises(WeightsError) as caught:
+    with pytest.raises(CheckpointError) as caught:
         Colorizer("default", device="cpu", weights_dir=tmp_path)
     message = str(caught.value)
-    assert message.startswith("default: no model weights are shipped") and "\n" not in message
+    assert message.startswith("default: unknown model; shipped: none;") and "\n" not in message
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,7 @@ def test_broken_files_are_one_line_errors(tmp_path, tiny_weights, setup, pattern
         pytest.importorskip("onnxruntime")
         path = tmp_path / "junk.onnx"
         path.write_bytes(b"\x08\x07garbage")
-    with pytest.raises(WeightsError, match=pattern) as caught:
+    with pytest.raises(CheckpointError, match=pattern) as caught:
         load_predictor(path)
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, ValueError)  # what evaluation and the commands catch
@@ -149,7 +150,7 @@ def test_loaded_files_are_cached_per_process(tiny_weights):
 
 
 def test_module_needs_predict_ab():
-    with pytest.raises(WeightsError, match="predict_ab"):
+    with pytest.raises(CheckpointError, match="predict_ab"):
         load_predictor(torch.nn.Conv2d(1, 2, 3))
 
 
@@ -173,8 +174,6 @@ def test_predictors_pad_odd_sizes_to_the_size_multiple(tiny_model):
 
 
 def test_the_shipped_default_loads_and_colorizes():
-    if not shipped_models():
-        pytest.skip("no weights shipped in this installation")
     colorizer = Colorizer("default", device="cpu", backend="torch")
     assert colorizer.render_size >= 16
     grey = torch.linspace(0, 100, 48 * 64).reshape(1, 1, 48, 64)
@@ -205,8 +204,6 @@ def test_small_networks_run_on_one_thread_and_the_setting_is_restored(tiny_model
 
 
 def test_a_loaded_model_is_folded_and_channels_last_and_agrees_with_the_module_as_built():
-    if not shipped_models():
-        pytest.skip("no weights shipped in this installation")
     owned = load_predictor("default")
     module, _ = load_module("default")  # the same weights, unchanged: a borrowed module is never altered
     borrowed = load_predictor(module)

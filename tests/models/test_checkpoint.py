@@ -62,12 +62,36 @@ def test_bad_files_give_one_line_errors(tmp_path):
 
 
 def test_one_error_type_for_every_loader(tmp_path):
-    from deepcolor.inference import WeightsError
-    from deepcolor.train.checkpoint import load_checkpoint
+    import deepcolor.inference
+    from deepcolor.errors import DeepcolorError
+    from deepcolor.inference.weights import resolve_weights
 
-    assert WeightsError is CheckpointError and issubclass(CheckpointError, ValueError)
+    assert issubclass(CheckpointError, DeepcolorError) and issubclass(CheckpointError, ValueError)
+    assert not hasattr(deepcolor.inference, "WeightsError")  # no second name for the one error
     with pytest.raises(CheckpointError, match="no such file"):
-        load_checkpoint(tmp_path / "none.pt")
+        read_checkpoint(tmp_path / "none.pt")
+    with pytest.raises(CheckpointError, match="nope: unknown model"):
+        resolve_weights("nope")
+
+
+def test_writing_a_model_file_fails_with_a_checkpoint_error(tmp_path):
+    from deepcolor.io import ImageError
+    from deepcolor.train.checkpoint import save_checkpoint
+    from deepcolor.train.prior import save_prior
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    model = create_model("autoencoder", base_width=4, depth=2)
+    writes = {
+        "weights": lambda: save_weights(model, blocker / "w.safetensors"),
+        "checkpoint": lambda: save_checkpoint({"model": {}}, blocker / "last.pt"),
+        "prior": lambda: save_prior(torch.ones(3) / 3, torch.zeros(3, 2), blocker / "prior.pt", 1),
+    }
+    for what, write in writes.items():
+        with pytest.raises(CheckpointError, match=r"a-file/\S+: cannot write") as caught:
+            write()
+        assert not isinstance(caught.value, ImageError), what
+        assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize("prefix", ["module.", "_orig_mod.", "module._orig_mod.", "_orig_mod.module."])

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from deepcolor.train.checkpoint import load_checkpoint
+from deepcolor.models.checkpoint import read_checkpoint
 from train.helpers import loss_rows, write_preset
 
 
@@ -40,7 +40,7 @@ def test_two_process_ddp_run(tmp_path):
     assert "2 process(es) on cpu" in done.stderr
     assert done.stderr.count("deepcolor: done") == 1  # only rank 0 reports
     run_dir = tmp_path / "runs" / "ddp"
-    ckpt = load_checkpoint(run_dir / "last.pt")
+    ckpt = read_checkpoint(run_dir / "last.pt")
     assert ckpt["world_size"] == 2 and len(ckpt["ranks"]) == 2 and ckpt["step"] == 3
     # every rank read 3 batches of 4 from its own half of the shuffled records
     cursors = [r["data"]["positions"][0] for r in ckpt["ranks"]]

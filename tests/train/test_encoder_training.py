@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from deepcolor.models import list_models
+from deepcolor.models.checkpoint import read_checkpoint
 from deepcolor.train import train
-from deepcolor.train.checkpoint import load_checkpoint
 from deepcolor.train.config import make_config
 from train.helpers import loss_rows, tiny_values
 
@@ -39,7 +39,7 @@ def test_each_family_on_the_encoder_trains_saves_and_resumes(tmp_path, name, mon
         train(make_config(values))
     monkeypatch.setattr(logging.MetricsLog, "add", add)
     run_dir = tmp_path / "runs" / f"tiny-{name}"
-    checkpoint = load_checkpoint(run_dir / "last.pt")
+    checkpoint = read_checkpoint(run_dir / "last.pt")
     assert checkpoint["step"] == 3
     assert checkpoint["model_kwargs"]["encoder"] == "efficientnet-lite0"
     assert (checkpoint["discriminator"] is not None) == (name == "gan")

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from deepcolor.models import create_model, load_model
+from deepcolor.models.checkpoint import read_checkpoint
 from deepcolor.train import ConfigError, train
-from deepcolor.train.checkpoint import load_checkpoint
 from train.helpers import loss_rows, tiny_config
 
 
@@ -29,7 +29,7 @@ def test_two_steps_per_family(tmp_path, model):
     assert (run_dir / "samples" / "step_0000002.png").is_file()
     rows = loss_rows(run_dir)
     assert [s for s, _ in rows] == [1, 2] and all(float(v) > 0 for _, v in rows)
-    ckpt = load_checkpoint(run_dir / "last.pt")
+    ckpt = read_checkpoint(run_dir / "last.pt")
     assert ckpt["step"] == 2 and ckpt["model_name"] == model and ckpt["config"]["max_steps"] == 2
     # the saved weights are the trained ones: they differ from a fresh init with the same seed
     torch.manual_seed(0)
@@ -50,7 +50,7 @@ def test_two_steps_per_family(tmp_path, model):
 
 def test_checkpoint_loads_into_an_equal_model(tmp_path):
     run_dir = train(tiny_config(tmp_path, "cnn"))
-    ckpt = load_checkpoint(run_dir / "last.pt")
+    ckpt = read_checkpoint(run_dir / "last.pt")
     model = load_model(run_dir / "last.pt")
     for key, value in ckpt["model"].items():
         assert torch.equal(model.state_dict()[key], value), key
@@ -61,7 +61,7 @@ def test_checkpoint_loads_into_an_equal_model(tmp_path):
 
 def test_ema_weights_are_kept_and_exported(tmp_path):
     run_dir = train(tiny_config(tmp_path, ema=True, ema_decay=0.5, max_steps=3, val_every=3, ckpt_every=3))
-    ckpt = load_checkpoint(run_dir / "last.pt")
+    ckpt = read_checkpoint(run_dir / "last.pt")
     key = "net.head.weight"
     assert ckpt["ema"] is not None and not torch.equal(ckpt["ema"][key], ckpt["model"][key])
     assert torch.equal(load_model(run_dir / "best.safetensors").state_dict()[key], ckpt["ema"][key])
@@ -80,7 +80,7 @@ def test_init_from_an_autoencoder_checkpoint(tmp_path):
         sample_every=1,
     )
     gan_dir = train(config)
-    assert load_checkpoint(gan_dir / "last.pt")["model_kwargs"]["base_width"] == 4  # taken from the init
+    assert read_checkpoint(gan_dir / "last.pt")["model_kwargs"]["base_width"] == 4  # taken from the init
 
 
 def test_existing_run_is_not_overwritten(tmp_path):

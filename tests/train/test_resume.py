@@ -9,8 +9,8 @@ import textwrap
 import pytest
 import torch
 
+from deepcolor.models.checkpoint import read_checkpoint
 from deepcolor.train import train
-from deepcolor.train.checkpoint import load_checkpoint
 from deepcolor.train.config import make_config, read_preset
 from train.helpers import loss_rows, tiny_config, write_preset
 
@@ -51,12 +51,12 @@ def test_sigkill_then_resume_matches_an_unbroken_run(tmp_path):
     killed = run(tmp_path, ["--config", str(preset), "--run-name", "killed"], kill_at=5)
     assert killed.returncode == -9  # SIGKILL
     runs = tmp_path / "runs"
-    assert load_checkpoint(runs / "killed" / "last.pt")["step"] == 4
+    assert read_checkpoint(runs / "killed" / "last.pt")["step"] == 4
     assert [s for s, _ in loss_rows(runs / "killed")] == [1, 2, 3, 4, 5]  # step 5 was logged, not saved
     resumed = run(tmp_path, ["--resume", str(runs / "killed")])
     assert resumed.returncode == 0, resumed.stderr
     assert loss_rows(runs / "killed") == loss_rows(runs / "unbroken")  # same steps, same losses, to the digit
-    a, b = load_checkpoint(runs / "unbroken" / "last.pt"), load_checkpoint(runs / "killed" / "last.pt")
+    a, b = read_checkpoint(runs / "unbroken" / "last.pt"), read_checkpoint(runs / "killed" / "last.pt")
     for part in ("model", "discriminator"):
         for key, value in a[part].items():
             assert torch.equal(value, b[part][key]), (part, key)
@@ -79,10 +79,10 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         train(config)
     run_dir = tmp_path / "runs" / "tiny-autoencoder"
-    assert load_checkpoint(run_dir / "last.pt")["step"] == 3
+    assert read_checkpoint(run_dir / "last.pt")["step"] == 3
     assert (run_dir / "loss.png").is_file()
     monkeypatch.setattr(logging.MetricsLog, "add", add)
-    checkpoint = load_checkpoint(run_dir / "last.pt")
+    checkpoint = read_checkpoint(run_dir / "last.pt")
     train(make_config(checkpoint["config"]), resume=checkpoint)
     assert [s for s, _ in loss_rows(run_dir)] == [1, 2, 3, 4, 5, 6]
     unbroken = train(
@@ -119,9 +119,9 @@ def test_ctrl_c_during_a_step_finishes_it_and_resume_matches_an_unbroken_run(tmp
     finally:
         signal.signal(signal.SIGINT, previous)
     run_dir = tmp_path / "runs" / "tiny-autoencoder"
-    assert load_checkpoint(run_dir / "last.pt")["step"] == 3  # the interrupted step was completed
+    assert read_checkpoint(run_dir / "last.pt")["step"] == 3  # the interrupted step was completed
     monkeypatch.setattr(tasks.RegressionTask, "step", step)
-    checkpoint = load_checkpoint(run_dir / "last.pt")
+    checkpoint = read_checkpoint(run_dir / "last.pt")
     train(make_config(checkpoint["config"]), resume=checkpoint)
     unbroken = train(
         tiny_config(

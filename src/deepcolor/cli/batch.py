@@ -57,11 +57,13 @@ from typing import Any, TypeVar
 import click
 from tqdm import tqdm
 
+from deepcolor.errors import DeepcolorError
 from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, ImageWarning, InputItem, expand_inputs
 
 PREFIX = "deepcolor: "
-# What a bad item may raise; the runner reports these on one line and carries on.
-ITEM_ERRORS = (ImageError, ValueError, OSError, MemoryError)
+# What a bad item may raise (every error a user can cause is a DeepcolorError); the runner reports these on
+# one line and carries on.
+ITEM_ERRORS = (DeepcolorError, ValueError, OSError, MemoryError)
 # The shell's codes for a process ended by a signal: 128 + the signal's number.
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143

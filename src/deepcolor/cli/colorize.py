@@ -87,7 +87,7 @@ def load_colorizer(model: str, device: str, backend: str) -> Any:
 
     try:
         return Colorizer(model, device=device, backend=backend)
-    except ValueError as error:  # WeightsError, and pick_device's unavailable device
+    except ValueError as error:  # CheckpointError, and pick_device's unavailable device
         batch.echo_error(str(error))
         sys.exit(2)
 

@@ -48,7 +48,8 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
     """Export a model to ONNX and check it with onnxruntime."""
     from deepcolor.inference.onnx import ONNX_INPUT, compare_onnx, export_onnx, file_sha256
     from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE
-    from deepcolor.inference.weights import WeightsError, load_module, resolve_weights
+    from deepcolor.inference.weights import load_module, resolve_weights
+    from deepcolor.models.checkpoint import CheckpointError
     from deepcolor.models.conditions import model_conditions
 
     if output.suffix.lower() != ".onnx":
@@ -57,7 +58,7 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
     try:
         module, meta = load_module(model)
         source = resolve_weights(model)
-    except WeightsError as error:
+    except CheckpointError as error:
         batch.echo_error(str(error))
         sys.exit(2)
     size = render_size or int(meta.get("render_size") or DEFAULT_RENDER_SIZE)
@@ -77,7 +78,7 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
         sys.exit(1)
     try:
         difference = compare_onnx(module, output)
-    except WeightsError as error:  # onnxruntime missing: the file is written, the check skipped
+    except CheckpointError as error:  # onnxruntime missing: the file is written, the check skipped
         batch.echo_warning(str(error))
         difference = None
     megabytes = output.stat().st_size / 1e6

@@ -113,10 +113,10 @@ def _run_training(
         overrides = parse_overrides(list(args))
         checkpoint = None
         if resume:
-            from deepcolor.train.checkpoint import load_checkpoint
+            from deepcolor.models.checkpoint import read_checkpoint
 
             path = Path(resume)
-            checkpoint = load_checkpoint(path / "last.pt" if path.is_dir() else path)
+            checkpoint = read_checkpoint(path / "last.pt" if path.is_dir() else path)
             config = make_config(apply_overrides(checkpoint["config"], overrides))
             if path.is_dir() or path.parent.name:  # keep writing into the run's folder
                 run_dir = path if path.is_dir() else path.parent

@@ -13,10 +13,12 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepcolor.errors import DeepcolorError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
-class DataError(Exception):
+class DataError(DeepcolorError):
     """A data source is missing or unusable; the message is one line naming it."""
 
 

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from deepcolor.errors import DeepcolorError
 from deepcolor.normalization import AB_SCALE
 
 
-class HintError(ValueError):
+class HintError(DeepcolorError, ValueError):
     """A hint that cannot be used; the message is one line: `<source>: <problem>`."""
 
 

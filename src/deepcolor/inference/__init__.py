@@ -19,12 +19,11 @@ kinds-in = kinds-out functions), `enhance` (colour -> grey -> colour blend), `up
 
 from deepcolor.inference.api import colorize, enhance, suggest_colors
 from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE, Colorizer, lightness, render_shape
-from deepcolor.inference.weights import WeightsError, load_predictor, read_index, shipped_models
+from deepcolor.inference.weights import load_predictor, read_index, shipped_models
 
 __all__ = [
     "DEFAULT_RENDER_SIZE",
     "Colorizer",
-    "WeightsError",
     "colorize",
     "enhance",
     "lightness",

@@ -159,7 +159,8 @@ def colorize(
         `uncertainty`, a pair (result, uncertainty map or its Path).
 
     Raises:
-        WeightsError (ValueError): the model cannot be loaded. ImageError: the file cannot be read or written.
+        CheckpointError (ValueError): the model cannot be loaded. ImageError: the file cannot be read or
+            written.
         ValueError / TypeError: an unsupported array layout, dtype, value range or kind; a bad render size
             or saturation.
     """

@@ -51,7 +51,8 @@ from torch import nn
 
 from deepcolor.inference.bands import for_each_band, single_threaded
 from deepcolor.inference.upsample import DEFAULT_EPS, DEFAULT_RADIUS, GuidedCoefficients, fit_guided
-from deepcolor.inference.weights import BACKENDS, WEIGHTS_DIR, Predictor, WeightsError, load_predictor
+from deepcolor.inference.weights import BACKENDS, WEIGHTS_DIR, Predictor, load_predictor
+from deepcolor.models.checkpoint import CheckpointError
 from deepcolor.models.conditions import ConditionSpec, model_conditions, resize_sparse
 from deepcolor.normalization import denormalize_ab, normalize_l
 
@@ -76,7 +77,7 @@ def resolve_backend(backend: str = "auto") -> str:
     if backend == "auto":
         backend = os.environ.get(BACKEND_ENV, "auto") or "auto"
     if backend not in BACKENDS:
-        raise WeightsError(backend, f"unknown backend (choose from {', '.join(BACKENDS)})")
+        raise CheckpointError(backend, f"unknown backend (choose from {', '.join(BACKENDS)})")
     return backend
 
 
@@ -165,7 +166,7 @@ class Colorizer:
         eps: guided-filter regularisation, in (L* / 100)^2.
 
     Raises:
-        WeightsError (a ValueError): the model cannot be found or loaded; the message is one line.
+        CheckpointError (a ValueError): the model cannot be found or loaded; the message is one line.
     """
 
     def __init__(
@@ -562,7 +563,6 @@ __all__ = [
     "DEFAULT_RENDER_SIZE",
     "WEIGHTS_DIR",
     "Colorizer",
-    "WeightsError",
     "colorizer_for",
     "lightness",
     "render_shape",

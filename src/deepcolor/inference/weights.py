@@ -15,8 +15,8 @@ Files are read by THE checkpoint loader (`deepcolor.models.checkpoint`), ONNX fi
 (`deepcolor.inference.predictor`): `predictor(l_norm (B, 1, h, w), **conditions) -> ab_norm (B, 2, h, w)`,
 normalised as in `deepcolor.normalization`. Loaded files are cached per process (keyed by path, modification
 time, device and backend). Every user mistake (missing file, unknown alias, broken metadata) raises
-`WeightsError` (the loader's `CheckpointError`, a ValueError), whose message is one line naming the file and
-the problem.
+the loader's `CheckpointError` (a `deepcolor.DeepcolorError` and a ValueError), whose message is one line
+naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -53,9 +53,6 @@ from deepcolor.models.checkpoint import CheckpointError, read_weights
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 INDEX_FILE = "index.json"
 
-# The one error type of model loading, under the name inference has always used.
-WeightsError = CheckpointError
-
 BACKENDS = ("auto", "torch", "onnxruntime")
 
 
@@ -71,9 +68,9 @@ def read_index(weights_dir: Path = WEIGHTS_DIR) -> dict[str, str]:
     try:
         index = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise WeightsError(path, f"not a readable JSON index ({error})") from None
+        raise CheckpointError(path, f"not a readable JSON index ({error})") from None
     if not isinstance(index, dict) or not all(isinstance(v, str) for v in index.values()):
-        raise WeightsError(path, "expected a JSON object mapping aliases to weight names")
+        raise CheckpointError(path, "expected a JSON object mapping aliases to weight names")
     return index
 
 
@@ -88,7 +85,7 @@ def resolve_weights(spec: str | os.PathLike[str], weights_dir: Path = WEIGHTS_DI
     """Turn an alias, a shipped name or a path into an existing file path.
 
     Raises:
-        WeightsError: nothing by that name or path (the message lists what is shipped).
+        CheckpointError: nothing by that name or path (the message lists what is shipped).
     """
     text = os.fspath(spec)
     path = Path(text).expanduser()
@@ -97,7 +94,7 @@ def resolve_weights(spec: str | os.PathLike[str], weights_dir: Path = WEIGHTS_DI
     )
     if looks_like_path:
         if not path.is_file():
-            raise WeightsError(text, "no such model file")
+            raise CheckpointError(text, "no such model file")
         return path
     name = read_index(weights_dir).get(text, text)
     candidate = weights_dir / f"{name}.safetensors"
@@ -105,19 +102,10 @@ def resolve_weights(spec: str | os.PathLike[str], weights_dir: Path = WEIGHTS_DI
         return candidate
     if path.is_file():  # a file in the current folder without a telling suffix
         return path
-    shipped = shipped_models(weights_dir)
-    if not shipped:
-        what = (
-            "no model weights are shipped"
-            if text == "default"
-            else "no such model file, and no weights are shipped"
-        )
-        raise WeightsError(
-            text, f"{what} in this installation yet (pass --model with a .safetensors, .pt or .onnx file)"
-        )
-    aliases = sorted(read_index(weights_dir))
-    known = ", ".join([*aliases, *shipped])
-    raise WeightsError(text, f"unknown model; shipped: {known}; or pass a .safetensors, .pt or .onnx file")
+    known = ", ".join([*sorted(read_index(weights_dir)), *shipped_models(weights_dir)]) or "none"
+    raise CheckpointError(
+        text, f"unknown model; shipped: {known}; or pass a .safetensors, .pt or .onnx file"
+    )
 
 
 def load_module(
@@ -129,7 +117,7 @@ def load_module(
         (model, meta): meta holds the JSON metadata (or the checkpoint's model_name / model_kwargs / step).
 
     Raises:
-        WeightsError: missing or unreadable file, or weights that do not fit the model.
+        CheckpointError: missing or unreadable file, or weights that do not fit the model.
     """
     weights = read_weights(resolve_weights(spec, weights_dir))
     model = weights.build()
@@ -164,11 +152,11 @@ def load_predictor(
         A Predictor: `predictor(l_norm (B, 1, h, w), **conditions) -> ab_norm (B, 2, h, w)`.
 
     Raises:
-        WeightsError: the model cannot be found or loaded (one line).
+        CheckpointError: the model cannot be found or loaded (one line).
     """
     device = torch.device(device)
     if backend not in BACKENDS:
-        raise WeightsError(backend, f"unknown backend (use {', '.join(BACKENDS)})")
+        raise CheckpointError(backend, f"unknown backend (use {', '.join(BACKENDS)})")
     if isinstance(spec, nn.Module):
         return _borrowed_module(spec, backend)
 
@@ -201,7 +189,7 @@ def load_predictor(
 def _borrowed_module(module: nn.Module, backend: str) -> Predictor:
     """A predictor over the caller's module, which keeps its device and mode (see TorchPredictor)."""
     if not hasattr(module, "predict_ab"):
-        raise WeightsError(type(module).__name__, "a model needs a predict_ab(l_norm) method")
+        raise CheckpointError(type(module).__name__, "a model needs a predict_ab(l_norm) method")
     name = getattr(module, "model_name", type(module).__name__)
     meta = {"model_name": name, "model_kwargs": getattr(module, "model_kwargs", {})}
     if backend == "onnxruntime":  # "auto" keeps a live module in PyTorch: it may be training

@@ -11,10 +11,11 @@ Families (one file each): `cnn` (Zhang et al. bin classifier), `autoencoder` (U-
 from __future__ import annotations
 
 from deepcolor.models import autoencoder, cnn, gan  # noqa: F401  (registers the families)
-from deepcolor.models.checkpoint import load_model, save_weights
+from deepcolor.models.checkpoint import CheckpointError, load_model, save_weights
 from deepcolor.models.registry import count_flops, count_parameters, create_model, describe_model, list_models
 
 __all__ = [
+    "CheckpointError",
     "count_flops",
     "count_parameters",
     "create_model",

@@ -13,8 +13,9 @@ Two kinds of file:
   conditions the model takes, validation figures).
 
 Every state dict read loses the `module.` (DistributedDataParallel) and `_orig_mod.` (torch.compile) key
-prefixes, so a model saved wrapped loads unwrapped. Every problem raises `CheckpointError` (a ValueError)
-whose message is one line: `"<file>: <problem>"`.
+prefixes, so a model saved wrapped loads unwrapped. Every problem, reading or writing, raises
+`CheckpointError` (a `deepcolor.DeepcolorError` and a ValueError) whose message is one line:
+`"<file>: <problem>"`.
 
     weights = read_weights("runs/ae/best.pt")        # -> Weights: model_name, model_kwargs, state, meta, ...
     model = weights.build()                          # the nn.Module with the weights in place
@@ -35,7 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepcolor.errors import DeepcolorError
 from deepcolor.io.atomic import atomic_write_bytes
+from deepcolor.io.errors import ImageError
 from deepcolor.models.registry import create_model
 
 # Key prefixes that wrappers add to a state dict: DistributedDataParallel, then torch.compile.
@@ -44,7 +47,7 @@ WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 _CHECKPOINT_STATES = ("model", "ema", "discriminator")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(DeepcolorError, ValueError):
     """A model file cannot be used. ``str(error)`` is one line: ``"<file>: <problem>"``.
 
     Attributes:
@@ -308,6 +311,18 @@ def save_weights(
     if conditions:
         meta["conditions"] = [{"name": c.name, "kind": c.kind, "channels": c.channels} for c in conditions]
     meta.update(metadata or {})
-    atomic_write_bytes(path, save(state))
-    atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2, default=str) + "\n").encode())
+    write_model_file(path, save(state))
+    write_model_file(path.with_suffix(".json"), (json.dumps(meta, indent=2, default=str) + "\n").encode())
     return path
+
+
+def write_model_file(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write a model file (weights, their JSON, a training checkpoint) atomically.
+
+    Raises:
+        CheckpointError: the file cannot be written (one line naming it and the system's reason).
+    """
+    try:
+        atomic_write_bytes(path, data)
+    except ImageError as error:  # atomic_write's one-line error, about this file
+        raise CheckpointError(error.path, error.problem) from error

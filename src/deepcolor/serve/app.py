@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import deepcolor
+from deepcolor.errors import DeepcolorError
 from deepcolor.serve.errors import ClientError, one_line
 from deepcolor.serve.settings import Settings
 
@@ -107,6 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(ClientError)
     async def client_error(request: Request, error: ClientError) -> JSONResponse:
         return _error(error.status, error.message, error.headers)
+
+    @app.exception_handler(DeepcolorError)
+    async def user_error(request: Request, error: DeepcolorError) -> JSONResponse:
+        return _error(422, one_line(error))  # what the library says a user got wrong: never a 500
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -5,8 +5,8 @@ A checkpoint holds everything to rebuild the model without this code's defaults 
 `data` (per-rank stream positions), `rng` (per-rank RNG states), `best_metric`, `config`, and for the GAN
 `discriminator`. A SIGKILL at any moment leaves either the old file or the new one, never half of one.
 
-Reading is `deepcolor.models.checkpoint`'s (the one loader for every model file); `load_checkpoint` here is
-its `read_checkpoint`, under the name the training code has always used.
+Reading is `deepcolor.models.checkpoint.read_checkpoint` (the one loader for every model file); a file that
+cannot be read or written raises its `CheckpointError`.
 """
 
 from __future__ import annotations
@@ -19,26 +19,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepcolor.io.atomic import atomic_write_bytes
-from deepcolor.models.checkpoint import CheckpointError, read_checkpoint  # noqa: F401  (re-exported)
+from deepcolor.models.checkpoint import write_model_file
 
 CHECKPOINT_VERSION = 1
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    """Serialise `state` with torch.save and write it atomically to `path`."""
-    buffer = io.BytesIO()
-    torch.save({"version": CHECKPOINT_VERSION, **state}, buffer)
-    atomic_write_bytes(Path(path), buffer.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a training checkpoint onto the CPU (plain data only, wrapper prefixes stripped).
+    """Serialise `state` with torch.save and write it atomically to `path`.
 
     Raises:
-        CheckpointError (a ValueError): missing, unreadable or not a deepcolor checkpoint (one line).
+        CheckpointError: the file cannot be written (one line naming it).
     """
-    return read_checkpoint(path)
+    buffer = io.BytesIO()
+    torch.save({"version": CHECKPOINT_VERSION, **state}, buffer)
+    write_model_file(Path(path), buffer.getvalue())
 
 
 def rng_state() -> dict[str, Any]:

@@ -20,10 +20,11 @@ from typing import Any
 
 import yaml
 
+from deepcolor.errors import DeepcolorError
 from deepcolor.models.encoders import VARIANTS
 
 
-class ConfigError(ValueError):
+class ConfigError(DeepcolorError, ValueError):
     """A bad preset or override; the message is one line."""
 
 
@@ -247,7 +248,7 @@ def load_config(path: str | Path | None, overrides: list[str] | dict[str, Any] |
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
     """Write the config as YAML, atomically."""
-    from deepcolor.train.checkpoint import atomic_write_bytes
+    from deepcolor.io.atomic import atomic_write_bytes
 
     text = yaml.safe_dump(config.to_dict(), sort_keys=False)
     atomic_write_bytes(Path(path), text.encode())

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from deepcolor.train.checkpoint import atomic_write_bytes
+from deepcolor.io.atomic import atomic_write_bytes
 
 BASE_COLUMNS = ["step", "epoch", "lr", "loss"]
 TAIL_COLUMNS = ["grad_norm", "images_per_s", "grey_dropped", "val_l1", "val_psnr", "elapsed_s"]

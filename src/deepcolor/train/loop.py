@@ -34,6 +34,7 @@ from deepcolor.data import (
     make_loader,
     rgb_batch_to_lab,
 )
+from deepcolor.errors import DeepcolorError
 from deepcolor.models import create_model, save_weights
 from deepcolor.models.checkpoint import read_weights
 from deepcolor.models.encoders import WeightsMissing
@@ -48,7 +49,7 @@ from deepcolor.train.logging import MetricsLog, write_loss_curve, write_png
 from deepcolor.train.tasks import extra_columns, make_task
 
 
-class TrainingError(Exception):
+class TrainingError(DeepcolorError):
     """Training cannot go on (bad data, NaN loss, ...); the message is one line."""
 
 
@@ -225,7 +226,7 @@ def train(config: TrainConfig, resume: dict[str, Any] | None = None) -> Path:
 
     Args:
         config: the run's config (for a resume: the checkpoint's, with any overrides).
-        resume: a checkpoint dict from `load_checkpoint` to continue from, or None for a fresh run.
+        resume: a checkpoint dict from `read_checkpoint` to continue from, or None for a fresh run.
 
     Raises:
         ConfigError, TrainingError, deepcolor.data.DataError: one-line problems for the user.

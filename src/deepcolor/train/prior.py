@@ -14,8 +14,8 @@ import torch.nn.functional as F
 
 from deepcolor.data import ImageStream, build_index, make_loader, rgb_batch_to_lab
 from deepcolor.models import ab_bins
+from deepcolor.models.checkpoint import CheckpointError, write_model_file
 from deepcolor.normalization import denormalize_ab
-from deepcolor.train.checkpoint import atomic_write_bytes
 from deepcolor.train.config import TrainConfig
 
 
@@ -50,23 +50,24 @@ def compute_bin_prior(
 
 
 def save_prior(prior: torch.Tensor, centers: torch.Tensor, path: str | Path, images: int) -> None:
+    """Write the prior (Q,), its bins and the image count atomically; CheckpointError when it cannot."""
     import io
 
     buffer = io.BytesIO()
     torch.save({"prior": prior, "bin_centers": centers, "images": images}, buffer)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    write_model_file(Path(path), buffer.getvalue())
 
 
 def load_prior(path: str | Path, centers: torch.Tensor) -> torch.Tensor:
-    """Read a prior file; its bins must be the model's. Raises ValueError (one line) otherwise."""
+    """Read a prior file; its bins must be the model's. Raises CheckpointError (one line) otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: no such prior file (make one with --compute-prior)")
+        raise CheckpointError(path, "no such prior file (make one with --compute-prior)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         prior, stored = state["prior"], state["bin_centers"]
     except Exception as e:
-        raise ValueError(f"{path}: not a prior file ({type(e).__name__})") from None
+        raise CheckpointError(path, f"not a prior file ({type(e).__name__})") from None
     if stored.shape != centers.shape or not torch.allclose(stored, centers):
-        raise ValueError(f"{path}: computed for other ab bins ({stored.shape[0]} vs {centers.shape[0]})")
+        raise CheckpointError(path, f"computed for other ab bins ({stored.shape[0]} vs {centers.shape[0]})")
     return prior

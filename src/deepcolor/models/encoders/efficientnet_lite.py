@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepcolor.errors import DeepcolorError
+
 BN_EPS = 1e-3
 BN_MOMENTUM = 0.01
 
@@ -75,7 +77,7 @@ INPUT_SCALE = 255.0 / 128.0
 INPUT_SHIFT = 127.0 / 128.0
 
 
-class WeightsMissing(RuntimeError):
+class WeightsMissing(DeepcolorError, RuntimeError):
     """The pretrained weights package is not installed; the message says which one to install."""
 
 
