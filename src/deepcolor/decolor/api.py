@@ -202,20 +202,49 @@ def decolorize_file(
     if not replace_input and output.resolve() == path.resolve():
         raise ImageError(output, "is the input file; write the grey image elsewhere")
     image = read_image(path, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    array, options = decolorize_loaded(
+        image, fn, output.suffix, bit_depth=bit_depth, keep_channels=keep_channels
+    )
+    return write_image(output, array, overwrite=overwrite, **options)
+
+
+def decolorize_loaded(
+    image: Any,
+    method: str | Callable[[np.ndarray], np.ndarray],
+    suffix: str,
+    *,
+    bit_depth: int | None = None,
+    keep_channels: bool = False,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The grey of a read image and how to write it: the step that `decolorize_file` and the cluster
+    workers (`deepcolor.scale`) share.
+
+    Args:
+        image: a `deepcolor.io.LoadedImage`.
+        method: a method name or its function.
+        suffix: the output's extension (".png", ".jpg", ...): it decides the bit depth and the JPEG quality.
+        bit_depth, keep_channels: as in `decolorize_file`.
+
+    Returns:
+        The array to write and `write_image` / `encode_image`'s keyword arguments (alpha, icc, exif,
+        bit_depth, quality).
+    """
+    fn = check_method(method) if isinstance(method, str) else method
     rgb = image.rgb
     if image.bit_depth <= 8:  # back to the 8-bit codes: the methods' uint8 path uses tables, not powers
         rgb = np.rint(rgb * np.float32(255.0)).astype(np.uint8)
     grey = fn(rgb)
     if bit_depth is None:
-        bit_depth = 16 if image.bit_depth == 16 and output.suffix.lower() in (".png", ".tif", ".tiff") else 8
+        bit_depth = 16 if image.bit_depth == 16 and suffix.lower() in (".png", ".tif", ".tiff") else 8
     array = np.repeat(grey[:, :, None], 3, axis=2) if keep_channels else grey
     # JPEG from JPEG: the input's own quality (at most 95), so that the grey file is not larger for
     # being written finer than its source was.
     quality = 95
-    if output.suffix.lower() in (".jpg", ".jpeg") and image.jpeg_quality is not None:
+    if suffix.lower() in (".jpg", ".jpeg") and image.jpeg_quality is not None:
         quality = min(95, image.jpeg_quality)
-    return write_image(output, array, alpha=image.alpha, icc=image.icc, exif=image.exif, bit_depth=bit_depth,
-                       overwrite=overwrite, quality=quality)
+    options = {"alpha": image.alpha, "icc": image.icc, "exif": image.exif, "bit_depth": bit_depth,
+               "quality": quality}
+    return array, options
 
 
 def decolorize(
