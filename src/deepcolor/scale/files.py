@@ -1,0 +1,98 @@
+"""Where the cluster's files live: local paths that every worker sees, or URLs of a filesystem fsspec knows.
+
+A location containing ``://`` (``file:///archive/a.tif``, ``s3://bucket/a.tif``, ``gs://...``) goes through
+fsspec; anything else is a local path. Writes are atomic in both cases: the bytes go to a hidden temporary
+name beside the target (``.<name>.<random>.tmp``), which is then moved into place, so a reader (or a rerun
+with ``--skip-existing``) never sees half a file. Without `overwrite` an existing target is never replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from deepcolor.io import ImageError, atomic_write_bytes
+
+
+def is_url(location: str) -> bool:
+    """Whether `location` is a URL (has a ``scheme://``), as opposed to a local path."""
+    return "://" in location
+
+
+def _fs(location: str) -> tuple[Any, str]:
+    import fsspec
+
+    return fsspec.core.url_to_fs(location)
+
+
+def read_bytes(location: str) -> bytes:
+    """The whole file at `location`.
+
+    Raises:
+        ImageError: the file is missing or cannot be read (one line naming it).
+    """
+    try:
+        if not is_url(location):
+            with open(location, "rb") as f:
+                return f.read()
+        fs, path = _fs(location)
+        return fs.cat_file(path)
+    except FileNotFoundError:
+        raise ImageError(location, "no such file") from None
+    except IsADirectoryError:
+        raise ImageError(location, "is a folder, not an image") from None
+    except OSError as e:
+        raise ImageError(location, f"cannot read: {e.strerror or e}") from None
+
+
+def exists(location: str) -> bool:
+    """Whether something is at `location` (a dangling link counts, as for the local engine)."""
+    if not is_url(location):
+        return os.path.lexists(location)
+    fs, path = _fs(location)
+    return fs.exists(path)
+
+
+def modified_time(location: str) -> float | None:
+    """The modification time (seconds since the epoch) of `location`, or None when unknown."""
+    try:
+        if not is_url(location):
+            return os.lstat(location).st_mtime
+        fs, path = _fs(location)
+        value = fs.modified(path)
+        return value.timestamp()
+    except (OSError, NotImplementedError, AttributeError, ValueError):
+        return None
+
+
+def write_bytes(location: str, data: bytes, overwrite: bool = False) -> None:
+    """Write `data` to `location` atomically (temporary name, then a move).
+
+    Raises:
+        ImageError: `location` exists and not `overwrite` (``exists; pass --overwrite to replace it``), or
+            the write failed (the temporary file is removed).
+    """
+    if not is_url(location):
+        if not overwrite and os.path.lexists(location):
+            raise ImageError(location, "exists; pass --overwrite to replace it")
+        atomic_write_bytes(location, data, overwrite=overwrite)
+        return
+    fs, path = _fs(location)
+    if not overwrite and fs.exists(path):
+        raise ImageError(location, "exists; pass --overwrite to replace it")
+    parent, _, name = path.rpartition("/")
+    tmp = f"{parent}/.{name}.{secrets.token_hex(4)}.tmp"
+    try:
+        if parent:
+            fs.makedirs(parent, exist_ok=True)
+        fs.pipe_file(tmp, data)
+        fs.mv(tmp, path)
+    except OSError as e:
+        raise ImageError(location, f"cannot write: {e.strerror or e}") from None
+    finally:
+        try:
+            if fs.exists(tmp):
+                fs.rm(tmp)
+        except OSError:
+            pass
