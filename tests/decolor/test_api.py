@@ -121,3 +121,28 @@ def test_jpeg_from_jpeg_keeps_the_input_quality(rgb8, tmp_path, quality):
     assert out.stat().st_size < source.stat().st_size  # one channel at the same quality is smaller
     with Image.open(out) as im:
         assert im.mode == "L"
+
+
+@pytest.mark.parametrize(
+    "suffix, save",
+    [(".png", {}), (".jpg", {"quality": 70}), (".webp", {}), (".png", {"bits": 16})],
+)
+def test_bytes_in_memory_equal_the_file(rgb8, tmp_path, suffix, save):
+    """`decolorize_bytes` (the web service's decolorize) writes what `decolorize_file` writes: the same 8-bit
+    rounding, JPEG quality (no finer than a JPEG source) and bit depth."""
+    from deepcolor.decolor import decolorize_bytes, decolorize_file
+
+    source = tmp_path / f"in{suffix}"
+    if save.get("bits") == 16:
+        Image.fromarray((rgb8[:, :, 0].astype(np.uint16) * 257 + 3)).save(source)
+    else:
+        Image.fromarray(rgb8).save(source, **save)
+    written = decolorize_file(source, tmp_path / f"out{suffix}")
+    data, fmt = decolorize_bytes(source.read_bytes(), name=source.name)
+    assert data == written.read_bytes()
+    assert fmt == {".png": "PNG", ".jpg": "JPEG", ".webp": "WEBP"}[suffix]
+    assert read_image(data).bit_depth == (16 if save.get("bits") == 16 else 8)
+    png, fmt = decolorize_bytes(source.read_bytes(), "luma601", fmt="png", keep_channels=True)
+    assert fmt == "PNG" and read_image(png).mode == "RGB"
+    with pytest.raises(ImageError, match="unknown output format"):
+        decolorize_bytes(source.read_bytes(), fmt="xyz")

@@ -10,10 +10,13 @@ from fastapi.testclient import TestClient
 
 from deepcolor.serve import Settings, create_app
 
+# Where the test clients send their requests: a host the server serves (it refuses other Host headers).
+BASE_URL = "http://127.0.0.1:8000"
+
 
 @pytest.fixture(scope="session")
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(workers=2, models=["cnn"]))) as test_client:
+    with TestClient(create_app(Settings(workers=2, models=["cnn"])), base_url=BASE_URL) as test_client:
         yield test_client
 
 
@@ -25,7 +28,7 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
     def make(**settings: object) -> TestClient:
         settings.setdefault("models", [])
         settings.setdefault("workers", 1)
-        test_client = TestClient(create_app(Settings(**settings)))
+        test_client = TestClient(create_app(Settings(**settings)), base_url=BASE_URL)
         test_client.__enter__()
         opened.append(test_client)
         return test_client

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import deepcolor
-from deepcolor.serve.engine import Features, heat_map
+from deepcolor.hints.points import hints_to_json
 
 from .helpers import colour_photo, decoded, encode, files, grey16_png, grey_photo, rgba_png
 
@@ -225,8 +225,8 @@ def test_decolorized_jpeg_keeps_the_inputs_quality_as_the_command_does(client, t
 
 @pytest.fixture
 def spy(client, monkeypatch):
-    """The pipeline's process_image and deepcolor.suggest_colors replaced by recorders, and the engine told
-    that its model takes hints (issue 8)."""
+    """The pipeline's process_image and deepcolor.suggest_colors replaced by recorders (hints as the points
+    that `deepcolor.hints.points` parsed, in the hint file's form)."""
     from deepcolor.inference import images as pipeline
 
     calls: dict[str, list] = {"process": [], "suggest": []}
@@ -247,7 +247,7 @@ def spy(client, monkeypatch):
         calls["process"].append(
             {
                 "image": image.rgb.copy(),
-                "hints": hints,
+                "hints": None if hints is None else hints_to_json(hints),
                 "reference": reference,
                 "uncertainty": uncertainty,
                 "task": task,
@@ -260,16 +260,13 @@ def spy(client, monkeypatch):
             result = dataclasses.replace(result, uncertainty=np.linspace(0, 1, h * w).reshape(h, w))
         return result
 
-    def suggest_colors(image, x, y, k=5, model="default", hints=None, reference=None):
+    def suggest_colors(image, x, y, k=5, model="default", hints=None, reference=None, render_size=None):
+        hints = None if hints is None else hints_to_json(hints)
         calls["suggest"].append({"image": image, "x": x, "y": y, "k": k, "hints": hints, "model": model})
         return [("#aa3311", 0.5), ("#1144aa", 0.25)][:k]
 
     monkeypatch.setattr(pipeline, "process_image", process_image)
     monkeypatch.setattr(deepcolor, "suggest_colors", suggest_colors, raising=False)
-    engine = client.app.state.engine
-    monkeypatch.setattr(
-        engine, "features", Features(hints=True, reference=True, uncertainty=True, suggest=True)
-    )
     return calls
 
 
@@ -287,9 +284,10 @@ def test_hints_and_reference_are_passed_through_at_full_resolution(client, spy):
     )
     assert response.status_code == 200, response.text
     call = spy["process"][-1]
-    assert call["hints"] == {
-        "points": [{"x": 100, "y": 20, "color": "#1f4fa0", "radius": 4}, {"x": 0, "y": 59, "color": "red"}]
-    }
+    assert call["hints"]["points"] == [
+        {"x": 100, "y": 20, "color": "#1f4fa0", "radius": 4},
+        {"x": 0, "y": 59, "color": "#ff0000"},
+    ]
     assert call["reference"].shape == (30, 40, 3)
     assert call["image"].shape[:2] == (60, 120)
 
@@ -303,7 +301,7 @@ def test_hints_are_mapped_onto_the_preview(client, spy):
     assert call["image"].shape[:2] == (30, 60)
     assert call["hints"]["points"] == [
         {"x": 50, "y": 10, "color": "#1f4fa0", "radius": 2},
-        {"x": 0, "y": 29, "color": "red"},
+        {"x": 0, "y": 29, "color": "#ff0000"},
     ]
 
 
@@ -314,26 +312,42 @@ def test_a_bare_list_of_points_is_accepted(client, spy):
         data={"hints": '[{"x": 3, "y": 4, "color": "#123"}]'},
     )
     assert response.status_code == 200
-    assert spy["process"][-1]["hints"] == {"points": [{"x": 3, "y": 4, "color": "#123"}]}
+    assert spy["process"][-1]["hints"] == {"points": [{"x": 3, "y": 4, "color": "#112233"}]}
 
 
 @pytest.mark.parametrize(
     "hints, message",
     [
         ("{not json", "not valid JSON"),
-        ('{"points": 3}', "expected"),
-        ('{"points": [{"x": 1, "y": 2}]}', "color must be a string"),
+        ('{"points": 3}', 'a hint file holds {"points": [...]}'),
+        ('{"points": [{"x": 1, "y": 2}]}', "a point lacks color"),
         ('{"points": [{"x": "1", "y": 2, "color": "#fff"}]}', "x must be a number"),
-        ('{"points": [{"x": 120, "y": 2, "color": "#fff"}]}', "outside the 120 x 60 image"),
-        ('{"points": [{"x": 1, "y": -1, "color": "#fff"}]}', "outside"),
+        ('{"points": [{"x": 1, "y": 2, "color": "blurple"}]}', "does not parse"),
         ('{"points": [{"x": 1, "y": 1, "color": "#fff", "radius": -2}]}', "radius"),
+        ('{"points": [{"x": 1, "y": 1, "colour": "#fff"}]}', "lacks color"),
     ],
 )
-def test_bad_hints_are_a_422_naming_the_problem(client, spy, hints, message):
-    response = client.post("/api/colorize", files=files(encode(grey_photo(60, 120))), data={"hints": hints})
-    assert response.status_code == 422
+def test_bad_hints_are_a_422_naming_the_problem(client, hints, message):
+    """Parsed by the library (`deepcolor.hints.points`), not by the server: its one line, as a 422."""
+    for fields in ({}, {"max_side": "60"}):
+        response = client.post(
+            "/api/colorize", files=files(encode(grey_photo(60, 120))), data={"hints": hints, **fields}
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error.startswith("hints:") and message in error and "\n" not in error, error
+
+
+@pytest.mark.parametrize("point", ['{"x": 120, "y": 2}', '{"x": 1, "y": -1}', '{"x": 1, "y": 60}'])
+@pytest.mark.parametrize("fields", [{}, {"max_side": "60"}])
+def test_a_hint_outside_the_photo_is_a_422(client, point, fields):
+    hints = '{"points": [' + point[:-1] + ', "color": "#fff"}]}'
+    response = client.post(
+        "/api/colorize", files=files(encode(grey_photo(60, 120))), data={"hints": hints, **fields}
+    )
+    assert response.status_code == 422, response.text
     error = response.json()["error"]
-    assert error.startswith("hints:") and message in error and "\n" not in error
+    assert error.startswith("hints: point (") and "is outside the image (120 x 60" in error, error
 
 
 def test_a_hint_the_library_refuses_is_a_422(client, spy, monkeypatch):
@@ -341,16 +355,16 @@ def test_a_hint_the_library_refuses_is_a_422(client, spy, monkeypatch):
     from deepcolor.inference import images as pipeline
 
     def refuse(*args, **kwargs):
-        raise HintError("hints: point 1: 'blurple' is not a colour")
+        raise HintError("hints: model 'x' takes no colour hints")
 
     monkeypatch.setattr(pipeline, "process_image", refuse)
     response = client.post(
         "/api/colorize",
         files=files(encode(grey_photo())),
-        data={"hints": '[{"x": 1, "y": 1, "color": "blurple"}]'},
+        data={"hints": '[{"x": 1, "y": 1, "color": "navy"}]'},
     )
     assert response.status_code == 422
-    assert response.json() == {"error": "hints: point 1: 'blurple' is not a colour"}
+    assert response.json() == {"error": "hints: model 'x' takes no colour hints"}
 
 
 def test_suggest(client, spy):
@@ -396,16 +410,12 @@ def test_uncertainty_is_a_png_overlay_of_the_input_size(client, spy):
     assert spy["process"][-1]["uncertainty"] is True and spy["process"][-1]["hints"]["points"]
 
 
-def test_heat_map_runs_from_clear_to_red():
-    rgba = heat_map(np.array([[0.0, 1.0]]))
-    assert rgba[0, 0, 3] == 0.0 and rgba[0, 1, 3] > 0.5
-    assert tuple(rgba[0, 1, :3]) == (1.0, pytest.approx(0.15), 0.0)
-    assert heat_map(np.array([[0.0, 10.0]]))[0, 1, 3] == pytest.approx(0.8)  # any scale
-
-
-def test_without_issue_8_the_routes_say_so_with_501(make_client, monkeypatch):
-    client = make_client()
-    monkeypatch.setattr(client.app.state.engine, "features", Features())
+def test_a_model_without_guidance_answers_422_and_the_page_is_told(make_client):
+    """A server whose default model takes no guidance (the from-scratch autoencoder): the library's 422."""
+    client = make_client(model="autoencoder")
+    assert client.get("/api/models").json()["features"] == dict.fromkeys(
+        ("hints", "reference", "suggest", "uncertainty"), False
+    )
     photo = files(encode(grey_photo()))
     hint = '[{"x": 1, "y": 1, "color": "#fff"}]'
     answers = [
@@ -415,24 +425,22 @@ def test_without_issue_8_the_routes_say_so_with_501(make_client, monkeypatch):
         client.post("/api/uncertainty", files=photo),
     ]
     for response in answers:
-        assert response.status_code == 501
-        assert "not available" in response.json()["error"]
+        assert response.status_code == 422, response.text
+        assert "\n" not in response.json()["error"]
+    assert "takes no colour hints" in answers[0].json()["error"]
     # no points at all is no hint: colorized as usual
     assert client.post("/api/colorize", files=photo, data={"hints": '{"points": []}'}).status_code == 200
 
 
 def test_features_follow_the_default_model(client):
-    """Hints etc. are on exactly when the default model takes a "hints" condition."""
+    """The page's hint tools are on exactly when the default model takes hints (the shipped default does)."""
     engine = client.app.state.engine
     takes = {spec.name for spec in engine.colorizers["default"].conditions}
-    assert engine.features.hints == ("hints" in takes)
-    assert Features.detect(object()) == Features()  # a model without conditions: none of them
+    assert engine.features["hints"] == ("hints" in takes) is True
 
 
 def test_a_real_hint_moves_the_colour_toward_it(client):
     """With issue 8's model (not the spy): a blue hint makes that point bluer."""
-    if not client.app.state.engine.features.hints:
-        pytest.skip("the default model takes no colour hints yet (issue 8)")
     photo = encode(grey_photo(96, 128))
     before = decoded(client.post("/api/colorize", files=files(photo)).content)
     hints = '{"points": [{"x": 64, "y": 48, "color": "#1040ff", "radius": 6}]}'

@@ -353,8 +353,8 @@ def _hint_flow(
 
 @pytest.fixture
 def stand_in_server(monkeypatch):
-    """The app in this process (uvicorn on a thread), with issue 8's library parts stood in by fakes that
-    paint each hint's colour around its point: the page's hint features can be tested before the model is."""
+    """The app in this process (uvicorn on a thread), with the library's guidance stood in by fakes that paint
+    each hint's colour around its point: the page's hint tools, apart from what the model makes of them."""
     import dataclasses
     import threading
     import time
@@ -364,7 +364,6 @@ def stand_in_server(monkeypatch):
     import deepcolor
     from deepcolor.inference import images as pipeline
     from deepcolor.serve import Settings, create_app
-    from deepcolor.serve.engine import Features
 
     from .helpers import free_port
 
@@ -386,16 +385,16 @@ def stand_in_server(monkeypatch):
         out = result.rgb
         h, w = out.shape[:2]
         y, x = np.mgrid[0:h, 0:w]
-        for point in (hints or {}).get("points", []):
-            rgb = np.array([int(point["color"][i : i + 2], 16) for i in (1, 3, 5)], np.float32) / 255
-            disk = (x - point["x"]) ** 2 + (y - point["y"]) ** 2 <= (0.04 * max(h, w)) ** 2
+        for point in hints or []:  # deepcolor.hints.points.PointHint
+            rgb = np.array(point.rgb, np.float32)
+            disk = (x - point.x) ** 2 + (y - point.y) ** 2 <= (0.04 * max(h, w)) ** 2
             out[disk] = rgb
         if uncertainty:
             unsure = (np.hypot(x - w / 2, y - h / 2) / np.hypot(w / 2, h / 2)).astype(np.float32)
             result = dataclasses.replace(result, uncertainty=unsure)
         return result
 
-    def suggest_colors(image, x, y, k=5):
+    def suggest_colors(image, x, y, k=5, **guidance):
         return [("#1050f0", 0.4), ("#c03020", 0.3), ("#40a040", 0.1)][:k]
 
     monkeypatch.setattr(pipeline, "process_image", process_image)
@@ -409,7 +408,6 @@ def stand_in_server(monkeypatch):
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the stand-in server did not start"
         time.sleep(0.05)
-    app.state.engine.features = Features(hints=True, reference=True, uncertainty=True, suggest=True)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(30)

@@ -317,3 +317,89 @@ def test_uploads_are_never_written_to_disk(client, monkeypatch):
     assert len(data) > 1_200_000
     response = client.post("/api/colorize", files=files(data), data={"max_side": "64"})
     assert response.status_code == 200, response.text
+
+
+# ---------------------------------------------------------------------------------------- Host and Origin
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", ""])
+def test_a_host_this_server_does_not_serve_is_400(client, host):
+    """DNS rebinding: a page on evil.example whose name now points at 127.0.0.1 sends `Host: evil.example`."""
+    response = client.post("/api/colorize", files=files(encode(grey_photo())), headers={"Host": host})
+    error = _one_line_error(response, 400)
+    assert "is not served here" in error and "--allowed-host" in error
+    assert client.get("/", headers={"Host": host}).status_code == 400  # the page too
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost", "localhost:1234", "[::1]:8000", "127.0.0.2"])
+def test_the_loopback_names_are_served(client, host):
+    assert client.get("/healthz", headers={"Host": host}).status_code == 200
+
+
+def test_allowed_hosts_and_the_listening_address(make_client):
+    client = make_client(host="192.168.1.20", allowed_hosts=["photos.lan"], token="t")
+    auth = {"Authorization": "Bearer t"}
+    for host in ("photos.lan", "PHOTOS.LAN:8000", "192.168.1.20:8000", "127.0.0.1"):
+        assert client.get("/api/models", headers={**auth, "Host": host}).status_code == 200, host
+    for host in ("192.168.1.21", "evil.example"):
+        _one_line_error(client.get("/api/models", headers={**auth, "Host": host}), 400)
+    # listening on every address: any address literal is this machine's, but names still need --allowed-host
+    wildcard = make_client(host="0.0.0.0", token="t")
+    assert wildcard.get("/api/models", headers={**auth, "Host": "10.1.2.3:8000"}).status_code == 200
+    _one_line_error(wildcard.get("/api/models", headers={**auth, "Host": "evil.example"}), 400)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "http://127.0.0.1:9999"},  # another port is another origin
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ],
+)
+def test_cross_origin_posts_are_403(client, headers):
+    response = client.post("/api/colorize", files=files(encode(grey_photo())), headers=headers)
+    assert "cross-origin request refused" in _one_line_error(response, 403)
+
+
+def test_same_origin_posts_and_cross_origin_reads_pass(client):
+    same = client.post(
+        "/api/colorize", files=files(encode(grey_photo())), headers={"Origin": "http://127.0.0.1:8000"}
+    )
+    assert same.status_code == 200, same.text
+    assert client.get("/healthz", headers={"Origin": "http://evil.example"}).status_code == 200
+
+
+# ------------------------------------------------------------------------------------- fields and files
+
+
+def test_a_file_field_sent_as_text_gets_the_friendly_line(client):
+    """curl -F file=hello (no @): the field holds text, not a file."""
+    error = _one_line_error(client.post("/api/colorize", files={"file": (None, "hello")}), 422)
+    assert error == "file: send a file here, not text (curl -F file=@photo.jpg)"
+    error = _one_line_error(
+        client.post("/api/colorize", files=files(encode(grey_photo())), data={"reference": "hello"}), 422
+    )
+    assert error.startswith("reference: send a file here")
+
+
+def test_hints_may_come_as_a_file_part(client):
+    """curl -F hints=@photo.json: the page's saved hint file, sent as it is."""
+    photo = encode(grey_photo(48, 64))
+    hints = b'{"points": [{"x": 10, "y": 20, "color": "#1f4fa0"}]}'
+    as_file = client.post("/api/colorize", files={**files(photo), **files(hints, "photo.json", "hints")})
+    assert as_file.status_code == 200, as_file.text
+    as_text = client.post("/api/colorize", files=files(photo), data={"hints": hints.decode()})
+    assert as_file.content == as_text.content
+    bad = client.post(
+        "/api/colorize", files={**files(photo), **files(b"\xff\xfe{", "h.json", "hints")}
+    )
+    assert _one_line_error(bad, 422) == "hints: h.json is not UTF-8 text"
+
+
+@pytest.mark.parametrize("hints", ["[" * 2000 + "]" * 2000, '{"points": ' + "[" * 2000 + "]" * 2000 + "}"])
+def test_hints_nested_2000_deep_are_a_422(client, hints):
+    response = client.post("/api/colorize", files=files(encode(grey_photo())), data={"hints": hints})
+    assert _one_line_error(response, 422).startswith("hints:")

@@ -1,13 +1,17 @@
 """`deepcolor serve`: the web page and the HTTP API on this machine (FastAPI app run by uvicorn).
 
 Binds 127.0.0.1 by default: only this machine can reach it. Another address needs `--token`, which every API
-call must then send as ``Authorization: Bearer TOKEN``. The models load once at start; the work runs in a
-pool of `--workers` threads (one PyTorch thread each, set once), with `--queue` places to wait in; past
+call must then send as ``Authorization: Bearer TOKEN``. Requests must name a served host in their Host header
+(the loopback names, `--host`, `--allowed-host`) and cross-origin posts are refused. The port is bound here,
+before the models load: a port in use is one line and exit 2. The models load once at start; the work runs
+in a pool of `--workers` threads (one PyTorch thread each, set once), with `--queue` places to wait in; past
 them a request gets a 503. Ctrl-C or SIGTERM lets running requests finish, then stops.
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 
 import click
@@ -63,6 +67,20 @@ from deepcolor.cli import batch
     help="Largest accepted image, width x height (refused with 413 before decoding).",
 )
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A further host name requests may be addressed to (repeatable); others get 400.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds within which a request's whole body must arrive (else 408).",
+)
+@click.option(
     "--token",
     envvar="DEEPCOLOR_TOKEN",
     default=None,
@@ -77,6 +95,8 @@ def command(
     queue: int | None,
     max_upload_mb: float,
     max_pixels: int,
+    allowed_hosts: tuple[str, ...],
+    body_timeout: float,
     token: str | None,
 ) -> None:
     """Serve the deepcolor page and HTTP API on this machine.
@@ -104,6 +124,8 @@ def command(
         batch.echo_error(str(error))
         sys.exit(2)
 
+    listener = bind(host, port)
+
     import uvicorn
 
     from deepcolor.serve import create_app
@@ -118,6 +140,9 @@ def command(
         max_pixels=max_pixels,
         token=token,
         torch_threads=1,
+        host=host,
+        allowed_hosts=list(allowed_hosts),
+        body_timeout_s=body_timeout,
     )
     app = create_app(settings)
     shown = f"[{host}]" if ":" in host else host
@@ -147,6 +172,34 @@ def command(
         timeout_graceful_shutdown=30,
     )
     try:
-        Server(config).run()
+        Server(config).run(sockets=[listener])
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        listener.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (as uvicorn would make it); a port in use, an address this
+    machine lacks or a port it may not open is one line and exit 2."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        batch.echo_error(f"--host {host}: {error.strerror}")
+        sys.exit(2)
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            batch.echo_error(f"port {port} is in use")
+        else:
+            batch.echo_error(f"cannot listen on {host}:{port}: {error.strerror or error}")
+        sys.exit(2)
+    listener.set_inheritable(True)
+    return listener

@@ -14,10 +14,25 @@ Contrast is scored by `deepcolor.metrics.decolorization` (CCPR, CCFR, E-score).
 from deepcolor.decolor.api import (
     DEFAULT_METHOD,
     METHODS,
+    GreyResult,
     check_method,
     decolorize,
     decolorize_array,
+    decolorize_bytes,
     decolorize_file,
+    decolorize_image,
+    encode_grey,
 )
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "check_method", "decolorize", "decolorize_array", "decolorize_file"]
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
+    "GreyResult",
+    "check_method",
+    "decolorize",
+    "decolorize_array",
+    "decolorize_bytes",
+    "decolorize_file",
+    "decolorize_image",
+    "encode_grey",
+]

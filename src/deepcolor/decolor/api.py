@@ -14,14 +14,21 @@ Each kind comes back as the same kind:
   8 (uint8) or 16 (uint16).
 - a torch tensor (3, H, W) or (B, 3, H, W), float in [0, 1]: (1, H, W) or (B, 1, H, W) (3 channels with
   `keep_channels`), same dtype and device.
+
+Files and bytes share one pipeline (as `deepcolor.inference.images` for colorize): `decolorize_image` on a
+`LoadedImage` (8-bit inputs back to their codes for the methods' uint8 path), then `encode_grey` /
+`decolorize_file` with the output rules: 16 bits where the input had them and the format holds them, a JPEG no
+finer than its JPEG source (`grey_quality`), alpha, ICC and EXIF kept. `decolorize_bytes` is bytes in, encoded
+bytes out (the web service's decolorize).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +36,9 @@ from deepcolor.decolor.cpd import cpd
 from deepcolor.decolor.lcp import lcp
 from deepcolor.decolor.methods import average, lightness, luma601, luma709
 from deepcolor.io.arrays import check_unit_range, from_unit_float, split_alpha, unit_float
+
+if TYPE_CHECKING:
+    from deepcolor.io import ImageInput, LoadedImage
 
 DEFAULT_METHOD = "lcp"
 # name -> function (H, W, 3) sRGB uint8 / float in [0, 1] -> (H, W) float32 sRGB grey in [0, 1]
@@ -170,6 +180,116 @@ def default_output(path: Path) -> Path:
     return path.with_name(f"{path.stem}{SUFFIX}{ext}")
 
 
+@dataclass
+class GreyResult:
+    """A decolorized image in memory, with what its output file keeps of the source.
+
+    Attributes:
+        grey: (H, W) float32 grey in [0, 1] ((H, W, 3) with `keep_channels`).
+        alpha: (H, W) float32 in [0, 1], the source's, or None.
+        icc, exif: the source's ICC profile and EXIF block, or None.
+        bit_depth: bits per channel of the source; an output keeps 16 where its format holds them.
+        jpeg_quality: the source's JPEG quality (a JPEG output is written no finer), or None.
+        name: what messages call the source.
+    """
+
+    grey: np.ndarray
+    alpha: np.ndarray | None
+    icc: bytes | None
+    exif: bytes | None
+    bit_depth: int
+    jpeg_quality: int | None
+    name: str
+
+
+def decolorize_image(
+    image: LoadedImage, method: str = DEFAULT_METHOD, *, keep_channels: bool = False
+) -> GreyResult:
+    """Colour -> grey on a decoded image (from `deepcolor.io.read_image`): the step files and bytes share.
+
+    Raises:
+        ValueError: unknown method.
+    """
+    fn = check_method(method)
+    rgb = image.rgb
+    if image.bit_depth <= 8:  # back to the 8-bit codes: the methods' uint8 path uses tables, not powers
+        rgb = np.rint(rgb * np.float32(255.0)).astype(np.uint8)
+    grey = fn(rgb)
+    array = np.repeat(grey[:, :, None], 3, axis=2) if keep_channels else grey
+    return GreyResult(
+        array, image.alpha, image.icc, image.exif, image.bit_depth, image.jpeg_quality, image.name
+    )
+
+
+def grey_quality(result: GreyResult, fmt: str) -> int:
+    """The JPEG / WebP quality to write `result` at: JPEG from JPEG at the input's own quality (at most 95),
+    so that the grey file is not larger for being written finer than its source was; else 95."""
+    from deepcolor.io import image_format
+
+    if image_format(fmt) == "JPEG" and result.jpeg_quality is not None:
+        return min(95, result.jpeg_quality)
+    return 95
+
+
+def encode_grey(result: GreyResult, fmt: str = "png", *, bit_depth: int | None = None) -> bytes:
+    """`result` as the bytes of a file of format `fmt`: what `decolorize_file` writes to such a file.
+
+    Args:
+        bit_depth: 8 or 16; None: 16 when the input had 16 bits and the format holds them, else 8.
+
+    Raises:
+        ImageError: an unknown format, a bit depth the format cannot hold, or the encoder failed.
+    """
+    from deepcolor.io import encode_image, output_bit_depth
+
+    return encode_image(
+        result.grey,
+        fmt,
+        alpha=result.alpha,
+        icc=result.icc,
+        exif=result.exif,
+        bit_depth=output_bit_depth(result.bit_depth, fmt) if bit_depth is None else bit_depth,
+        quality=grey_quality(result, fmt),
+        name=result.name,
+    )
+
+
+def decolorize_bytes(
+    data: ImageInput,
+    method: str = DEFAULT_METHOD,
+    *,
+    fmt: str | None = None,
+    keep_channels: bool = False,
+    max_pixels: int | None = None,
+    name: str | None = None,
+) -> tuple[bytes, str]:
+    """Bytes (or a binary stream) in, the grey image's file bytes out, with the rules of `decolorize_file`.
+
+    Args:
+        fmt: the output format ("png", "jpeg", ...); None: the input's when deepcolor writes it, else PNG.
+        max_pixels: refuse larger images (None: `deepcolor.io.DEFAULT_MAX_PIXELS`).
+        name: what messages call the input (an upload's file name).
+
+    Returns:
+        (the encoded bytes, the Pillow format written: "PNG", "JPEG", ...).
+
+    Raises:
+        ImageError: the input is no readable image or the output cannot be encoded.
+        ValueError: unknown method.
+    """
+    from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, image_format, read_image
+
+    check_method(method)
+    image = read_image(data, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels, name=name)
+    pil_format = image_format(fmt if fmt is not None else (image.format or "")) or (
+        None if fmt is not None else "PNG"
+    )
+    if pil_format is None:
+        raise ImageError(image.name, f"unknown output format {fmt!r}")
+    result = decolorize_image(image, method, keep_channels=keep_channels)
+    return encode_grey(result, pil_format), pil_format
+
+
 def decolorize_file(
     path: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -195,56 +315,26 @@ def decolorize_file(
         ImageError: unreadable input, output equal to the input, a bit depth the format cannot hold.
         ValueError: unknown method.
     """
-    from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, read_image, write_image
+    from deepcolor.io import DEFAULT_MAX_PIXELS, ImageError, output_bit_depth, read_image, write_image
 
-    fn = check_method(method)
+    check_method(method)
     path, output = Path(path), Path(output)
     if not replace_input and output.resolve() == path.resolve():
         raise ImageError(output, "is the input file; write the grey image elsewhere")
     image = read_image(path, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
-    array, options = decolorize_loaded(
-        image, fn, output.suffix, bit_depth=bit_depth, keep_channels=keep_channels
-    )
-    return write_image(output, array, overwrite=overwrite, **options)
-
-
-def decolorize_loaded(
-    image: Any,
-    method: str | Callable[[np.ndarray], np.ndarray],
-    suffix: str,
-    *,
-    bit_depth: int | None = None,
-    keep_channels: bool = False,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """The grey of a read image and how to write it: the step that `decolorize_file` and the cluster
-    workers (`deepcolor.scale`) share.
-
-    Args:
-        image: a `deepcolor.io.LoadedImage`.
-        method: a method name or its function.
-        suffix: the output's extension (".png", ".jpg", ...): it decides the bit depth and the JPEG quality.
-        bit_depth, keep_channels: as in `decolorize_file`.
-
-    Returns:
-        The array to write and `write_image` / `encode_image`'s keyword arguments (alpha, icc, exif,
-        bit_depth, quality).
-    """
-    fn = check_method(method) if isinstance(method, str) else method
-    rgb = image.rgb
-    if image.bit_depth <= 8:  # back to the 8-bit codes: the methods' uint8 path uses tables, not powers
-        rgb = np.rint(rgb * np.float32(255.0)).astype(np.uint8)
-    grey = fn(rgb)
+    result = decolorize_image(image, method, keep_channels=keep_channels)
     if bit_depth is None:
-        bit_depth = 16 if image.bit_depth == 16 and suffix.lower() in (".png", ".tif", ".tiff") else 8
-    array = np.repeat(grey[:, :, None], 3, axis=2) if keep_channels else grey
-    # JPEG from JPEG: the input's own quality (at most 95), so that the grey file is not larger for
-    # being written finer than its source was.
-    quality = 95
-    if suffix.lower() in (".jpg", ".jpeg") and image.jpeg_quality is not None:
-        quality = min(95, image.jpeg_quality)
-    options = {"alpha": image.alpha, "icc": image.icc, "exif": image.exif, "bit_depth": bit_depth,
-               "quality": quality}
-    return array, options
+        bit_depth = output_bit_depth(result.bit_depth, output.suffix)
+    return write_image(
+        output,
+        result.grey,
+        alpha=result.alpha,
+        icc=result.icc,
+        exif=result.exif,
+        bit_depth=bit_depth,
+        overwrite=overwrite,
+        quality=grey_quality(result, output.suffix),
+    )
 
 
 def decolorize(

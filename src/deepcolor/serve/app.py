@@ -1,8 +1,12 @@
 """The app factory: `create_app(settings)` builds the FastAPI app; the models load once in its lifespan.
 
 Errors: a `ClientError` from anywhere becomes its status with ``{"error": "<one line>"}``; FastAPI's own
-validation errors and Starlette's 404 / 405 get the same body; anything else is the server's fault: a 500 with
-a one-line body, and the traceback in the server's log.
+validation errors and Starlette's 404 / 405 get the same body; a client that left mid-upload (`ClientGone`)
+is one line in the log; anything else is the server's fault: a 500 with a one-line body, and the traceback
+in the server's log.
+
+Before any route runs, `RequestGuard` refuses a Host header this server does not serve (400: DNS rebinding)
+and a cross-origin POST (403: a form or script on another site posting to this one).
 """
 
 from __future__ import annotations
@@ -11,17 +15,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import deepcolor
 from deepcolor.errors import DeepcolorError
-from deepcolor.serve.errors import ClientError, one_line
+from deepcolor.serve.errors import ClientError, ClientGone, one_line
 from deepcolor.serve.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -60,6 +66,58 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def host_name(host: str) -> str:
+    """A Host header's name without its port: ``"127.0.0.1:8000"`` -> ``"127.0.0.1"``, ``"[::1]:80"`` ->
+    ``"[::1]"``."""
+    host = host.strip()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class RequestGuard:
+    """Refuses, before anything else runs, a request whose Host header names a host this server does not
+    serve (400; `Settings.host_allowed`), and a state-changing request from another site's page (403: an
+    ``Origin`` other than the Host it is sent to, or ``Sec-Fetch-Site: cross-site``). A plain ASGI
+    middleware, as `SecurityHeaders`."""
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def problem(self, scope: Scope) -> tuple[int, str] | None:
+        """(status, one line) for a request to refuse, else None."""
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        name = host_name(host)
+        if not self.settings.host_allowed(name):
+            shown = name[:80] or "(none)"
+            return 400, (
+                f"Host {shown!r} is not served here (this server answers to {self.settings.host} and the "
+                "loopback names; deepcolor serve --allowed-host NAME adds one)"
+            )
+        if scope["method"] in self.SAFE_METHODS:
+            return None
+        origin = headers.get("origin")
+        if origin is not None:
+            netloc = urlsplit(origin).netloc.lower() if origin != "null" else ""
+            if netloc != host.strip().lower():
+                return 403, f"cross-origin request refused (Origin {origin[:80]!r} is not this server)"
+        elif headers.get("sec-fetch-site", "").lower() == "cross-site":
+            return 403, "cross-origin request refused (Sec-Fetch-Site: cross-site)"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused = self.problem(scope)
+            if refused is not None:
+                await _error(*refused)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -109,6 +167,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def client_error(request: Request, error: ClientError) -> JSONResponse:
         return _error(error.status, error.message, error.headers)
 
+    @app.exception_handler(ClientGone)
+    async def client_gone(request: Request, error: ClientGone) -> Response:
+        log.warning("deepcolor serve: %s %s: %s", request.method, request.url.path, error)
+        return Response(status_code=400)  # nobody reads it: the connection is closed
+
     @app.exception_handler(DeepcolorError)
     async def user_error(request: Request, error: DeepcolorError) -> JSONResponse:
         return _error(422, one_line(error))  # what the library says a user got wrong: never a 500
@@ -129,7 +192,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("deepcolor serve: %s %s failed", request.method, request.url.path)
         return _error(500, f"internal error ({type(error).__name__}); the server's log has the details")
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestGuard, settings=settings)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so the guard's refusals carry it too
     app.include_router(router)
     app.include_router(health_router)
 

@@ -1,26 +1,23 @@
 """What the routes call: the loaded models and one method per operation, each a thin layer over the library.
 
-Colorize and enhance go through the library's one file pipeline on images in memory
-(`deepcolor.inference.images`: `read_image` on the uploaded bytes, `process_image`, `encode_result`), the
-same code as `deepcolor colorize` / `deepcolor enhance`, so that a result equals the command's. Decolorize
-follows `deepcolor.decolor.decolorize_file` on the array (`decolorize_array`, the same 8-bit and JPEG
-quality rules). Only the preview scaling and the uncertainty overlay's colours are done here: they are
-display concerns.
+Every operation goes through the library's one file pipeline on images in memory: colorize and enhance
+through `deepcolor.inference.images` (`process_image`, `encode_result`), decolorize through
+`deepcolor.decolor` (`decolorize_image`, `encode_grey`), hints through `deepcolor.hints.points`, suggestions
+through `deepcolor.suggest_colors` and the uncertainty overlay's colours from `deepcolor.inference.guidance`:
+the same code as the commands, so that a result equals the command's. Only the preview scaling (and mapping
+hints onto a preview) is done here: it is a display concern.
 
 Methods run on the pool's worker threads. The models are loaded once, when the server starts, and shared by
 the workers (inference holds no per-call state). Decoded previews are kept in a small cache (`PreviewCache`).
-
-Hints, reference photos, suggestions and uncertainty maps (issue 8, tracker issue 11) need a model that takes
-colour hints: `Features` finds them in the default model and the library, and a request that needs one
-that is missing gets a 501.
+A request for guidance (hints, a reference, suggestions, uncertainty) with a model that takes none is the
+library's error: a 422.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
-import inspect
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -28,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from deepcolor.hints.points import PointHint, parse_hints
 from deepcolor.inference import images as pipeline
 from deepcolor.io import ImageError, LoadedImage
 from deepcolor.serve import codec
@@ -40,7 +38,6 @@ from deepcolor.serve.schemas import (
     ModelInfo,
     SuggestParams,
     UncertaintyParams,
-    parse_hints,
 )
 from deepcolor.serve.settings import Settings
 
@@ -48,39 +45,7 @@ PREVIEW_CACHE_BYTES = 256 << 20  # decoded previews kept for the page's re-rende
 PREVIEW_CACHE_ENTRIES = 16
 PREVIEW_REFERENCE_SIDE = 512  # a reference photo only lends its colour statistics: a preview needs few pixels
 NO_JPEG_ALPHA = "JPEG holds no transparency; the alpha channel was dropped"
-
-
-@dataclass(frozen=True)
-class Features:
-    """Which of issue 8's parts this server has: the default model takes colour hints, and the library
-    turns them (and a reference photo) into the model's conditions, its colour distribution into
-    suggestions and an uncertainty map."""
-
-    hints: bool = False
-    reference: bool = False
-    uncertainty: bool = False
-    suggest: bool = False
-
-    @classmethod
-    def detect(cls, colorizer: Any) -> Features:
-        import deepcolor
-
-        takes = {spec.name for spec in getattr(colorizer, "conditions", ())}
-        guided = "hints" in takes and importlib.util.find_spec("deepcolor.inference.guidance") is not None
-        result_fields = {f.name for f in dataclasses.fields(pipeline.ImageResult)}
-        return cls(
-            hints=guided,
-            reference=guided and "global_hints" in takes,
-            uncertainty=guided and "uncertainty" in result_fields,
-            suggest=guided and hasattr(deepcolor, "suggest_colors"),
-        )
-
-    def as_dict(self) -> dict[str, bool]:
-        return dataclasses.asdict(self)
-
-
-def _missing(what: str) -> ClientError:
-    return ClientError(501, f"{what} are not available here (they need a model that takes colour hints)")
+MAX_HINTS = 1000  # points in one request's hints
 
 
 @dataclass
@@ -146,6 +111,16 @@ def _downscale(array: np.ndarray, max_side: int) -> np.ndarray:
     return np.ascontiguousarray(out.numpy())
 
 
+def _json(text: str) -> Any:
+    """The hints field's JSON; malformed or absurdly nested JSON is a 422."""
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ClientError(422, f"hints: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ClientError(422, "hints: nested too deeply to be a hint file") from None
+
+
 def _library(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Call the library; what it refuses about the client's input becomes a 4xx."""
     try:
@@ -154,7 +129,7 @@ def _library(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise
     except ImageError as error:
         raise ClientError(415, str(error)) from None
-    except ValueError as error:  # the library's word for bad values (hints, ranges, layouts); HintError too
+    except (ValueError, RecursionError) as error:  # bad values (hints, ranges, layouts); HintError too
         raise ClientError(422, one_line(error)) from None
     except MemoryError:
         raise ClientError(
@@ -215,7 +190,10 @@ class Engine:
         names = settings.models if settings.models is not None else shipped_models()
         for name in names:
             self.colorizers[name] = Colorizer(aliases.get(name, name), device=settings.device)
-        self.features = Features.detect(self.colorizers["default"])
+        takes = {spec.name for spec in self.colorizers["default"].conditions}
+        guided = {"hints", "global_hints"} <= takes
+        # What the page offers for the default model (others answer a request for guidance with a 422).
+        self.features = {"hints": guided, "reference": guided, "suggest": guided, "uncertainty": guided}
         self.previews = PreviewCache()
 
     # ------------------------------------------------------------------------------------------- queries
@@ -272,31 +250,35 @@ class Engine:
             self.previews.put(key, prepared.copy())
         return prepared
 
-    def _hints(self, text: str | None, prepared: Prepared) -> dict[str, Any] | None:
-        """The hints field, checked against the input's size and mapped onto the (preview) pixels."""
+    def _hints(self, text: str | None, prepared: Prepared) -> list[PointHint] | None:
+        """The hints field, parsed by the library (`deepcolor.hints.points`), mapped onto the preview's
+        pixels when the request is for a preview."""
         if text is None:
             return None
-        hints = parse_hints(text, prepared.width, prepared.height)
-        if not hints.get("points"):
+        points = _library(parse_hints, _json(text), "hints")
+        if len(points) > MAX_HINTS:
+            raise ClientError(422, f"hints: {len(points)} points; at most {MAX_HINTS}")
+        if not points:
             return None
-        if not self.features.hints:
-            raise _missing("colour hints")
         if prepared.sx == 1.0 and prepared.sy == 1.0:
-            return hints
-        points = []
-        for point in hints["points"]:
-            scaled = dict(point)
-            scaled["x"], scaled["y"] = prepared.to_pixels(point["x"], point["y"])
-            if point.get("radius") is not None:
-                scaled["radius"] = max(1, round(point["radius"] * min(prepared.sx, prepared.sy)))
-            points.append(scaled)
-        return {**hints, "points": points}
+            return points  # the library checks them against the image
+        scale = min(prepared.sx, prepared.sy)
+        scaled = []
+        for point in points:
+            if not (0 <= point.x < prepared.width and 0 <= point.y < prepared.height):
+                raise ClientError(
+                    422,
+                    f"hints: point ({point.x:g}, {point.y:g}) is outside the image ({prepared.width} x "
+                    f"{prepared.height})",
+                )
+            x, y = prepared.to_pixels(point.x, point.y)
+            radius = None if point.radius is None else max(1, round(point.radius * scale))
+            scaled.append(dataclasses.replace(point, x=float(x), y=float(y), radius=radius))
+        return scaled
 
     def _reference(self, upload: Upload | None, preview: bool) -> np.ndarray | None:
         if upload is None:
             return None
-        if not self.features.reference:
-            raise _missing("reference photos")
         image = codec.decode(upload.data, upload.filename, self.settings.max_pixels)
         if preview and max(image.height, image.width) > PREVIEW_REFERENCE_SIDE:
             return _downscale(image.rgb, PREVIEW_REFERENCE_SIDE)
@@ -308,8 +290,6 @@ class Engine:
         prepared: Prepared,
         reference: Upload | None,
     ) -> dict[str, Any]:
-        if reference is not None and not self.features.reference:
-            raise _missing("reference photos")
         options: dict[str, Any] = {}
         hints = self._hints(params.hints, prepared)
         if hints is not None:
@@ -341,8 +321,6 @@ class Engine:
     # ---------------------------------------------------------------------------------------- operations
 
     def colorize(self, upload: Upload, params: ColorizeParams, reference: Upload | None = None) -> Result:
-        if reference is not None and not self.features.reference:
-            raise _missing("reference photos")
         colorizer = self._colorizer(params.model)
         prepared = self._prepare(upload, params.max_side)
         options = self._guidance(params, prepared, reference)
@@ -375,31 +353,26 @@ class Engine:
         return self._encode(result, prepared, params.format)
 
     def decolorize(self, upload: Upload, params: DecolorizeParams) -> Result:
-        """As `deepcolor decolorize` (`decolorize_file`) does, on the array: 8-bit inputs through the
-        methods' uint8 path, a JPEG no finer than its source, 16 bits kept for PNG."""
-        from deepcolor.decolor import decolorize_array
+        """As `deepcolor decolorize`: the library's `decolorize_image` and `encode_grey` (8-bit inputs through
+        the methods' uint8 path, a JPEG no finer than its source, 16 bits kept for PNG)."""
+        from deepcolor.decolor import decolorize_image, encode_grey
 
         prepared = self._prepare(upload, params.max_side)
-        image = prepared.image
-        rgb = image.rgb
-        if image.bit_depth <= 8:
-            rgb = np.rint(rgb * np.float32(255.0)).astype(np.uint8)
-        grey = _library(decolorize_array, rgb, params.method)
-        array = np.repeat(grey[:, :, None], 3, axis=2) if params.keep_channels else grey
-        fmt = params.format or codec.default_format(image)
-        quality = 95
-        if fmt == "jpeg" and image.jpeg_quality is not None:
-            quality = min(95, image.jpeg_quality)
-        bit_depth = 16 if image.bit_depth == 16 and fmt == "png" and not prepared.preview else 8
-        exif = None if prepared.preview else image.exif
-        headers = prepared.source_headers()
-        alpha = image.alpha
-        if fmt == "jpeg" and alpha is not None:
-            alpha, headers["X-Deepcolor-Warning"] = None, NO_JPEG_ALPHA
-        encoded = codec.encode(
-            array, fmt, alpha=alpha, icc=image.icc, exif=exif, bit_depth=bit_depth, quality=quality
+        result = _library(
+            decolorize_image, prepared.image, params.method, keep_channels=params.keep_channels
         )
-        return Result(encoded, headers)
+        fmt = params.format or codec.default_format(prepared.image)
+        if prepared.preview:
+            result = dataclasses.replace(result, bit_depth=8, exif=None)
+        headers = prepared.source_headers()
+        if fmt == "jpeg" and result.alpha is not None:  # said in a header, not warned in the server's log
+            result, headers["X-Deepcolor-Warning"] = dataclasses.replace(result, alpha=None), NO_JPEG_ALPHA
+        try:
+            data = encode_grey(result, fmt)
+        except ImageError as error:  # e.g. WebP holds at most 16383 pixels a side
+            raise ClientError(422, f"format: {error.problem}") from None
+        media_type, extension = codec.FORMATS[fmt]
+        return Result(codec.Encoded(data, media_type, extension), headers)
 
     def suggest(
         self, upload: Upload, params: SuggestParams, reference: Upload | None = None
@@ -407,8 +380,6 @@ class Engine:
         """`deepcolor.suggest_colors` at a point of the (preview) image, with the hints given so far."""
         import deepcolor
 
-        if not self.features.suggest:
-            raise _missing("colour suggestions")
         colorizer = self._colorizer(params.model)
         prepared = self._prepare(upload, params.max_side)
         width, height = prepared.width, prepared.height
@@ -417,16 +388,16 @@ class Engine:
                 422, f"x, y: ({params.x:g}, {params.y:g}) is outside the {width} x {height} image"
             )
         x, y = prepared.to_pixels(params.x, params.y)
-        takes = inspect.signature(deepcolor.suggest_colors).parameters
-        kwargs: dict[str, Any] = {"k": params.k}
-        if "model" in takes:
-            kwargs["model"] = colorizer
-        if "render_size" in takes and params.render_size is not None:
-            kwargs["render_size"] = params.render_size
-        for name, value in self._guidance(params, prepared, reference).items():
-            if name in takes:
-                kwargs[name] = value
-        colors = _library(deepcolor.suggest_colors, prepared.image.rgb, x, y, **kwargs)
+        colors = _library(
+            deepcolor.suggest_colors,
+            prepared.image.rgb,
+            x,
+            y,
+            k=params.k,
+            model=colorizer,
+            render_size=params.render_size,
+            **self._guidance(params, prepared, reference),
+        )
         return {
             "x": params.x,
             "y": params.y,
@@ -436,8 +407,6 @@ class Engine:
     def uncertainty(
         self, upload: Upload, params: UncertaintyParams, reference: Upload | None = None
     ) -> Result:
-        if not self.features.uncertainty:
-            raise _missing("uncertainty maps")
         colorizer = self._colorizer(params.model)
         prepared = self._prepare(upload, params.max_side)
         options = self._guidance(params, prepared, reference)
@@ -451,8 +420,6 @@ class Engine:
             uncertainty=True,
             **options,
         )
-        if getattr(result, "uncertainty", None) is None:
-            raise _missing("uncertainty maps")
         heat = heat_map(result.uncertainty)
         encoded = codec.encode(heat[..., :3], "png", alpha=heat[..., 3])
         return Result(encoded, prepared.source_headers())

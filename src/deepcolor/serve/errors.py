@@ -1,4 +1,5 @@
-"""The one exception type for what a client got wrong: a 4xx (or 5xx) with a one-line JSON body."""
+"""The one exception type for what a client got wrong (a 4xx, or a 503, with a one-line JSON body), and the
+one for a client that went away before its request was read."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ class ClientError(Exception):
     """A request the server refuses, with the HTTP status and one line saying why.
 
     Args:
-        status: 401, 413, 415, 422, 501, 503, ...
+        status: 400, 401, 403, 408, 413, 415, 422, 503, ...
         message: one line (newlines and runs of spaces are collapsed).
         headers: extra response headers (``Retry-After`` for a 503).
     """
@@ -17,6 +18,10 @@ class ClientError(Exception):
         self.message = " ".join(str(message).split())
         self.headers = headers or {}
         super().__init__(self.message)
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its request body was read: nothing to answer, one log line."""
 
 
 def one_line(text: object, limit: int = 300) -> str:

@@ -9,13 +9,14 @@ refused before a byte of the body is read.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from deepcolor.serve.errors import ClientError
+from deepcolor.serve.errors import ClientError, ClientGone
 from deepcolor.serve.settings import MAX_FIELD_BYTES, MAX_PARTS, MB
 
 
@@ -124,12 +125,22 @@ class _Collector:
         return {name: getattr(self, name) for name in names}
 
 
-async def read_form(request: Request, max_file_bytes: int, max_body_bytes: int) -> Form:
+async def read_form(
+    request: Request, max_file_bytes: int, max_body_bytes: int, timeout_s: float | None = None
+) -> Form:
     """The multipart body of `request`, in memory.
+
+    Args:
+        request: the request, its body not read yet.
+        max_file_bytes: the largest file part.
+        max_body_bytes: the largest body.
+        timeout_s: the whole body must arrive within this many seconds (None: no deadline).
 
     Raises:
         ClientError: 413 when the body or one of its parts is over the limits (the declared length is checked
-            before reading); 422 when the body is not multipart/form-data or is malformed.
+            before reading); 422 when the body is not multipart/form-data or is malformed; 408 when it did
+            not arrive within `timeout_s`.
+        ClientGone: the client closed the connection before the body was complete.
     """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or not options.get(b"boundary"):
@@ -146,14 +157,24 @@ async def read_form(request: Request, max_file_bytes: int, max_body_bytes: int) 
             raise ClientError(413, f"request of {_mb(length)} is over the limit of {_mb(max_body_bytes)}")
     collector = _Collector(max_file_bytes)
     parser = MultipartParser(options[b"boundary"], collector.callbacks())
-    received = 0
     try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > max_body_bytes:
-                raise ClientError(413, f"request is over the limit of {_mb(max_body_bytes)}")
-            parser.write(chunk)
-        parser.finalize()
+        await asyncio.wait_for(_feed(request, parser, max_body_bytes), timeout_s)
+    except asyncio.TimeoutError:
+        raise ClientError(
+            408, f"the request body did not arrive within {timeout_s:g} s", headers={"Connection": "close"}
+        ) from None
+    except ClientDisconnect:
+        raise ClientGone("the client closed the connection during the upload") from None
     except MultipartParseError as error:
         raise ClientError(422, f"malformed multipart body ({error})") from None
     return collector.form
+
+
+async def _feed(request: Request, parser: MultipartParser, max_body_bytes: int) -> None:
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_body_bytes:
+            raise ClientError(413, f"request is over the limit of {_mb(max_body_bytes)}")
+        parser.write(chunk)
+    parser.finalize()

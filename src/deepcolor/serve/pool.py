@@ -1,8 +1,9 @@
 """The bounded work pool: a fixed number of worker threads and a fixed number of waiting places.
 
-A request takes a place before its body is read (so that a burst is refused at once, cheaply) and keeps it
-until its result is encoded. When every worker is busy and every waiting place is taken, the request gets a
-503 with Retry-After instead of piling up: the server's memory and latency stay bounded under any load.
+A request takes a place once its body has been read (so that a slow upload holds none; the body has a deadline
+of its own, `Settings.body_timeout_s`) and keeps it until its result is encoded. When every worker is busy and
+every waiting place is taken, the request gets a 503 with Retry-After instead of piling up: the server's
+memory and latency stay bounded under any load.
 """
 
 from __future__ import annotations

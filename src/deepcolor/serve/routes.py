@@ -1,7 +1,9 @@
-"""The HTTP API: thin routes that read the form, take a place in the pool and call the engine.
+"""The HTTP API: thin routes that read the form, then take a place in the pool and call the engine.
 
-Image operations take a multipart form (field `file`, the options as text fields) and answer with the image
-bytes; errors are ``{"error": "<one line>"}`` with 401, 413, 415, 422, 501 or 503 (see `app.py`).
+Image operations take a multipart form (field `file`, the options as text fields; `hints` may also come as a
+file part, the page's saved hint file) and answer with the image bytes; errors are ``{"error": "<one line>"}``
+with 400, 401, 403, 408, 413, 415, 422 or 503 (see `app.py`). The body is read in full before a place is
+taken, so a slow upload never holds a worker or a waiting place.
 """
 
 from __future__ import annotations
@@ -30,18 +32,22 @@ from deepcolor.serve.schemas import (
     multipart_schema,
     parse_params,
 )
-from deepcolor.serve.settings import Settings
+from deepcolor.serve.settings import MAX_FIELD_BYTES, Settings
 
+# Text fields that may also come as a file part (curl -F hints=@photo.json: the page's saved hint file).
+TEXT_FILE_FIELDS = ("hints",)
 _FILE = {"file": "The image (JPEG, PNG, TIFF, WebP, BMP, GIF)."}
 _REFERENCE = {"reference": "Optional colour photo whose colours the result should follow."}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
+        400: "a Host header this server does not serve (see --allowed-host)",
         401: "missing or wrong bearer token (only when the server was started with --token)",
+        403: "a cross-origin request (another site's page posting here)",
+        408: "the request body did not arrive within the server's body timeout",
         413: "upload or pixel count over the server's limits (checked before decoding)",
         415: "the file is not a readable image",
-        422: "a bad parameter or bad hints",
-        501: "a feature this installation does not have yet (hints, reference, suggestions, uncertainty)",
+        422: "a bad parameter or bad hints, or guidance for a model that takes none",
         503: "the work queue is full; retry after the Retry-After header's seconds",
     }.items()
 }
@@ -78,8 +84,11 @@ def _pool(request: Request) -> WorkPool:
 
 
 async def _form(request: Request) -> Form:
+    """The whole body, read before the request takes a place in the pool (within the body timeout)."""
     settings: Settings = request.app.state.settings
-    return await read_form(request, settings.max_upload_bytes, settings.max_body_bytes)
+    return await read_form(
+        request, settings.max_upload_bytes, settings.max_body_bytes, settings.body_timeout_s
+    )
 
 
 def _file(form: Form, name: str = "file", required: bool = True) -> Upload | None:
@@ -92,10 +101,23 @@ def _file(form: Form, name: str = "file", required: bool = True) -> Upload | Non
 
 
 def _text_fields(form: Form, files: tuple[str, ...]) -> dict[str, str]:
-    unexpected = sorted(set(form.files) - set(files))
-    if unexpected:
-        raise ClientError(422, f"unknown file field {unexpected[0]!r}")
-    return form.fields
+    """The options: the text fields, and the `TEXT_FILE_FIELDS` sent as files (their UTF-8 text). A file
+    field sent as text is told how to send a file."""
+    for name in files:
+        if name in form.fields:
+            raise ClientError(422, f"{name}: send a file here, not text (curl -F {name}=@photo.jpg)")
+    fields = dict(form.fields)
+    for name in sorted(set(form.files) - set(files)):
+        upload = form.files[name]
+        if name not in TEXT_FILE_FIELDS:
+            raise ClientError(422, f"unknown file field {name!r}")
+        if len(upload.data) > MAX_FIELD_BYTES:
+            raise ClientError(413, f"{name}: {upload.filename} is over the limit of {MAX_FIELD_BYTES} bytes")
+        try:
+            fields[name] = upload.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ClientError(422, f"{name}: {upload.filename} is not UTF-8 text") from None
+    return fields
 
 
 def _image_response(result: Result, stem: str) -> Response:
@@ -115,13 +137,11 @@ def _image_response(result: Result, stem: str) -> Response:
 )
 async def colorize(request: Request) -> Response:
     """Colorize a grey photo (a colour photo is colorized from its lightness)."""
+    form = await _form(request)
+    params = parse_params(ColorizeParams, _text_fields(form, ("file", "reference")))
+    upload, reference = _file(form), _file(form, "reference", required=False)
     async with _pool(request).place():
-        form = await _form(request)
-        params = parse_params(ColorizeParams, _text_fields(form, ("file", "reference")))
-        upload = _file(form)
-        result = await _pool(request).run(
-            _engine(request).colorize, upload, params, _file(form, "reference", required=False)
-        )
+        result = await _pool(request).run(_engine(request).colorize, upload, params, reference)
     return _image_response(result, "colorized")
 
 
@@ -133,10 +153,11 @@ async def colorize(request: Request) -> Response:
 )
 async def enhance(request: Request) -> Response:
     """Revive the dull or faded colours of a photo."""
+    form = await _form(request)
+    params = parse_params(EnhanceParams, _text_fields(form, ("file",)))
+    upload = _file(form)
     async with _pool(request).place():
-        form = await _form(request)
-        params = parse_params(EnhanceParams, _text_fields(form, ("file",)))
-        result = await _pool(request).run(_engine(request).enhance, _file(form), params)
+        result = await _pool(request).run(_engine(request).enhance, upload, params)
     return _image_response(result, "enhanced")
 
 
@@ -148,10 +169,11 @@ async def enhance(request: Request) -> Response:
 )
 async def decolorize(request: Request) -> Response:
     """Colour to grey, keeping the colour contrast that plain luma loses."""
+    form = await _form(request)
+    params = parse_params(DecolorizeParams, _text_fields(form, ("file",)))
+    upload = _file(form)
     async with _pool(request).place():
-        form = await _form(request)
-        params = parse_params(DecolorizeParams, _text_fields(form, ("file",)))
-        result = await _pool(request).run(_engine(request).decolorize, _file(form), params)
+        result = await _pool(request).run(_engine(request).decolorize, upload, params)
     return _image_response(result, "grey")
 
 
@@ -162,11 +184,11 @@ async def decolorize(request: Request) -> Response:
 )
 async def suggest(request: Request) -> dict[str, Any]:
     """The model's most likely colours at one point of the photo: what a colour picker offers first."""
+    form = await _form(request)
+    params = parse_params(SuggestParams, _text_fields(form, ("file", "reference")))
+    upload, reference = _file(form), _file(form, "reference", required=False)
     async with _pool(request).place():
-        form = await _form(request)
-        params = parse_params(SuggestParams, _text_fields(form, ("file", "reference")))
-        reference = _file(form, "reference", required=False)
-        return await _pool(request).run(_engine(request).suggest, _file(form), params, reference)
+        return await _pool(request).run(_engine(request).suggest, upload, params, reference)
 
 
 @router.post(
@@ -177,25 +199,24 @@ async def suggest(request: Request) -> dict[str, Any]:
 )
 async def uncertainty(request: Request) -> Response:
     """Where the model is unsure (where a hint would help most), as a transparent-to-red PNG overlay."""
+    form = await _form(request)
+    params = parse_params(UncertaintyParams, _text_fields(form, ("file", "reference")))
+    upload, reference = _file(form), _file(form, "reference", required=False)
     async with _pool(request).place():
-        form = await _form(request)
-        params = parse_params(UncertaintyParams, _text_fields(form, ("file", "reference")))
-        result = await _pool(request).run(
-            _engine(request).uncertainty, _file(form), params, _file(form, "reference", required=False)
-        )
+        result = await _pool(request).run(_engine(request).uncertainty, upload, params, reference)
     return _image_response(result, "uncertainty")
 
 
 @router.get("/models", response_model=ModelsResponse)
 async def models(request: Request) -> dict[str, Any]:
-    """The models a request may name, the features this installation has, and the upload limits."""
+    """The models a request may name, the guidance the default model takes, and the upload limits."""
     engine = _engine(request)
     settings: Settings = request.app.state.settings
     rows = engine.models()
     return {
         "default": next(row.name for row in rows if row.default),
         "models": rows,
-        "features": engine.features.as_dict(),
+        "features": engine.features,
         "limits": {"max_upload_mb": settings.max_upload_mb, "max_pixels": settings.max_pixels},
     }
 

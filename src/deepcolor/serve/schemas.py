@@ -6,7 +6,6 @@ which are the command line's. An empty field counts as absent (an HTML form send
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,7 +16,6 @@ from deepcolor.serve.settings import MAX_SIDE_RANGE, RENDER_SIZE_RANGE, SATURATI
 # The decolorization methods (deepcolor.decolor.METHODS; a test checks that the two lists match).
 DECOLOR_METHODS = ("lcp", "cpd", "lightness", "luma601", "luma709", "average")
 OutputFormat = Literal["png", "jpeg", "webp"]
-MAX_HINTS = 1000
 
 
 class _Params(BaseModel):
@@ -56,7 +54,8 @@ class ColorizeParams(_ModelParams):
     hints: str | None = Field(
         None,
         description='Colour hints as JSON: {"points": [{"x": 120, "y": 45, "color": "#1f4fa0", "radius": 3}]}'
-        " (x, y in pixels of the input as displayed, origin top-left).",
+        " (x, y in pixels of the input as displayed, origin top-left), as text or as a file (the CLI's hint"
+        " file, read by deepcolor.hints.points).",
     )
 
 
@@ -114,7 +113,8 @@ class ModelsResponse(BaseModel):
     default: str
     models: list[ModelInfo]
     features: dict[str, bool] = Field(
-        ..., description="hints, reference, suggest, uncertainty: available here."
+        ...,
+        description="hints, reference, suggest, uncertainty: whether the default model takes guidance.",
     )
     limits: dict[str, float]
 
@@ -144,49 +144,6 @@ def parse_params(model: type[_Params], fields: dict[str, str]) -> Any:
         if first.get("type") == "missing":
             raise ClientError(422, f"{where}: required") from None
         raise ClientError(422, one_line(f"{where}: {first.get('msg', 'invalid value')}")) from None
-
-
-def parse_hints(text: str, width: int, height: int) -> dict[str, Any]:
-    """The `hints` field -> a hint dict, its points checked to lie inside the `width` x `height` input.
-
-    Accepts issue 8's hint file ({"points": [...]}) or a bare list of points. What a colour may be is the
-    library's to decide (it gets the dict as it came); here only the shape and the positions are checked,
-    because the positions are rescaled for previews.
-
-    Raises:
-        ClientError: 422, one line naming the point and the problem.
-    """
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise ClientError(422, f"hints: not valid JSON ({error})") from None
-    if isinstance(data, list):
-        data = {"points": data}
-    if not isinstance(data, dict) or not isinstance(data.get("points", []), list):
-        raise ClientError(422, 'hints: expected {"points": [{"x": ..., "y": ..., "color": "#rrggbb"}, ...]}')
-    points = data.get("points", [])
-    if len(points) > MAX_HINTS:
-        raise ClientError(422, f"hints: {len(points)} points; at most {MAX_HINTS}")
-    for i, point in enumerate(points, 1):
-        if not isinstance(point, dict):
-            raise ClientError(422, f"hints: point {i} is not an object with x, y and color")
-        for key in ("x", "y"):
-            value = point.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-                raise ClientError(422, f"hints: point {i}: {key} must be a number")
-        if not isinstance(point.get("color"), str):
-            raise ClientError(422, f'hints: point {i}: color must be a string such as "#1f4fa0"')
-        radius = point.get("radius")
-        if radius is not None and (
-            isinstance(radius, bool) or not isinstance(radius, (int, float)) or radius < 0
-        ):
-            raise ClientError(422, f"hints: point {i}: radius must be a number >= 0")
-        if not (0 <= point["x"] < width and 0 <= point["y"] < height):
-            raise ClientError(
-                422,
-                f"hints: point {i} ({point['x']:g}, {point['y']:g}) is outside the {width} x {height} image",
-            )
-    return data
 
 
 def multipart_schema(

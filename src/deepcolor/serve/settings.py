@@ -24,6 +24,23 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def is_wildcard(host: str) -> bool:
+    """True for the all-interfaces addresses (0.0.0.0, ::), which serve every address of this machine."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def is_ip_literal(host: str) -> bool:
+    """True for an IPv4 address or an IPv6 address (bracketed or not)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def is_loopback(host: str) -> bool:
     """True for localhost, 127.0.0.0/8 and ::1 (the addresses only this machine can reach)."""
     if host.strip().lower() in ("localhost", "localhost.localdomain"):
@@ -52,6 +69,12 @@ class Settings:
         torch_threads: PyTorch's intra-op threads, set once when the server starts (None: left as they are;
             the command sets 1, since the pool already keeps every core busy with one request each).
         retry_after_s: the Retry-After value of a 503.
+        host: the address the server listens on; with the loopback names, the Host headers it answers.
+        allowed_hosts: further host names a request's Host header may carry (a name this machine has in
+            DNS, say); any other Host is refused with a 400, so that a web page elsewhere cannot reach the
+            server through DNS rebinding.
+        body_timeout_s: a request's whole body must arrive within this many seconds (else a 408); the body
+            is read before the request takes a place in the pool, so a slow client never holds one.
     """
 
     model: str = "default"
@@ -64,6 +87,9 @@ class Settings:
     token: str | None = None
     torch_threads: int | None = None
     retry_after_s: int = 1
+    host: str = "127.0.0.1"
+    allowed_hosts: list[str] = field(default_factory=list)
+    body_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -78,6 +104,23 @@ class Settings:
             raise ValueError(f"max_pixels must be >= 1. Got {self.max_pixels}")
         if self.token is not None and not self.token.strip():
             raise ValueError("token must not be empty")
+        if not self.body_timeout_s > 0:
+            raise ValueError(f"body_timeout_s must be > 0. Got {self.body_timeout_s}")
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether a request's Host header (its name, without the port) is one this server answers to:
+        the loopback names, `host`, `allowed_hosts`, and any address literal when `host` is a wildcard
+        (0.0.0.0, ::). An address literal cannot be rebound by DNS; a name can."""
+        name = host.strip().lower().rstrip(".")
+        if not name:
+            return False
+        served = {"localhost", "127.0.0.1", "::1", "[::1]", self.host.lower()}
+        served.update(allowed.strip().lower().rstrip(".") for allowed in self.allowed_hosts)
+        if name in served or name.strip("[]") in {s.strip("[]") for s in served}:
+            return True
+        if is_ip_literal(name) and ipaddress.ip_address(name.strip("[]")).is_loopback:
+            return True
+        return is_wildcard(self.host) and is_ip_literal(name)
 
     @property
     def max_upload_bytes(self) -> int:
