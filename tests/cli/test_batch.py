@@ -113,13 +113,21 @@ def test_check_not_input(tmp_path):
 
 @click.command()
 @batch.image_options
-def copy_command(inputs, output, recursive, overwrite, max_pixels):
+def copy_command(inputs, output, recursive, overwrite, skip_existing, max_pixels):
     """A tiny command built the documented way: copies images as PNG."""
-    job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
+    job = batch.Batch.from_cli(
+        inputs,
+        output,
+        recursive=recursive,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        output_suffixes=lambda path: [".png"],
+    )
 
     def process(it: InputItem) -> None:
+        out = job.output_path(it, ".png")
         image = read_image(it.path, max_pixels)
-        write_image(job.output_path(it, ".png"), image.rgb, alpha=image.alpha)
+        write_image(out, image.rgb, alpha=image.alpha)
 
     sys.exit(job.run(process, desc="copy"))
 
@@ -232,7 +240,11 @@ def test_an_existing_output_is_left_alone_unless_overwrite(tmp_path):
     assert message_lines(result.stderr) == [
         f"deepcolor: {out / 'a.png'}: exists; pass --overwrite to replace it"
     ]
-    assert result.stderr.splitlines()[-1] == "copied 1 of 2 images; 1 failed"
+    assert result.stderr.splitlines()[-2:] == [
+        "copied 1 of 2 images; 1 failed",
+        "1 output exists already: pass --skip-existing to leave those inputs alone, or --overwrite to "
+        "replace them",
+    ]
     assert (out / "a.png").read_bytes() == b"someone's file"
     assert read_image(out / "b.png").rgb.shape == (2, 3, 3)
     result = CliRunner().invoke(copy_command, [*map(str, src), "-o", str(out), "--overwrite"])
@@ -343,7 +355,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, ev
 
 @click.command()
 @batch.image_options
-def command(inputs, output, recursive, overwrite, max_pixels):
+def command(inputs, output, recursive, overwrite, skip_existing, max_pixels):
     job = batch.Batch.from_cli(inputs, output)
 
     def process(item):
@@ -433,3 +445,147 @@ def test_a_sigterm_the_process_ignores_stays_ignored():
         assert seen == [signal.SIG_IGN] and signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_skip_existing_counts_the_outputs_already_there_and_exits_0(tmp_path):
+    good_images(tmp_path / "in", *(f"{i:02d}.png" for i in range(5)))
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("00.png", "02.png", "03.png"):  # a batch cut short by Ctrl-C, or someone's files
+        (out / name).write_bytes(b"there before")
+    result = CliRunner().invoke(copy_command, [str(tmp_path / "in"), "-o", str(out), "--skip-existing"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == ["copied 2 of 5 images; 3 skipped"]
+    assert all((out / name).read_bytes() == b"there before" for name in ("00.png", "02.png", "03.png"))
+    assert read_image(out / "01.png").rgb.shape == (2, 3, 3) and (out / "04.png").is_file()
+    again = CliRunner().invoke(copy_command, [str(tmp_path / "in"), "-o", str(out), "--skip-existing"])
+    assert again.exit_code == 0 and again.stderr.splitlines() == ["copied 0 of 5 images; 5 skipped"]
+
+
+def test_skip_existing_and_overwrite_exclude_each_other(tmp_path):
+    src = good_images(tmp_path / "in", "a.png")
+    result = CliRunner().invoke(
+        copy_command, [str(src[0]), "-o", str(tmp_path / "o"), "--skip-existing", "--overwrite"]
+    )
+    assert result.exit_code == 2 and "--overwrite and --skip-existing exclude each other" in result.stderr
+
+
+def test_skipped_and_failed_are_counted_apart(capsys):
+    def process(it: InputItem) -> None:
+        if it.path.name == "s.png":
+            raise batch.Skipped("out/s.png: exists; skipped")
+        if it.path.name == "f.png":
+            raise ImageError(it.path, "truncated or corrupt image data")
+
+    results = []
+    items = [item("a.png"), item("s.png"), item("f.png")]
+    assert batch.run_batch(items, process, desc="colorize", on_result=results.append) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "deepcolor: f.png: truncated or corrupt image data",
+        "colorized 1 of 3 images; 1 skipped, 1 failed",
+    ]
+    assert [(r.source.name, r.status, r.reason) for r in results] == [
+        ("a.png", "ok", None),
+        ("s.png", "skipped", "out/s.png: exists; skipped"),
+        ("f.png", "failed", "f.png: truncated or corrupt image data"),
+    ]
+
+
+def test_outdir_that_is_no_folder_is_one_accurate_line(tmp_path):
+    src = good_images(tmp_path / "in", "a.png")
+    result = CliRunner().invoke(copy_command, [str(src[0]), "-o", "/dev/null"])
+    assert result.exit_code == 2
+    assert "/dev/null: is a character device, not a folder" in result.stderr
+    assert "File exists" not in result.stderr
+
+
+def test_outputs_in_the_input_folder_are_not_inputs_of_the_next_run(tmp_path):
+    folder = tmp_path / "photos"
+    write_image(folder / "camera.jpg", np.full((2, 3), 0.5))
+    write_image(folder / "moon.png", np.full((2, 3), 0.25))
+    first = CliRunner().invoke(copy_command, [str(folder), "-o", str(folder)])
+    assert first.exit_code == 1  # moon.png onto itself: an input, refused
+    assert sorted(p.name for p in folder.iterdir()) == ["camera.jpg", "camera.png", "moon.png"]
+    for _ in range(2):  # camera.png is camera.jpg's output, not a new input: no camera_png.png drift
+        again = CliRunner().invoke(copy_command, [str(folder), "-o", str(folder)])
+        assert again.exit_code == 1
+        lines = message_lines(again.stderr)
+        assert f"deepcolor: {folder / 'camera.png'}: exists; pass --overwrite to replace it" in lines
+        assert lines[0].startswith("deepcolor: warning: 1 file under the output folder is what this run")
+        assert sorted(p.name for p in folder.iterdir()) == ["camera.jpg", "camera.png", "moon.png"]
+    skipping = CliRunner().invoke(copy_command, [str(folder), "-o", str(folder), "--skip-existing"])
+    assert "copied 0 of 2 images; 1 skipped, 1 failed" in skipping.stderr  # moon.png: still its own input
+
+
+def test_a_name_with_a_newline_is_shown_as_the_shell_shows_it(tmp_path):
+    bad = tmp_path / "in" / "a\nb.png"
+    bad.parent.mkdir()
+    bad.write_bytes(b"not an image")
+    good_images(tmp_path / "in", "c.png")
+    result = CliRunner().invoke(copy_command, [str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    lines = message_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith(f"deepcolor: $'{tmp_path}/in/a\\nb.png': ")
+
+
+def test_an_interrupted_item_never_removes_a_file_another_process_finished(tmp_path):
+    (job_item,) = items = [InputItem(path=tmp_path / "a.png", stem=Path("a"))]
+    job = batch.Batch(items=items, outdir=tmp_path / "out")
+
+    def process(it: InputItem) -> None:
+        out = job.output_path(it, ".png")  # not there yet
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(b"the other run's finished output")  # a faster run of the same command
+        raise KeyboardInterrupt  # then Ctrl-C here
+
+    with pytest.raises(SystemExit) as stop:
+        job.run(process, desc="copy")
+    assert stop.value.code == 130
+    assert (tmp_path / "out" / "a.png").read_bytes() == b"the other run's finished output"
+
+
+# One output per input, whose write blocks half-way when SLOW is set: two runs of it race on one output.
+RACING_BATCH = """
+import os, signal, sys, time
+import click
+from deepcolor.cli import batch
+from deepcolor.io import atomic_write
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+@click.command()
+@batch.image_options
+def command(inputs, output, recursive, overwrite, skip_existing, max_pixels):
+    job = batch.Batch.from_cli(inputs, output)
+
+    def process(item):
+        with atomic_write(job.output_path(item, ".png"), overwrite=False) as f:
+            f.write(b"written by " + os.environ["WHO"].encode())
+            if os.environ["WHO"] == "slow":
+                print("writing", flush=True)
+                time.sleep(60)
+
+    sys.exit(job.run(process, desc="copy"))
+
+command()
+"""
+
+
+def test_two_runs_on_one_output_the_slow_ones_ctrl_c_keeps_the_fast_ones_file(tmp_path):
+    (source,) = good_images(tmp_path / "in", "a.png")
+    out = tmp_path / "out"
+    argv = [sys.executable, "-c", RACING_BATCH, str(source), "-o", str(out)]
+    slow = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "WHO": "slow"}
+    )
+    try:
+        assert slow.stdout.readline() == "writing\n"
+        fast = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "WHO": "fast"})
+        assert fast.returncode == 0, fast.stderr
+        slow.send_signal(signal.SIGINT)
+        _, stderr = slow.communicate(timeout=30)
+    finally:
+        slow.kill()
+    assert slow.returncode == 130, stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]  # no temp file left either
+    assert (out / "a.png").read_bytes() == b"written by fast"

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from deepcolor.io import ImageError, atomic_write
+from deepcolor.io.atomic import remove_own_files, written_files
 
 
 def test_success_renames_into_place(tmp_path):
@@ -70,3 +71,25 @@ def test_temporary_names_are_hidden_and_unique(tmp_path):
         f.write(b"1")
         g.write(b"2")
     assert os.listdir(tmp_path) == ["a.png"]
+
+
+def test_own_files_are_removed_only_while_they_are_still_ours(tmp_path):
+    with written_files() as written:
+        with atomic_write(tmp_path / "mine.bin") as f:
+            f.write(b"mine")
+        with atomic_write(tmp_path / "replaced.bin") as f:
+            f.write(b"mine too")
+    assert [w.path.name for w in written] == ["mine.bin", "replaced.bin"]
+    with atomic_write(tmp_path / "replaced.bin") as f:  # another process's file under the name since
+        f.write(b"theirs")
+    remove_own_files(written)
+    assert sorted(os.listdir(tmp_path)) == ["replaced.bin"]
+    assert (tmp_path / "replaced.bin").read_bytes() == b"theirs"
+
+
+def test_nothing_is_recorded_outside_written_files(tmp_path):
+    with written_files() as written:
+        pass
+    with atomic_write(tmp_path / "f.bin") as f:
+        f.write(b"x")
+    assert written == []

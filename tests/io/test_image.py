@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from pathlib import Path
@@ -426,6 +427,20 @@ def test_missing_file_and_folder(tmp_path):
         read_image(tmp_path / "nope.png")
     with pytest.raises(ImageError, match="is a folder, not an image file"):
         read_image(tmp_path)
+
+
+def test_a_device_or_a_pipe_is_named_for_what_it_is(tmp_path):
+    with pytest.raises(ImageError, match=r"^/dev/zero: is a character device, not an image file$"):
+        read_image("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(ImageError, match=r"pipe\.png: is a pipe, not an image file$"):
+        read_image(tmp_path / "pipe.png")
+
+
+def test_a_name_with_a_newline_stays_one_line(tmp_path):
+    with pytest.raises(ImageError) as error:
+        read_image(tmp_path / "a\nb.png")
+    assert str(error.value) == f"$'{tmp_path}/a\\nb.png': no such file"
 
 
 def test_binary_junk_is_not_an_image(tmp_path):

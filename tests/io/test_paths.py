@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from deepcolor.io import InputItem, expand_inputs, is_image_name
+from deepcolor.io.paths import OUTPUT_OF_RUN, display_path
 
 
 def touch(*paths: Path) -> None:
@@ -292,3 +293,48 @@ def test_an_empty_input_name_is_not_the_current_folder(tmp_path, monkeypatch):
     touch(tmp_path / "x.png")
     monkeypatch.chdir(tmp_path)
     assert [(i.stem.as_posix(), i.error) for i in expand_inputs([""])] == [(".", "empty input name")]
+
+
+def test_display_path_quotes_control_characters_as_the_shell_does():
+    assert display_path("photos/a b.png") == "photos/a b.png"
+    assert display_path("a\nb.png") == "$'a\\nb.png'"
+    assert display_path("it's\t\x1b.png") == "$'it\\'s\\t\\x1b.png'"
+
+
+def test_an_output_of_the_run_in_the_input_folder_is_not_an_input(tmp_path):
+    for name in ("camera.png", "camera.jpg", "moon.png", "moon_lab.png"):
+        (tmp_path / name).write_bytes(b"x")
+
+    def to_jpg(path: Path) -> list[str]:
+        return [".jpg"]
+
+    items = expand_inputs([tmp_path], outdir=tmp_path, output_suffixes=to_jpg)
+    images = {item.path.name: item.stem.as_posix() for item in items if item.warning is None}
+    outputs = [item.path.name for item in items if item.warning == OUTPUT_OF_RUN]
+    assert outputs == ["camera.jpg"]  # what camera.png gets with --format jpg
+    assert images == {"camera.png": "camera", "moon.png": "moon", "moon_lab.png": "moon_lab"}
+    # the same folder written elsewhere: every file is an input, names made distinct as before
+    elsewhere = expand_inputs([tmp_path], outdir=tmp_path / "out", output_suffixes=to_jpg)
+    assert sorted(item.stem.as_posix() for item in elsewhere) == [
+        "camera_jpg",
+        "camera_png",
+        "moon",
+        "moon_lab",
+    ]
+    # a file named by the user stays an input
+    named = expand_inputs(
+        [tmp_path / "camera.png", tmp_path / "camera.jpg"], outdir=tmp_path, output_suffixes=to_jpg
+    )
+    assert [item.warning for item in named] == [None, None]
+
+
+def test_every_output_of_an_input_is_recognised(tmp_path):
+    for name in ("x.png", "x.jpg", "x.uncertainty.png"):  # colorize -o . --format jpg --uncertainty, run once
+        (tmp_path / name).write_bytes(b"x")
+    items = expand_inputs([tmp_path], outdir=tmp_path, output_suffixes=lambda p: [".jpg", ".uncertainty.png"])
+    assert [(item.path.name, item.warning) for item in items] == [
+        ("x.jpg", OUTPUT_OF_RUN),
+        ("x.png", None),
+        ("x.uncertainty.png", OUTPUT_OF_RUN),
+    ]
+    assert items[1].stem == Path("x")

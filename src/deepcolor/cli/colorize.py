@@ -1,11 +1,18 @@
 """`deepcolor colorize`: grey photos -> colour photos at their full resolution.
 
-For each image, writes ``OUTDIR/<name>.<ext>`` (the input's format unless ``--format``): the network sees
-L* at ``--render-size``, its ab prediction is upsampled guided by the full-resolution L*, and joined with the
-original L*, so every detail of the input is kept. Alpha, EXIF, the ICC profile and 16-bit depth (PNG, TIFF)
-are kept. A colour input is reduced to its L* first, and a warning says so; a grey photo stored as RGB is
-recognised as grey. Each file goes through `deepcolor.inference.images.process_file`, the pipeline that the
-Python API and the web service share (`run_task`, also `deepcolor enhance`'s).
+For each image, writes ``OUTDIR/<name>.<ext>`` (the input's format unless ``--format``; PNG for a GIF, whose
+palette cannot hold the colours): the network sees L* at ``--render-size``, its ab prediction is upsampled
+guided by the full-resolution L*, and joined with the original L*, so every detail of the input is kept.
+Alpha, EXIF, the ICC profile and 16-bit depth (PNG, TIFF) are kept. A colour input is reduced to its L*
+first, and a warning says so; a grey photo stored as RGB is recognised as grey.
+
+The inputs are read ``--batch-size`` at a time and go through
+`deepcolor.inference.images.process_images`, the batch entry of the file pipeline that the Python API and
+the web service share, so the network runs on several images at once; each result is then written. Only one
+chunk of images is held in memory. `deepcolor enhance` goes image by image through `run_task`.
+
+`prepare_item` is where one input is dispatched: the place for other kinds of input (a video file) to
+branch off before the images are batched.
 
 The model options (`model_options`) are shared with `deepcolor enhance` and `deepcolor demo`.
 """
@@ -14,14 +21,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from deepcolor.cli import batch
+from deepcolor.io.paths import display_path
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# What the uncertainty map adds to an output's stem (deepcolor.inference.images.uncertainty_output).
+UNCERTAINTY_SUFFIX = ".uncertainty.png"
 
 # Output formats for --format, and the extension each writes.
 FORMATS = {"png": ".png", "jpg": ".jpg", "tif": ".tif", "webp": ".webp", "bmp": ".bmp"}
@@ -30,9 +42,9 @@ FORMATS = {"png": ".png", "jpg": ".jpg", "tif": ".tif", "webp": ".webp", "bmp": 
 RENDER_SIZE_RANGE = (16, 4096)
 # deepcolor.inference.pipeline.BACKENDS, spelled out so that --help does not import torch (a test checks).
 BACKENDS = ("auto", "torch", "onnxruntime")
-# Pillow modes of grey sources. No longer the grey rule (that is `LoadedImage.channels_equal`, see
-# deepcolor.inference.images); kept for callers that still import it.
-GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+# Images in one network call by default (--batch-size): what a chunk holds in memory, full-size images
+# included.
+DEFAULT_BATCH_SIZE = 8
 
 
 def model_options(f: F) -> F:
@@ -93,8 +105,8 @@ def load_colorizer(model: str, device: str, backend: str) -> Any:
 
 
 def output_suffix(path: Path, fmt: str | None) -> str:
-    """The extension to write: --format's, else the input's when writable, else .png (the rule is
-    `deepcolor.io.output_suffix`; this name is kept for the other commands)."""
+    """The extension to write: --format's, else the input's when writable, else .png
+    (`deepcolor.io.output_suffix`, the API's rule too)."""
     from deepcolor.io import output_suffix as rule
 
     return rule(path, fmt)
@@ -114,10 +126,9 @@ def run_task(
     colorizer: Any,
     fmt: str | None,
     max_pixels: int,
-    per_item: Callable[[Any], dict[str, Any]] | None = None,
     **options: Any,
 ) -> int:
-    """The batch of `deepcolor colorize` or `deepcolor enhance`: each input through the one file pipeline
+    """The batch of `deepcolor enhance`, image by image: each input through the one file pipeline
     (`deepcolor.inference.images.process_file`), its notes printed as warnings. Returns the exit code.
 
     Without --overwrite a file that appears under the output's name while the image is processed is left
@@ -126,22 +137,83 @@ def run_task(
     from deepcolor.io import InputItem
 
     def process(item: InputItem) -> None:
-        extra = per_item(item) if per_item is not None else {}  # a bad hint fails here, before any write
         out_path = job.output_path(item, output_suffix(item.path, fmt))
         result = process_file(
-            item.path,
-            out_path,
-            colorizer,
-            task,
-            max_pixels=max_pixels,
-            overwrite=job.overwrite,
-            **options,
-            **extra,
+            item.path, out_path, colorizer, task, max_pixels=max_pixels, overwrite=job.overwrite, **options
         )
         for note in result.notes:
-            batch.echo_warning(f"{item.path}: {note}")
+            batch.echo_warning(f"{display_path(item.path)}: {note}")
 
     return job.run(process, desc=task)
+
+
+@dataclass
+class Prepared:
+    """One input read and ready for the network: its image, its own options, where its results go."""
+
+    image: Any  # deepcolor.io.LoadedImage
+    options: dict[str, Any]
+    output: Path
+    uncertainty_output: Path | None
+
+
+def colorize_step(
+    job: batch.Batch,
+    colorizer: Any,
+    guidance: Guidance,
+    fmt: str | None,
+    max_pixels: int,
+    batch_size: int,
+    **options: Any,
+) -> batch.Chunked[Prepared]:
+    """The `batch.Chunked` step of `deepcolor colorize`: read and check each input (`prepare_item`), run a
+    chunk through `deepcolor.inference.images.process_images`, write each result (`finish_item`)."""
+    from deepcolor.inference.images import process_images
+
+    def infer(prepared: list[Prepared]) -> list[object]:
+        return process_images(
+            [p.image for p in prepared],
+            colorizer,
+            "colorize",
+            per_image=[p.options for p in prepared],
+            batch_size=batch_size,
+            in_place=True,
+            **options,
+        )
+
+    return batch.Chunked(
+        prepare=lambda item: prepare_item(
+            job, item, guidance, fmt, max_pixels, bool(options.get("uncertainty"))
+        ),
+        infer=infer,
+        finish=lambda item, prepared, result: finish_item(job, item, prepared, result),
+        size=batch_size,
+    )
+
+
+def prepare_item(
+    job: batch.Batch, item: Any, guidance: Guidance, fmt: str | None, max_pixels: int, uncertainty: bool
+) -> Prepared:
+    """One input before the network: its output names (refused or skipped as the flags say, before any
+    reading), its hints and reference (a bad hint file fails it here), its pixels."""
+    from deepcolor.io import read_image
+
+    suffixes = [output_suffix(item.path, fmt)] + ([UNCERTAINTY_SUFFIX] if uncertainty else [])
+    output, *maps = job.output_paths(item, *suffixes)
+    options = guidance.options_for(item)
+    image = read_image(item.path, max_pixels)
+    return Prepared(image, options, output, maps[0] if maps else None)
+
+
+def finish_item(job: batch.Batch, item: Any, prepared: Prepared, result: Any) -> None:
+    """Write one result (and its uncertainty map), and print its notes as warnings."""
+    from deepcolor.inference.images import write_result, write_uncertainty
+
+    for note in result.notes:
+        batch.echo_warning(f"{display_path(item.path)}: {note}")
+    write_result(result, prepared.output, overwrite=job.overwrite)
+    if prepared.uncertainty_output is not None and result.uncertainty is not None:
+        write_uncertainty(result.uncertainty, prepared.uncertainty_output)
 
 
 @click.command()
@@ -184,11 +256,20 @@ def run_task(
     help="Also write OUTDIR/<name>.uncertainty.png: a heat map of where the model is unsure (a hint helps "
     "most there).",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 256),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Images read and run through the network together (more is faster on a GPU, and holds more images "
+    "in memory).",
+)
 def command(
     inputs: tuple[str, ...],
     output: Path,
     recursive: bool,
     overwrite: bool,
+    skip_existing: bool,
     max_pixels: int,
     model: str,
     render_size: int | None,
@@ -200,6 +281,7 @@ def command(
     hint_strings: tuple[str, ...],
     reference_path: Path | None,
     uncertainty: bool,
+    batch_size: int,
 ) -> None:
     """Colorize grey photos at their full resolution.
 
@@ -208,32 +290,50 @@ def command(
     upsampled along the edges of the full-resolution photo and joined with its original lightness.
     A colour input is reduced to its lightness (CIE L*) first.
     """
-    job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
+    job = batch.Batch.from_cli(
+        inputs,
+        output,
+        recursive=recursive,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        output_suffixes=lambda path: (
+            [output_suffix(path, fmt)] + ([UNCERTAINTY_SUFFIX] if uncertainty else [])
+        ),
+    )
     images = [item for item in job.items if item.error is None and item.warning is None]
     guidance = Guidance.from_cli(hints_path, hint_strings, reference_path, images)
     colorizer = load_colorizer(model, device, backend)
-    code = run_task(
-        "colorize",
+    step = colorize_step(
         job,
         colorizer,
+        guidance,
         fmt,
         max_pixels,
-        per_item=guidance.options_for,
+        batch_size,
         render_size=render_size,
         saturation=saturation,
         uncertainty=uncertainty,
     )
+    code = job.run(step, desc="colorize")
     sys.exit(max(code, guidance.report_unused()))
 
 
 class Guidance:
     """--hints / --hint / --reference: which hints and reference go with which input."""
 
-    def __init__(self, hints: dict[str, Any], references: dict[str, Path], hint_dir: Path | None) -> None:
+    def __init__(
+        self,
+        hints: dict[str, Any],
+        references: dict[str, Path],
+        hint_dir: Path | None,
+        reference_dir: Path | None = None,
+    ) -> None:
         self.hints = hints  # input path (str) -> hint file Path or a list of --hint strings
         self.references = references  # input path (str) -> reference photo
         self.hint_dir = hint_dir
+        self.reference_dir = reference_dir  # --reference DIR: an input without <stem>.* there gets a warning
         self.unused: list[Path] = []
+        self._reference: tuple[Path, Any] | None = None  # the last reference read, reused by the next input
 
     @classmethod
     def from_cli(
@@ -269,8 +369,10 @@ class Guidance:
             elif images:
                 hints[str(images[0].path)] = hints_path  # read (and its errors reported) with its input
         references: dict[str, Path] = {}
+        reference_dir = None
         if reference_path is not None:
             if reference_path.is_dir():
+                reference_dir = reference_path
                 files = {f.stem: f for f in sorted(reference_path.iterdir()) if f.is_file()}
                 for item in images:
                     if item.path.stem in files:
@@ -280,7 +382,7 @@ class Guidance:
             else:
                 for item in images:
                     references[str(item.path)] = reference_path
-        guidance = cls(hints, references, hint_dir)
+        guidance = cls(hints, references, hint_dir, reference_dir)
         if hint_dir is not None:
             known = {item.path.stem for item in images}
             guidance.unused = [f for f in sorted(hint_dir.glob("*.json")) if f.stem not in known]
@@ -294,17 +396,44 @@ class Guidance:
         given = self.hints.get(str(item.path))
         if isinstance(given, Path):
             options["hints"] = read_hint_file(given)
-            options["hint_source"] = str(given)
+            options["hint_source"] = display_path(given)
         elif given:
             options["hints"] = parse_hints(given, "--hint")
             options["hint_source"] = "--hint"
         reference = self.references.get(str(item.path))
         if reference is not None:
-            options["reference"] = reference
+            options["reference"] = self._read_reference(reference)
+        elif self.reference_dir is not None:
+            batch.echo_warning(
+                f"{display_path(item.path)}: no reference photo named {item.path.stem}.* in "
+                f"{display_path(self.reference_dir)}; colorized without one"
+            )
         return options
+
+    def _read_reference(self, path: Path) -> Any:
+        """The reference photo as a LoadedImage, read once while consecutive inputs share it; a grey one
+        gets a warning (it has no colours to follow). HintError when it cannot be read: its input fails."""
+        from deepcolor.hints.points import HintError
+        from deepcolor.io import ImageError, read_image
+
+        if self._reference is not None and self._reference[0] == path:
+            return self._reference[1]
+        self._reference = None
+        try:
+            image = read_image(path)
+        except ImageError as error:
+            raise HintError(f"reference {error}") from None
+        if image.is_gray:
+            batch.echo_warning(
+                f"{display_path(path)}: the reference photo is grey; it has no colours to follow"
+            )
+        self._reference = (path, image)
+        return image
 
     def report_unused(self) -> int:
         """A hint file in the --hints folder for no input is an error (one line each); returns 1 if any."""
         for file in self.unused:
-            batch.echo_error(f"{file}: a hint file for a missing input (no input named {file.stem}.*)")
+            batch.echo_error(
+                f"{display_path(file)}: a hint file for a missing input (no input named {file.stem}.*)"
+            )
         return 1 if self.unused else 0

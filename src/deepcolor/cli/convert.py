@@ -139,6 +139,7 @@ def command(
     output: str,
     recursive: bool,
     overwrite: bool,
+    skip_existing: bool,
     max_pixels: int,
     space: str,
     npy: bool,
@@ -153,18 +154,26 @@ def command(
     """
     import torch
 
-    job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
+    suffixes = [f"_{space}.png", f"_{space}.npy"] if npy else [f"_{space}.png"]
+    job = batch.Batch.from_cli(
+        inputs,
+        output,
+        recursive=recursive,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        output_suffixes=lambda path: suffixes,
+    )
     convert = converter(space, gray_method)
 
     def process(item: InputItem) -> None:
+        sheet_path, *npy_paths = job.output_paths(item, *suffixes)
+        npy_path = npy_paths[0] if npy_paths else None
         image = read_image(item.path, max_pixels)
-        sheet_path = job.output_path(item, f"_{space}.png")
-        npy_path = job.output_path(item, f"_{space}.npy") if npy else None
         rgb = to_tensor(image.rgb)  # (1, 3, H, W)
         with torch.no_grad():
             if npy_path is not None:
                 full = to_numpy(convert(rgb))  # (H, W, C) at full resolution
-                write_npy(npy_path, full.astype(np.float32, copy=False))
+                write_npy(npy_path, full.astype(np.float32, copy=False), overwrite=job.overwrite)
             small = _shrink(rgb, tile_size)
             channels = to_numpy(convert(small))
         alpha = image.alpha
@@ -179,6 +188,6 @@ def command(
             tile_size=tile_size,
             gray_method=gray_method,
         )
-        write_image(sheet_path, sheet)
+        write_image(sheet_path, sheet, overwrite=job.overwrite)
 
     sys.exit(job.run(process, desc="convert"))

@@ -61,6 +61,7 @@ def command(
     output: Path,
     recursive: bool,
     overwrite: bool,
+    skip_existing: bool,
     max_pixels: int,
     method: str,
     bit_depth: str | None,
@@ -75,7 +76,14 @@ def command(
     """
     from deepcolor.decolor import decolorize_file
 
-    job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
+    job = batch.Batch.from_cli(
+        inputs,
+        output,
+        recursive=recursive,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        output_suffixes=lambda path: [output_suffix(path, fmt)],
+    )
     if bit_depth == "16" and fmt is not None and fmt not in ("png", "tif"):
         raise click.BadParameter("16 bits need --format png or tif", param_hint="--bit-depth")
     totals = {"done": 0, "in": 0, "out": 0}

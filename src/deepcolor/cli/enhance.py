@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from deepcolor.cli import batch
-from deepcolor.cli.colorize import format_option, load_colorizer, model_options, run_task
+from deepcolor.cli.colorize import format_option, load_colorizer, model_options, output_suffix, run_task
 
 # deepcolor.inference.enhance's defaults, spelled out so that --help does not import torch (a test checks).
 DEFAULT_STRENGTH = 0.8
@@ -46,6 +46,7 @@ def command(
     output: Path,
     recursive: bool,
     overwrite: bool,
+    skip_existing: bool,
     max_pixels: int,
     model: str,
     render_size: int | None,
@@ -62,7 +63,14 @@ def command(
     colours from the lightness; they are blended into the photo where its own colours are dull compared with
     the prediction, never where they are already vivid. A grey input is colorized (at --strength).
     """
-    job = batch.Batch.from_cli(inputs, output, recursive=recursive, overwrite=overwrite)
+    job = batch.Batch.from_cli(
+        inputs,
+        output,
+        recursive=recursive,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        output_suffixes=lambda path: [output_suffix(path, fmt)],
+    )
     colorizer = load_colorizer(model, device, backend)
     options = {"strength": strength, "clahe": clahe, "clahe_limit": clahe_limit, "render_size": render_size}
     sys.exit(run_task("enhance", job, colorizer, fmt, max_pixels, **options))

@@ -1,15 +1,20 @@
 """Atomic file writes: write a temporary file next to the target, then rename it into place.
 
 A crash, a full disk or a bad value half-way through never leaves a partial file under the target's name.
+`written_files()` records what this process moved into place, so that a caller undoing unfinished work (a
+batch item cut short by Ctrl-C) removes its own files, and only while they are still its own:
+`remove_own_files`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +26,43 @@ _CREATE_FLAGS = (
 )
 # Filesystems that cannot hard-link (FAT, some network mounts) answer with one of these.
 _NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS, errno.EACCES}
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """A file this process moved into place, and the identity (device, inode) it had then."""
+
+    path: Path
+    device: int
+    inode: int
+
+
+_RECORD: contextvars.ContextVar[list[WrittenFile] | None] = contextvars.ContextVar("_RECORD", default=None)
+
+
+@contextlib.contextmanager
+def written_files() -> Iterator[list[WrittenFile]]:
+    """Record every file that `atomic_write` moves into place inside the block (this thread or task only).
+
+    Yields:
+        The list that fills as files are written, in order.
+    """
+    record: list[WrittenFile] = []
+    token = _RECORD.set(record)
+    try:
+        yield record
+    finally:
+        _RECORD.reset(token)
+
+
+def remove_own_files(files: list[WrittenFile]) -> None:
+    """Remove each file of `files` that is still the one this process wrote (same device and inode): a file
+    that another process has put under the name since is never touched. Errors are ignored."""
+    for written in files:
+        with contextlib.suppress(OSError):
+            st = os.stat(written.path, follow_symlinks=False)
+            if (st.st_dev, st.st_ino) == (written.device, written.inode):
+                os.unlink(written.path)
 
 
 def _umask() -> int:
@@ -69,7 +111,11 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = True) -> Iterat
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # created 0600; give the file the usual permissions
+        st = os.stat(tmp)
         _move_into_place(tmp, target, overwrite)
+        record = _RECORD.get()
+        if record is not None:
+            record.append(WrittenFile(target, st.st_dev, st.st_ino))
     except OSError as e:
         raise ImageError(target, f"cannot write: {e.strerror or e}") from e
     finally:

@@ -7,6 +7,7 @@ import struct
 import zlib
 
 from deepcolor.errors import DeepcolorError
+from deepcolor.io.paths import display_path
 
 
 class ImageError(DeepcolorError):
@@ -20,7 +21,7 @@ class ImageError(DeepcolorError):
     def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
         self.path = os.fspath(path)
         self.problem = " ".join(str(problem).split())  # one line, whatever the cause said
-        super().__init__(f"{self.path}: {self.problem}")
+        super().__init__(f"{display_path(self.path)}: {self.problem}")  # a newline in a name shown as $'\n'
 
 
 class ImageWarning(UserWarning):

@@ -11,6 +11,15 @@ Inputs that are missing or unreadable (a folder that cannot be entered, a symbol
 and folders that yield no image, become items with an `error`, so that a command reports them in its batch
 like any other bad file, instead of stopping. A folder link that leads back to a folder being read (``a/self
 -> .``) is not followed again: it becomes an item with a `warning`, which is not an image and not a failure.
+
+When the output folder holds inputs too (``colorize photos -o photos``), a file found in a folder or by a
+pattern that is the output this run would write for another input (``camera.jpg`` beside ``camera.png`` with
+``--format jpg``) is an earlier result, not an input: it becomes an item with the warning `OUTPUT_OF_RUN`, so
+that a run repeated gives the same names and finds its outputs there (`expand_inputs`' `outdir` and
+`output_suffixes`).
+
+`display_path` is how messages show a file name: as the shell would, ``$'a\\nb.png'``, when it holds a control
+character, so that a line naming it stays one line and names that file.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import glob
 import os
 import stat
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +39,31 @@ from pathlib import Path
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 )
+
+
+# The warning of an input that is the output another input of the same run would write.
+OUTPUT_OF_RUN = "an output of another input of this run; not taken as an input"
+
+_SHELL_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A file name as messages show it: unchanged, unless it holds a control character (a newline, a tab,
+    an escape...), then quoted as bash shows it, ``$'a\\nb.png'``, so that the message stays one line."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return text
+    out = []
+    for c in text:
+        if c in _SHELL_ESCAPES:
+            out.append(_SHELL_ESCAPES[c])
+        elif ord(c) < 32 or ord(c) == 127:
+            out.append(f"\\x{ord(c):02x}")
+        else:
+            out.append(c)
+    return "$'" + "".join(out) + "'"
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,7 @@ class _Found:
     depth: int = 0  # number of root folder names put in front
     counter: int = 0  # last resort
     parents: tuple[str, ...] = field(default=())
+    named: bool = False  # named by the user as a file (not found in a folder or by a pattern)
 
     def stem(self) -> Path:
         name = self.rel.name
@@ -83,24 +118,79 @@ class _Found:
         return Path(*front, self.rel.parent, name)
 
 
-def expand_inputs(inputs: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[InputItem]:
+def expand_inputs(
+    inputs: Iterable[str | os.PathLike[str]],
+    recursive: bool = False,
+    *,
+    outdir: str | os.PathLike[str] | None = None,
+    output_suffixes: Callable[[Path], Iterable[str]] | None = None,
+) -> list[InputItem]:
     """Expand files, folders and glob patterns into images with distinct output stems.
 
     Args:
         inputs: what the user typed: files, folders, glob patterns (``*``, ``?``, ``[...]``, ``**``).
         recursive: also look in sub-folders of the folders given (``**`` in a pattern recurses anyway).
+        outdir: the output folder of the run, when the command writes one.
+        output_suffixes: what the command appends to an input's output stem (``[".jpg"]``, ``["_lab.png",
+            "_lab.npy"]``), given the input's path. With `outdir`, an input that is the output of another
+            input of the run gets the warning `OUTPUT_OF_RUN` instead of being an image.
 
     Returns:
         One `InputItem` per image, in input order (folder contents sorted by name), each file once. A missing
         or unreadable input, a pattern with no match and a folder without images each give one item with
-        `error` set; a folder link loop gives one item with `warning` set.
+        `error` set; a folder link loop and an output of the run give one item with `warning` set.
     """
     found: list[_Found] = []
     for raw in inputs:
         found.extend(_expand_one(Path(raw), os.fspath(raw), recursive))
     found = _dedupe(found)
-    _make_stems_unique([f for f in found if f.error is None and f.warning is None])
+    images = [f for f in found if f.error is None and f.warning is None]
+    if outdir is not None and output_suffixes is not None:
+        for f in _outputs_of_run(images, Path(outdir), output_suffixes):
+            f.warning = OUTPUT_OF_RUN
+        images = [f for f in images if f.warning is None]
+    _make_stems_unique(images)
     return [InputItem(path=f.path, stem=f.stem(), error=f.error, warning=f.warning) for f in found]
+
+
+def _outputs_of_run(
+    images: list[_Found], outdir: Path, output_suffixes: Callable[[Path], Iterable[str]]
+) -> list[_Found]:
+    """The images that are what another image of the run writes under `outdir` (with the stems made unique
+    among the rest, or its plain name), found until no more are: an earlier run's results in the input
+    folder. Cheap when `outdir` holds no input."""
+    root = Path(os.path.realpath(outdir))
+    inside = {}
+    for f in images:
+        real = Path(os.path.realpath(f.path))
+        if real.is_relative_to(root) and not f.named:  # a file the user named is an input whatever it is
+            inside[real] = f
+    dropped: dict[int, _Found] = {}
+    while inside:
+        active = [f for f in images if id(f) not in dropped]
+        _reset_stems(active)
+        _make_stems_unique(active)
+        new: dict[int, _Found] = {}
+        for f in active:
+            if id(f) in new:  # an output itself: what it would write does not count
+                continue
+            suffixes = list(output_suffixes(f.path))
+            for stem in {f.stem(), f.rel}:
+                for suffix in suffixes:
+                    target = Path(os.path.realpath(root / stem.parent / (stem.name + suffix)))
+                    other = inside.get(target)
+                    if other is not None and other is not f and id(other) not in dropped:
+                        new[id(other)] = other
+        if not new:
+            break
+        dropped.update(new)
+    _reset_stems(images)
+    return list(dropped.values())
+
+
+def _reset_stems(found: list[_Found]) -> None:
+    for f in found:
+        f.tagged, f.depth, f.counter = False, 0, 0
 
 
 def _expand_one(path: Path, raw: str, recursive: bool) -> list[_Found]:
@@ -123,7 +213,7 @@ def _expand_one(path: Path, raw: str, recursive: bool) -> list[_Found]:
             found.append(_missing(path, _empty_folder(path, recursive)))
         return found
     # a file named directly is always tried, whatever its extension
-    return [_Found(path, path.parent, Path(path.stem), path.suffix)]
+    return [_Found(path, path.parent, Path(path.stem), path.suffix, named=True)]
 
 
 def _problem(error: OSError) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +21,12 @@ MEMORY_NAME = "<memory>"
 # What `read_image` takes: a path, bytes, or a binary file object open for reading.
 ImageInput = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a pipe",
+    stat.S_IFSOCK: "a socket",
+}
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
@@ -90,6 +97,8 @@ class Source:
             raise self.error(f"cannot read: {e.strerror or e}") from None
         if self.path.is_dir():
             raise self.error("is a folder, not an image file")
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero, a pipe: no size to check, possibly endless
+            raise self.error(f"is {_KINDS.get(stat.S_IFMT(st.st_mode), 'a special file')}, not an image file")
         if st.st_size == 0:
             raise self.error("empty file (0 bytes)")
         if not os.access(self.path, os.R_OK):
