@@ -10,7 +10,7 @@ result row per input::
 A bad input is a ``failed`` row with a one-line reason, never an exception: one bad scan must not fail a run
 (Ray Data's ``max_errored_blocks`` is 0 by default). The steps are the local engine's, so the bytes written
 are the same: `deepcolor.io.read_image`, `deepcolor.inference.images.process_images` (the network on batches
-of images), `encode_result`; ``decolorize`` through `deepcolor.decolor.api.decolorize_loaded`.
+of images), `encode_result`; decolorize through `deepcolor.decolor`'s `decolorize_image`, `encode_grey`.
 
 Writes are atomic (`deepcolor.scale.files.write_bytes`). When Ray retries a batch (its worker was killed),
 outputs the first try already wrote are found in place: an output modified after the run began (`started`)
@@ -290,18 +290,15 @@ class RayColorizer:
         return out
 
     def _decolorize(self, image: Any, own: dict[str, Any], suffix: str) -> Any:
-        from deepcolor.decolor.api import decolorize_loaded
-        from deepcolor.io import encode_image
+        from deepcolor.decolor.api import decolorize_image, encode_grey
 
         options = {**self.options, **own}
         try:
-            array, write = decolorize_loaded(
+            grey = decolorize_image(
                 image,
                 options.get("method", self.model_name),
-                suffix,
-                bit_depth=options.get("bit_depth"),
                 keep_channels=bool(options.get("keep_channels", False)),
             )
-            return encode_image(array, suffix, **write, name=image.name), []
+            return encode_grey(grey, suffix, bit_depth=options.get("bit_depth")), []
         except ITEM_ERRORS as error:
             return error
