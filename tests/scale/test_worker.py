@@ -1,5 +1,6 @@
 """RayColorizer, called directly (as Ray calls it on a worker): rows for every input, the local engine's
-bytes, atomic writes, retries, memory, fsspec URLs. No Ray needed here; tests/scale/test_ray.py runs it on Ray.
+bytes, atomic writes, retries, memory, fsspec URLs. No Ray needed here; tests/scale/test_ray.py runs it on
+Ray.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import time
 
 import numpy as np
 import pytest
+from tests.scale.conftest import write_photos
 
 from deepcolor.scale.worker import RESULT_COLUMNS, RayColorizer
-from tests.scale.conftest import write_photos
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,6 @@ def test_enhance_and_decolorize_equal_the_local_pipeline(tmp_path, colorize_work
     rgb_path = tmp_path / "in" / "colour.png"
     rgb_path.parent.mkdir()
     from PIL import Image
-
     from tests.conftest import make_rgb, to_uint8
 
     Image.fromarray(to_uint8(make_rgb(30, 40))).save(rgb_path)
@@ -98,7 +98,8 @@ def test_enhance_and_decolorize_equal_the_local_pipeline(tmp_path, colorize_work
 
     grey = RayColorizer("decolorize", options={"method": "lcp"})
     assert grey.model_name == "lcp"
-    rows = call(grey, [rgb_path, rgb_path], [tmp_path / "d.jpg", tmp_path / "d16.png"], [{}, {"bit_depth": 16}])
+    outputs = [tmp_path / "d.jpg", tmp_path / "d16.png"]
+    rows = call(grey, [rgb_path, rgb_path], outputs, [{}, {"bit_depth": 16}])
     assert [r["status"] for r in rows] == ["ok", "ok"]
     decolorize_file(rgb_path, tmp_path / "d_ref.jpg", "lcp")
     decolorize_file(rgb_path, tmp_path / "d16_ref.png", "lcp", bit_depth=16)
