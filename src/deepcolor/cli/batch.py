@@ -60,6 +60,7 @@ manifest writer consumes.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import signal
 import stat
@@ -642,6 +643,23 @@ class Batch:
         leaves none of its files behind: nothing partial, per item as per file. Only files that this
         process wrote are removed, and only while they are still the ones it wrote.
         """
-        ran = _run(self.items, process, desc, None, verb, on_result)
+        ran = _run(self.items, process, desc, None, verb, on_result or _RESULT_HOOK.get())
         self.results = ran.results
         return ran.code
+
+
+# Where `Batch.run` also sends each `ItemResult` when its caller gives no `on_result`: set by an option that
+# wraps a whole command (--manifest, deepcolor.cli.ray_engine) without the command knowing of it.
+_RESULT_HOOK: contextvars.ContextVar[Callable[[ItemResult], object] | None] = contextvars.ContextVar(
+    "deepcolor_batch_result_hook", default=None
+)
+
+
+@contextlib.contextmanager
+def result_hook(on_result: Callable[[ItemResult], object]) -> Iterator[None]:
+    """Within the block, every `Batch.run` without its own `on_result` hands its results to `on_result`."""
+    token = _RESULT_HOOK.set(on_result)
+    try:
+        yield
+    finally:
+        _RESULT_HOOK.reset(token)
