@@ -258,13 +258,29 @@ class VideoReader:
             raise VideoError(
                 self.path, f"truncated: the stream ended after {count} of its {info.frames} frames"
             )
-        stream_duration = self.stream.duration
-        if not info.frames and stream_duration and last_time is not None and info.rate:
-            end = float(stream_duration * self.stream.time_base)
-            if last_time + 2.0 / float(info.rate) < end:
+        end, slack = self._expected_end()
+        if not info.frames and end is not None and last_time is not None:
+            frame = 1.0 / float(info.rate) if info.rate else 0.04
+            if last_time + frame + max(2 * frame, slack) < end:
                 raise VideoError(
                     self.path, f"truncated: the stream ended at {last_time:.2f} s of its {end:.2f} s"
                 )
+
+    def _expected_end(self) -> tuple[float | None, float]:
+        """When the video stream should end (seconds), by its header, and the slack allowed: the stream's own
+        duration, else its DURATION tag (Matroska), else the container's (audio may outlast video: 1 s)."""
+        stream = self.stream
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base), 0.0
+        tag = (stream.metadata or {}).get("DURATION")
+        if tag:
+            match = re.fullmatch(r"(\d+):(\d+):(\d+(?:\.\d+)?)", tag.strip())
+            if match:
+                hours, minutes, seconds = match.groups()
+                return int(hours) * 3600 + int(minutes) * 60 + float(seconds), 0.0
+        if self.container.duration:
+            return self.container.duration / 1_000_000, 1.0
+        return None, 0.0
 
 
 # ------------------------------------------------------------------------------------------------ writing
