@@ -59,6 +59,45 @@ def test_a_hint_folder_fails_only_the_input_with_a_bad_hint(tmp_path, hint_model
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
 
 
+def test_a_hint_file_nested_2000_deep_fails_its_input_alone(tmp_path, hint_model):
+    _photos(tmp_path / "in")
+    hints = tmp_path / "hints"
+    hints.mkdir()
+    (hints / "a.json").write_text('{"points": ' + "[" * 2000 + "]" * 2000 + "}")
+    code, output = _run(tmp_path / "in", "-o", tmp_path / "out", "--model", hint_model, "--hints", hints)
+    assert code == 1
+    assert f"deepcolor: {tmp_path / 'in' / 'a.png'}: {hints / 'a.json'}: JSON nested too deeply" in output
+    assert "Traceback" not in output and "RecursionError" not in output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.png"]
+    assert output.splitlines()[-1] == "colorized 1 of 2 images; 1 failed"
+
+
+def test_reference_warnings_a_folder_without_the_stem_and_a_grey_photo(tmp_path, hint_model):
+    _photos(tmp_path / "in")
+    references = tmp_path / "refs"
+    references.mkdir()
+    Image.fromarray(np.full((20, 20), 128, np.uint8)).save(references / "a.png")  # grey
+    code, output = _run(
+        tmp_path / "in", "-o", tmp_path / "out", "--model", hint_model, "--reference", references
+    )
+    assert code == 0, output
+    warnings = [line for line in output.splitlines() if line.startswith("deepcolor: warning:")]
+    assert warnings == [
+        f"deepcolor: warning: {references / 'a.png'}: the reference photo is grey; it has no colours to "
+        "follow",
+        f"deepcolor: warning: {tmp_path / 'in' / 'b.png'}: no reference photo named b.* in {references}; "
+        "colorized without one",
+    ]
+
+
+def test_a_reference_that_is_a_device_fails_with_an_accurate_reason(tmp_path, hint_model):
+    (photo,) = _photos(tmp_path / "in", ("a",))
+    code, output = _run(photo, "-o", tmp_path / "out", "--model", hint_model, "--reference", "/dev/zero")
+    assert code == 1
+    assert "reference /dev/zero: is a character device, not an image file" in output
+    assert "empty" not in output
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -1,14 +1,15 @@
 """User colour hints: parsing them (a JSON hint file, `X,Y,COLOR` strings, tuples) and turning them into the
 sparse map the model reads.
 
-The hint file (fixed by issue 11, so scripts can rely on it):
+The hint file (a fixed format, so that scripts can rely on it):
 
     {"points": [{"x": 120, "y": 45, "color": "#1f4fa0", "radius": 3}, ...]}
 
 `x`, `y` are pixel coordinates in the input image as displayed (after EXIF orientation), origin top-left;
 `color` is sRGB `#rgb` / `#rrggbb` or a CSS colour name; `radius` (optional, pixels of the input) makes the
 hint a square of side 2 * radius + 1 around the point. Only the colour's a*b* is used: the lightness always
-comes from the photo. Every problem raises `HintError` whose message is one line naming the source.
+comes from the photo. Every problem raises `HintError` whose message is one line naming the source, also for
+JSON nested too deeply to parse (`load_hint_json`) and values too big to show (shortened with `reprlib`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +26,21 @@ from typing import Any
 import numpy as np
 
 from deepcolor.errors import DeepcolorError
+from deepcolor.io.paths import display_path
 from deepcolor.normalization import AB_SCALE
 
 
 class HintError(DeepcolorError, ValueError):
     """A hint that cannot be used; the message is one line: `<source>: <problem>`."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 40, 40
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message quotes it: a repr cut short (nested lists, long strings) and one line."""
+    return " ".join(_REPR.repr(value).split())
 
 
 @dataclass(frozen=True)
@@ -50,40 +62,40 @@ def parse_color(value: Any, source: str) -> tuple[float, float, float]:
     from PIL import ImageColor
 
     if not isinstance(value, str) or not value.strip():
-        raise HintError(f"{source}: colour {value!r} is not a string such as '#1f4fa0' or 'navy'")
+        raise HintError(f"{source}: colour {_shown(value)} is not a string such as '#1f4fa0' or 'navy'")
     text = value.strip()
     if text.startswith("#") and len(text) not in (4, 7):
-        raise HintError(f"{source}: colour {value!r} must be #rgb or #rrggbb")
+        raise HintError(f"{source}: colour {_shown(value)} must be #rgb or #rrggbb")
     try:
         rgb = ImageColor.getrgb(text)
     except ValueError:
         raise HintError(
-            f"{source}: colour {value!r} does not parse (use #rgb, #rrggbb or a CSS name)"
+            f"{source}: colour {_shown(value)} does not parse (use #rgb, #rrggbb or a CSS name)"
         ) from None
     return (rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0)
 
 
 def _number(value: Any, what: str, source: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise HintError(f"{source}: {what} must be a number. Got {value!r}")
+        raise HintError(f"{source}: {what} must be a number. Got {_shown(value)}")
     return float(value)
 
 
 def _point_from_mapping(item: Any, source: str) -> PointHint:
     if not isinstance(item, Mapping):
-        raise HintError(f"{source}: each point must be an object with x, y and color. Got {item!r}")
+        raise HintError(f"{source}: each point must be an object with x, y and color. Got {_shown(item)}")
     missing = [k for k in ("x", "y", "color") if k not in item]
     if missing:
         raise HintError(f"{source}: a point lacks {', '.join(missing)}")
     unknown = sorted(set(item) - {"x", "y", "color", "radius"})
     if unknown:
-        raise HintError(f"{source}: unknown key {unknown[0]!r} in a point (keys: x, y, color, radius)")
+        raise HintError(f"{source}: unknown key {_shown(unknown[0])} in a point (keys: x, y, color, radius)")
     radius = None
     if item.get("radius") is not None:
         r = _number(item["radius"], "radius", source)
         if r < 0 or r > 256 or r != int(r):
             raise HintError(
-                f"{source}: radius must be a whole number of pixels in 0..256. Got {item['radius']!r}"
+                f"{source}: radius must be a whole number of pixels in 0..256. Got {_shown(item['radius'])}"
             )
         radius = int(r)
     return PointHint(
@@ -105,7 +117,9 @@ def parse_hints(hints: Any, source: str = "hints") -> list[PointHint]:
     if isinstance(hints, Mapping):
         unknown = sorted(set(hints) - {"points"})
         if unknown:
-            raise HintError(f'{source}: unknown key {unknown[0]!r} (a hint file holds {{"points": [...]}})')
+            raise HintError(
+                f'{source}: unknown key {_shown(unknown[0])} (a hint file holds {{"points": [...]}})'
+            )
         if "points" not in hints or not isinstance(hints["points"], list):
             raise HintError(f'{source}: a hint file holds {{"points": [...]}}')
         hints = hints["points"]
@@ -123,7 +137,9 @@ def parse_hints(hints: Any, source: str = "hints") -> list[PointHint]:
             keys = ("x", "y", "color", "radius")
             points.append(_point_from_mapping(dict(zip(keys, item, strict=False)), source))
         else:
-            raise HintError(f"{source}: a point must be (x, y, color), a dict or 'X,Y,COLOR'. Got {item!r}")
+            raise HintError(
+                f"{source}: a point must be (x, y, color), a dict or 'X,Y,COLOR'. Got {_shown(item)}"
+            )
     return points
 
 
@@ -131,11 +147,11 @@ def parse_hint_string(text: str, source: str = "--hint") -> PointHint:
     """`"X,Y,COLOR"` or `"X,Y,COLOR,RADIUS"` -> PointHint (COLOR as in `parse_color`)."""
     parts = [p.strip() for p in text.split(",")]
     if len(parts) not in (3, 4):
-        raise HintError(f"{source}: {text!r} must be X,Y,COLOR (for example 120,45,#1f4fa0)")
+        raise HintError(f"{source}: {_shown(text)} must be X,Y,COLOR (for example 120,45,#1f4fa0)")
     try:
         numbers = [float(parts[0]), float(parts[1])] + ([float(parts[3])] if len(parts) == 4 else [])
     except ValueError:
-        raise HintError(f"{source}: {text!r}: X and Y (and RADIUS) must be numbers") from None
+        raise HintError(f"{source}: {_shown(text)}: X and Y (and RADIUS) must be numbers") from None
     item: dict[str, Any] = {"x": numbers[0], "y": numbers[1], "color": parts[2]}
     if len(parts) == 4:
         item["radius"] = numbers[2]
@@ -144,18 +160,27 @@ def parse_hint_string(text: str, source: str = "--hint") -> PointHint:
 
 def read_hint_file(path: str | os.PathLike[str]) -> list[PointHint]:
     """A JSON hint file -> points; HintError naming the file for a missing file or malformed JSON."""
-    source = str(path)
+    source = display_path(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise HintError(f"{source}: no such hint file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise HintError(f"{source}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    return parse_hints(load_hint_json(text, source), source)
+
+
+def load_hint_json(text: str | bytes, source: str = "hints") -> Any:
+    """The JSON of a hint file or form field, parsed; HintError naming `source` for malformed JSON and for
+    JSON nested too deeply to parse (a hint file is 3 levels deep; Python's parser gives up near 1,000)."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise HintError(f"{source}: malformed JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    return parse_hints(data, source)
+    except RecursionError:
+        raise HintError(f'{source}: JSON nested too deeply (a hint file is {{"points": [...]}})') from None
+    except UnicodeDecodeError:
+        raise HintError(f"{source}: not UTF-8 text") from None
 
 
 def hints_to_json(points: Iterable[PointHint]) -> dict[str, Any]:
