@@ -501,3 +501,26 @@ def test_preview_cache_is_bounded():
     for i in range(3):
         cache.put(("m", i), item(400))
     assert sum(x.nbytes for x in cache._items.values()) <= 1000
+
+
+def test_docs_show_the_address_the_server_was_reached_at(client, make_client):
+    page = client.get("/docs", headers={"Host": "localhost:5123"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "curl -F file=@grey.jpg http://localhost:5123/api/colorize" in page.text
+    assert "127.0.0.1:8000" not in page.text and "{origin}" not in page.text
+    assert "Authorization" not in page.text
+    with_token = make_client(token="t").get("/docs", headers={"Host": "127.0.0.1:9000"})
+    assert "curl -H 'Authorization: Bearer TOKEN' -F file=@grey.jpg http://127.0.0.1:9000/" in with_token.text
+
+
+@pytest.mark.filterwarnings("ignore:clip.gif:deepcolor.io.ImageWarning")  # first frame: warned in the log
+def test_an_animated_gif_comes_back_as_png(client):
+    """The same rule as the command line: a GIF input gives a PNG (its first frame, not a dithered GIF)."""
+    frames = [Image.fromarray(grey_photo(20, 30, seed)) for seed in range(3)]
+    gif = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    for route in ("colorize", "enhance", "decolorize"):
+        response = client.post(f"/api/{route}", files=files(gif, "clip.gif"))
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "image/png"
+        assert response.headers["content-disposition"].endswith('.png"')
+        assert decoded(response.content).format == "PNG"

@@ -12,6 +12,7 @@ and a cross-origin POST (403: a form or script on another site posting to this o
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -201,9 +202,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
 
+    docs_page = (STATIC_DIR / "docs.html").read_text(encoding="utf-8")
+
     @app.get("/docs", include_in_schema=False)
-    async def docs() -> FileResponse:
-        return FileResponse(STATIC_DIR / "docs.html", media_type="text/html; charset=utf-8")
+    async def docs(request: Request) -> HTMLResponse:
+        """The API's page, its curl lines addressed to this server as the browser reached it."""
+        origin = html.escape(f"{request.url.scheme}://{request.headers.get('host', '127.0.0.1')}", quote=True)
+        auth = " -H 'Authorization: Bearer TOKEN'" if settings.token else ""
+        return HTMLResponse(docs_page.replace("{origin}", origin).replace("{auth}", auth))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
