@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import click
 
 from deepcolor.cli import batch
+from deepcolor.cli.ray_engine import engine_options
 from deepcolor.io.paths import display_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -217,6 +218,7 @@ def finish_item(job: batch.Batch, item: Any, prepared: Prepared, result: Any) ->
 
 
 @click.command()
+@engine_options("colorize")  # --engine local|ray, --manifest, ... (deepcolor.cli.ray_engine)
 @batch.image_options
 @model_options
 @click.option(

@@ -16,6 +16,7 @@ import click
 
 from deepcolor.cli import batch
 from deepcolor.cli.colorize import format_option, output_suffix
+from deepcolor.cli.ray_engine import engine_options
 
 # Imported lazily for the help text: the list must match deepcolor.decolor.METHODS (a test checks it).
 METHOD_NAMES = ("lcp", "cpd", "lightness", "luma601", "luma709", "average")
@@ -38,6 +39,7 @@ def savings_line(done: int, in_bytes: int, out_bytes: int) -> str:
 
 
 @click.command()
+@engine_options("decolorize")  # --engine local|ray, --manifest, ... (deepcolor.cli.ray_engine)
 @batch.image_options
 @click.option(
     "--method",

@@ -16,6 +16,7 @@ import click
 
 from deepcolor.cli import batch
 from deepcolor.cli.colorize import format_option, load_colorizer, model_options, output_suffix, run_task
+from deepcolor.cli.ray_engine import engine_options
 
 # deepcolor.inference.enhance's defaults, spelled out so that --help does not import torch (a test checks).
 DEFAULT_STRENGTH = 0.8
@@ -23,6 +24,7 @@ DEFAULT_CLAHE_LIMIT = 0.01
 
 
 @click.command()
+@engine_options("enhance")  # --engine local|ray, --manifest, ... (deepcolor.cli.ray_engine)
 @batch.image_options
 @model_options
 @click.option(

@@ -7,9 +7,11 @@ batches finish (``ds.iter_rows()``), in no fixed order.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +45,10 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> boo
     notebook's Ray), which is used as it is."""
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    # The driver's terminal gets deepcolor's lines, not Ray's start-up notes (its logs stay in its session
+    # folder); must be set before Ray starts its processes.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    logging.getLogger("ray").setLevel(logging.ERROR)
     import ray
 
     if ray.is_initialized():
@@ -108,8 +114,12 @@ def colorize_dataset(
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the command line draws its own
     context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="The minimum number of concurrent actors", category=UserWarning)
     items = [{"source": os.fspath(s), "output": os.fspath(o)} for s, o in zip(sources, outputs, strict=True)]
-    blocks = max(1, min(len(items), math.ceil(len(items) / batch_size)))
+    # A short list still reaches every worker: smaller batches rather than idle workers.
+    batch_size = max(1, min(batch_size, math.ceil(len(items) / high)))
+    blocks = max(1, math.ceil(len(items) / batch_size))
     dataset = ray.data.from_items(items, override_num_blocks=blocks)
     compute = ray.data.ActorPoolStrategy(min_size=low, max_size=high)
     return dataset.map_batches(
