@@ -19,10 +19,66 @@ def _tiny(name: str) -> dict:
     return TINY.get(name, {})
 
 
+def _given(spec: ConditionSpec, batch: int, size: tuple[int, int]) -> torch.Tensor:
+    """A condition as a user gives it: one hinted pixel (values, then the mask channel), a vector of 0.5."""
+    value = spec.empty(batch, *size)
+    if spec.kind == "sparse":
+        value[:, :-1, size[0] // 2, size[1] // 2] = 0.3
+        value[:, -1, size[0] // 2, size[1] // 2] = 1.0
+    else:
+        value += 0.5
+    return value
+
+
 def test_known_families():
     assert {"autoencoder", "cnn", "gan"} <= set(list_models())
     assert list_models() == sorted(list_models())
     assert all(model_task(name) in TASKS for name in list_models())
+
+
+def test_the_registry_decides_the_task_from_the_name_and_kwargs():
+    lite0 = {"encoder": "efficientnet-lite0"}
+    assert [model_task(name) for name in ("autoencoder", "cnn", "gan")] == [
+        "regression",
+        "classification",
+        "adversarial",
+    ]
+    assert [model_task(name, lite0) for name in ("autoencoder", "cnn", "gan")] == [
+        "joint",
+        "joint",
+        "joint-adversarial",
+    ]
+    assert model_task("autoencoder-lite0") == "joint"
+
+
+def test_the_shipped_variant_is_a_name_that_builds_what_ships():
+    from deepcolor.inference.weights import WEIGHTS_DIR
+    from deepcolor.models.checkpoint import load_state, read_weights
+
+    shipped = read_weights(WEIGHTS_DIR / "autoencoder-lite0.safetensors")
+    assert shipped.model_name == "autoencoder"  # the shipped file names the family: it keeps loading
+    model = create_model("autoencoder-lite0")
+    assert model.model_kwargs == shipped.model_kwargs
+    assert load_state(model, shipped.state, "autoencoder-lite0") == {}  # every tensor fits, none left over
+    assert shipped.build().model_kwargs == model.model_kwargs
+
+
+def test_a_variant_is_its_family_with_other_defaults(monkeypatch):
+    from deepcolor.models import registry
+
+    for table in ("_REGISTRY", "_DESCRIPTIONS", "_TASKS", "_VARIANT_KWARGS"):  # for this test only
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
+    registry.register_variant("gan-tiny", "gan", {"base_width": 4, "depth": 2}, "a small generator")
+    assert "gan-tiny" in registry.list_models() and registry.describe_model("gan-tiny") == "a small generator"
+    model = create_model("gan-tiny", depth=3)  # kwargs override the variant's
+    assert model.model_name == "gan-tiny" and model.model_kwargs["base_width"] == 4
+    assert model.model_kwargs["depth"] == 3
+    again = create_model("gan-tiny", **model.model_kwargs)
+    again.load_state_dict(model.state_dict())
+    assert model_task("gan-tiny") == "adversarial"
+    assert model_task("gan-tiny", {"encoder": "efficientnet-lite0"}) == "joint-adversarial"
+    with pytest.raises(ValueError, match="unknown model 'nothing'"):
+        registry.register_variant("x", "nothing", {}, "")
 
 
 def test_unknown_name_lists_the_known_ones():
@@ -42,8 +98,8 @@ def test_forward_backward_shapes_and_ranges(name, size):
     torch.manual_seed(0)
     model = create_model(name, **_tiny(name))
     l_norm = torch.rand(2, 1, *size) - 0.5
-    # every declared condition, as zeros ("not given"), as inference feeds them: all parameters take part
-    conditions = {spec.name: spec.empty(2, *size) for spec in model_conditions(model)}
+    # every declared condition, given (a hint carrier is exactly zero, and so untrained, without hints)
+    conditions = {spec.name: _given(spec, 2, size) for spec in model_conditions(model)}
     out = model(l_norm, **conditions)
     outputs = out if isinstance(out, tuple) else (out,)  # a family may return several heads
     assert all(torch.isfinite(o).all() for o in outputs)

@@ -1,4 +1,5 @@
-"""`train` with a pretrained-encoder model of each family: the loop, the prior, the discriminator, resume."""
+"""`train` with a pretrained-encoder model of each registered family and variant: the loop, the prior, the
+discriminator, resume."""
 
 import importlib.util
 
@@ -7,6 +8,7 @@ import torch
 
 from deepcolor.models import list_models
 from deepcolor.models.checkpoint import read_checkpoint
+from deepcolor.models.registry import ADVERSARIAL_TASKS, model_task
 from deepcolor.train import train
 from deepcolor.train.config import make_config
 from train.helpers import loss_rows, tiny_values
@@ -42,7 +44,8 @@ def test_each_family_on_the_encoder_trains_saves_and_resumes(tmp_path, name, mon
     checkpoint = read_checkpoint(run_dir / "last.pt")
     assert checkpoint["step"] == 3
     assert checkpoint["model_kwargs"]["encoder"] == "efficientnet-lite0"
-    assert (checkpoint["discriminator"] is not None) == (name == "gan")
+    adversarial = model_task(name, checkpoint["model_kwargs"]) in ADVERSARIAL_TASKS
+    assert (checkpoint["discriminator"] is not None) == adversarial
     groups = checkpoint["optimizers"]["model"]["param_groups"]
     assert min(g["lr"] for g in groups) < max(g["lr"] for g in groups)  # the encoder's is lower
     assert torch.count_nonzero(checkpoint["model"]["class_weights"] != 1) > 0  # rebalanced from the prior

@@ -6,15 +6,21 @@ import json
 import pytest
 import torch
 
-from deepcolor.models import create_model, load_model
+from deepcolor.models import create_model, list_models, load_model
 from deepcolor.models.checkpoint import read_checkpoint
+from deepcolor.models.registry import ADVERSARIAL_TASKS, model_task
 from deepcolor.train import ConfigError, train
 from train.helpers import loss_rows, tiny_config
 
+# The registered models whose default build is a from-scratch network (tests/train/test_encoder_training.py
+# trains the pretrained-encoder ones).
+FROM_SCRATCH = [name for name in list_models() if not model_task(name).startswith("joint")]
 
-@pytest.mark.parametrize("model", ["autoencoder", "cnn", "gan"])
+
+@pytest.mark.parametrize("model", FROM_SCRATCH)
 def test_two_steps_per_family(tmp_path, model):
-    extra = {"pretrain_steps": 1} if model == "gan" else {}  # the gan's second step is adversarial
+    adversarial = model_task(model) in ADVERSARIAL_TASKS
+    extra = {"pretrain_steps": 1} if adversarial else {}  # the second step is adversarial
     run_dir = train(tiny_config(tmp_path, model, **extra))
     for name in (
         "last.pt",
@@ -35,13 +41,13 @@ def test_two_steps_per_family(tmp_path, model):
     torch.manual_seed(0)
     fresh = create_model(model, **ckpt["model_kwargs"]).state_dict()
     assert any(not torch.equal(fresh[k], v) for k, v in ckpt["model"].items() if v.is_floating_point())
-    if model == "gan":
-        assert ckpt["discriminator"] is not None
+    assert (ckpt["discriminator"] is not None) == adversarial
+    if adversarial:
         assert "discriminator" not in json.loads((run_dir / "best.json").read_text())["model_kwargs"]
         with (run_dir / "metrics.csv").open() as f:
             adv = [float(r["loss_adv"]) for r in csv.DictReader(f) if r["loss_adv"]]
         assert adv[0] == 0.0 and adv[1] > 0.0  # L1 only, then adversarial
-    if model == "cnn":
+    if model_task(model) == "classification":
         assert (run_dir / "prior.pt").is_file()
         assert not torch.allclose(
             ckpt["model"]["class_weights"], torch.ones_like(ckpt["model"]["class_weights"])

@@ -21,17 +21,18 @@ def command(size: int, as_json: bool) -> None:
     """List the registered model families and shipped weights."""
     from deepcolor.models import count_flops, count_parameters, create_model, describe_model, list_models
     from deepcolor.models.autoencoder import ENCODERS
-    from deepcolor.models.registry import model_task
+    from deepcolor.models.registry import model_task, variant_kwargs
 
     rows = []
     for name in list_models():
-        for encoder in ENCODERS:  # every family on every encoder (default kwargs otherwise)
-            model = create_model(name, encoder=encoder)
+        # every family on every encoder (default kwargs otherwise); a variant as it is registered
+        for encoder in ENCODERS if variant_kwargs(name) is None else (None,):
+            model = create_model(name) if encoder is None else create_model(name, encoder=encoder)
             rows.append(
                 {
                     "name": name,
-                    "encoder": encoder,
-                    "task": model_task(name),
+                    "encoder": model.model_kwargs.get("encoder", encoder),
+                    "task": model_task(name, model.model_kwargs),
                     "parameters": count_parameters(model),
                     "gflops": count_flops(model, size) / 1e9,
                     "inputs": ", ".join(["L", *(c.name for c in getattr(model, "conditions", ()))]),
@@ -42,11 +43,11 @@ def command(size: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"size": size, "families": rows, "shipped": shipped}, indent=2))
         return
-    header = f"{'family':<12} {'encoder':<19} {'task':<15} {'params':>8} {f'GFLOPs@{size}':>12}  inputs"
+    header = f"{'model':<17} {'encoder':<19} {'task':<17} {'params':>8} {f'GFLOPs@{size}':>12}  inputs"
     click.echo(header)
     for r in rows:
         click.echo(
-            f"{r['name']:<12} {r['encoder']:<19} {r['task']:<15} {r['parameters'] / 1e6:>7.2f}M "
+            f"{r['name']:<17} {r['encoder']:<19} {r['task']:<17} {r['parameters'] / 1e6:>7.2f}M "
             f"{r['gflops']:>12.2f}  {r['inputs']}"
         )
     click.echo("")

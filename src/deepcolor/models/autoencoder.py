@@ -4,6 +4,8 @@ The decoder stops at 1/2 resolution; the output is upsampled bilinearly to the i
 and loses little since the inference path upsamples ab guided by the full-resolution L anyway.
 The `gan` family uses this same class as its generator. With `encoder="efficientnet-lite0"` (or -lite1/2)
 the family builds the pretrained-encoder model of `encoder_unet.py` instead.
+
+Variants (registered names): `autoencoder-lite0`, the shipped default's architecture.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from torch import nn
 
 from deepcolor.models.encoder_unet import EncoderUNetColorizer
 from deepcolor.models.layers import UNet
-from deepcolor.models.registry import register_model
+from deepcolor.models.registry import by_encoder, register_model, register_variant
 
 
 class UNetColorizer(nn.Module):
@@ -68,7 +70,33 @@ def build_regressor(encoder: str, **kwargs: object) -> nn.Module:
     return EncoderUNetColorizer(encoder=encoder, **kwargs)
 
 
-@register_model("autoencoder", "U-Net regressing ab (Huber / L1 loss); encoder=unet|efficientnet-lite0|1|2")
+@register_model(
+    "autoencoder",
+    "U-Net regressing ab (Huber / L1 loss); encoder=unet|efficientnet-lite0|1|2",
+    task=by_encoder("regression", "joint"),
+)
 def autoencoder(encoder: str = "unet", **kwargs: object) -> nn.Module:
     """The regression family: kwargs of `UNetColorizer`, or of `EncoderUNetColorizer` with an encoder."""
     return build_regressor(encoder, **kwargs)
+
+
+# The shipped default (weights/autoencoder-lite0.json records the same kwargs under the family's name).
+AUTOENCODER_LITE0 = {
+    "encoder": "efficientnet-lite0",
+    "decoder_widths": [128, 96, 64, 32],
+    "refine_width": 16,
+    "hint_inputs": True,
+    "decode": "regression",
+    "grid": 10.0,
+    "temperature": 0.38,
+    "rebalance_lambda": 0.5,
+    "annealed_mix": 0.0,
+    "hint_spread": 64,
+    "hint_attention": 16,
+}
+register_variant(
+    "autoencoder-lite0",
+    "autoencoder",
+    AUTOENCODER_LITE0,
+    "the shipped default: EfficientNet-Lite0 encoder, U-Net decoder, hint inputs and a learnt hint carrier",
+)

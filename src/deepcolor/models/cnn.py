@@ -16,7 +16,7 @@ from torch import nn
 
 from deepcolor.models import ab_bins
 from deepcolor.models.layers import UNet
-from deepcolor.models.registry import register_model
+from deepcolor.models.registry import by_encoder, register_model
 from deepcolor.normalization import denormalize_ab, normalize_ab
 
 
@@ -116,7 +116,7 @@ class BinClassifierColorizer(nn.Module):
 @register_model(
     "cnn",
     "classifier over quantised ab bins, annealed-mean decoding (Zhang et al. 2016)",
-    task="classification",
+    task=by_encoder("classification", "joint"),
 )
 def cnn(encoder: str = "unet", **kwargs: Any) -> nn.Module:
     """The classification family: kwargs of `BinClassifierColorizer`, or of `EncoderUNetColorizer`

@@ -12,10 +12,14 @@ from torch import nn
 
 from deepcolor.models.autoencoder import build_regressor
 from deepcolor.models.layers import make_norm
-from deepcolor.models.registry import register_model
+from deepcolor.models.registry import by_encoder, register_model
 
 
-@register_model("gan", "U-Net generator trained with L1 + PatchGAN adversarial loss", task="adversarial")
+@register_model(
+    "gan",
+    "U-Net generator trained with L1 + PatchGAN adversarial loss",
+    task=by_encoder("adversarial", "joint-adversarial"),
+)
 def gan_generator(encoder: str = "unet", **kwargs: object) -> nn.Module:
     """The GAN's generator: the `autoencoder` family's model with the same kwargs."""
     return build_regressor(encoder, **kwargs)

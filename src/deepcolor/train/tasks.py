@@ -1,8 +1,11 @@
-"""What one training step means for each family: losses, and which optimisers step.
+"""What one training step means for each task the registry names (`deepcolor.models.registry.model_task`):
+losses, and which optimisers step.
 
-autoencoder  Huber / L1 on ab_norm
-cnn          rebalanced cross-entropy on soft-encoded bins (the loss lives on the model)
-gan          L1 (+ adversarial after `pretrain_steps`), PatchGAN discriminator stepped first
+regression         Huber / L1 on ab_norm (the from-scratch autoencoder)
+classification     rebalanced cross-entropy on soft-encoded bins (the from-scratch cnn; the loss lives on it)
+adversarial        L1 (+ adversarial after `pretrain_steps`), PatchGAN discriminator stepped first (gan)
+joint              a pretrained-encoder model: regression + class loss (+ perceptual) with simulated hints
+joint-adversarial  the same, plus the PatchGAN (the gan family on a pretrained encoder)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepcolor.models.registry import ADVERSARIAL_TASKS, model_task
 from deepcolor.train.config import TrainConfig
 
 
@@ -229,7 +233,7 @@ class EncoderTask(Task):
             if step >= config.pretrain_steps:
                 loss_adv, loss_d = self.adversarial_round(l_norm, ab_norm, ab_pred)
                 loss = loss + config.adv_weight * loss_adv
-            extra = {"loss_adv": loss_adv.item(), "loss_d": loss_d.item()}
+            extra.update(loss_adv=loss_adv.item(), loss_d=loss_d.item())
         grad_norm = self._optimize(loss, "model", self.model)
         self.finish_step()
         return {
@@ -318,16 +322,12 @@ def make_task(
     discriminator: nn.Module | None,
     teacher: nn.Module | None = None,
 ) -> Task:
-    """The task for a model: from its family's registered task (and whether it has a pretrained encoder).
+    """The step for `model`, as the registry names its task (`model_task(config.model, config.model_kwargs)`).
     `teacher`: the frozen init_from model, for `hint_free_target: init` (pretrained-encoder models only)."""
-    from deepcolor.models.registry import model_task
-
-    task = model_task(config.model)
-    if hasattr(model, "class_loss"):
-        if task == "adversarial":
-            return EncoderTask(
-                model, wrap(model), config, device, discriminator, wrap(discriminator), teacher
-            )
+    task = model_task(config.model, config.model_kwargs)
+    if task == "joint-adversarial":
+        return EncoderTask(model, wrap(model), config, device, discriminator, wrap(discriminator), teacher)
+    if task == "joint":
         return EncoderTask(model, wrap(model), config, device, teacher=teacher)
     if teacher is not None:
         raise ValueError(f"hint_free_target 'init' needs a model with hint inputs, not {config.model!r}")
@@ -340,9 +340,9 @@ def make_task(
     return RegressionTask(model, wrap(model), config, device)
 
 
-def extra_columns(model_name: str, model: nn.Module | None = None, perceptual: bool = False) -> list[str]:
-    """Per-family metric columns beyond `loss` (`perceptual`: the run has a perceptual loss)."""
-    if model is not None and hasattr(model, "class_loss"):
-        losses = ["loss_reg", "loss_cls"] + (["loss_perc"] if perceptual else [])
-        return losses + (["loss_adv", "loss_d"] if model_name == "gan" else [])
-    return ["loss_l1", "loss_adv", "loss_d"] if model_name == "gan" else []
+def extra_columns(task: str, perceptual: bool = False) -> list[str]:
+    """The metric columns beyond `loss` of a task's steps (`perceptual`: the run has a perceptual loss)."""
+    adversarial = ["loss_adv", "loss_d"] if task in ADVERSARIAL_TASKS else []
+    if task.startswith("joint"):
+        return ["loss_reg", "loss_cls"] + (["loss_perc"] if perceptual else []) + adversarial
+    return ["loss_l1", *adversarial] if adversarial else []
