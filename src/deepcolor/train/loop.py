@@ -39,7 +39,7 @@ from deepcolor.models import create_model, save_weights
 from deepcolor.models.checkpoint import read_weights
 from deepcolor.models.encoders import WeightsMissing
 from deepcolor.models.gan import PatchDiscriminator
-from deepcolor.models.registry import model_task
+from deepcolor.models.registry import ADVERSARIAL_TASKS, model_task
 from deepcolor.normalization import denormalize_ab, denormalize_l, normalized_to_rgb
 from deepcolor.train import distributed
 from deepcolor.train.checkpoint import rng_state, save_checkpoint, set_rng_state
@@ -302,7 +302,7 @@ def _build_models(
             raise ConfigError(f"train_only: {e}") from None
     model.to(info.device)
     discriminator = None
-    if model_task(config.model) == "adversarial":
+    if model_task(config.model, config.model_kwargs) in ADVERSARIAL_TASKS:
         discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(info.device)
     return model, discriminator
 
@@ -445,7 +445,7 @@ class _Run:
         save_config(config, self.run_dir / "config.yaml")
         log = MetricsLog(
             self.run_dir / "metrics.csv",
-            extra_columns(config.model, self.model, config.perceptual_weight > 0),
+            extra_columns(model_task(config.model, config.model_kwargs), config.perceptual_weight > 0),
             self.run_dir / "tensorboard",
         )
         if self.step:
