@@ -19,9 +19,6 @@ The rules, each decided here and nowhere else:
   equal within `GRAY_TOLERANCE`, so the noise of a grey JPEG is not colour); it decides the notes (colour
   input to `colorize`: "decolorized first"; grey input to `enhance`: "gets colorized"). "May L* be computed
   from one channel?" is `LoadedImage.channels_equal` (exactly equal): a shortcut must not change the result.
-  Before, the command asked ``is_gray and mode in GREY_MODES`` (right, but the slow path for a grey photo
-  stored as RGB) and the API ``is_gray`` (wrong for a grey JPEG whose channels differ by a code or two: it
-  took the L* of the red channel alone, up to about 1 L* off). Both now ask `channels_equal`.
 - Alpha, the ICC profile and EXIF are kept wherever the output format holds them (`deepcolor.io.write_image`;
   JPEG and BMP drop alpha with a warning).
 - Output suffix (`output_suffix`): the one asked for, else the input's when deepcolor writes that format
