@@ -247,11 +247,7 @@ def test_hint_moves_the_preview_toward_its_colour(page, server, tmp_path):
         features = json.load(response)["features"]
     path, size = _grey_photo_file(tmp_path)
     _upload(page, path)
-    if not features["hints"]:
-        page.click("#compare", position={"x": 100, "y": 100})
-        assert page.is_hidden("#picker")  # no picker without the hint-aware model
-        assert "hint-aware model" in page.inner_text("#hints-note")
-        pytest.skip("the server's deepcolor has no colour hints yet (issue 8); the page said so")
+    assert features["hints"], "the shipped default takes colour hints: the page must offer them"
     _hint_flow(page, tmp_path, size, features, screenshots=True)
 
 
