@@ -25,6 +25,32 @@ from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Skip reasons that mean "something the test command installs is missing" (pytest.importorskip's, and the
+# tests' own for the [dev] extra's packages). CI (CI=true, as .ci/run sets) has all of them: there such a skip
+# is a failure, so that a broken install cannot pass as a green run.
+MISSING_DEPENDENCY = ("could not import", "is not installed")
+
+
+def _fail_in_ci(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not report.skipped or os.environ.get("CI", "").lower() != "true":
+        return
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+    if any(text in reason for text in MISSING_DEPENDENCY):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but CI must run it: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    outcome = yield
+    _fail_in_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> object:
+    outcome = yield  # a module-level pytest.importorskip skips the whole module at collection
+    _fail_in_ci(outcome.get_result())
+
 
 def data_root() -> Path:
     """$DEEPCOLOR_DATA, or <repo>/../shared/data."""
