@@ -245,6 +245,7 @@ def run_on_ray(
         return f"{verb} {tally['ok']} of {len(images)} images{skipped}"
 
     todo: list[tuple[str, str]] = []
+    written: list[tuple[str, str]] = []  # (source, output) of the images done
     show = len(images) > 1 and batch.stderr_is_terminal()
     we_started = False
     try:
@@ -301,6 +302,8 @@ def run_on_ray(
                         batch.echo_warning(note if note.startswith(source + ":") else f"{source}: {note}")
                     if row["status"] == "failed":
                         batch.echo_error(reason)
+                    if row["status"] == "ok":
+                        written.append((row["source"], row["output"]))
                     record(
                         source,
                         output if row["status"] == "ok" else "",
@@ -325,6 +328,11 @@ def run_on_ray(
             f"{tally['exists']} {'output exists' if tally['exists'] == 1 else 'outputs exist'} already: pass "
             "--skip-existing to leave those inputs alone, or --overwrite to replace them"
         )
+    if task == "decolorize" and tally["ok"]:  # what the local command adds: the bytes the grey files saved
+        from deepcolor.cli.decolorize import savings_line
+
+        sizes = [(os.path.getsize(s), os.path.getsize(o)) for s, o in written]
+        click.echo(savings_line(len(sizes), sum(i for i, _ in sizes), sum(o for _, o in sizes)), err=True)
     return 1 if tally["failed"] or not images else 0
 
 
