@@ -35,10 +35,13 @@ def test_healthz_and_models(client):
 def test_page_and_static_files_are_served_by_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "/static/app.js" in page.text and "/static/style.css" in page.text
+    assert '<script type="module" src="/static/main.js">' in page.text and "/static/style.css" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    for path in ("/static/app.js", "/static/style.css", "/static/docs.js", "/static/icon.svg", "/docs"):
+    for path in ("/static/style.css", "/static/docs.js", "/static/icon.svg", "/docs"):
         assert client.get(path).status_code == 200, path
+    for module in ("main", "api", "viewer", "hints", "picker"):  # ES modules: a JavaScript media type
+        script = client.get(f"/static/{module}.js")
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"], module
 
 
 def test_page_fetches_nothing_from_elsewhere():

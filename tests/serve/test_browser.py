@@ -429,3 +429,78 @@ def test_the_pages_hint_tools_with_a_stand_in_library(browser, stand_in_server, 
     assert page.is_visible("#reference-thumb") and "reference.png" in page.inner_text("#reference-text")
     context.close()
     assert errors == [], errors
+
+
+def test_a_text_file_after_a_photo_leaves_the_photo(page, tmp_path):
+    """Load a photo, then choose a text file: the photo and its result stay, only the error shows."""
+    path, _ = _grey_photo_file(tmp_path)
+    _upload(page, path)
+    shown = page.evaluate(
+        "[document.getElementById('before').src, document.getElementById('after').src,"
+        " document.getElementById('after').dataset.seq]"
+    )
+    assert not page.is_disabled("#download")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture\n")
+    page.set_input_files("#file", str(bad))
+    _wait_until(page, "document.getElementById('error').textContent.length > 0")
+    assert page.inner_text("#error") == "notes.png: not an image (it looks like a text file)"
+    assert "notes.png was not opened; still showing astronaut-grey.jpg" in page.inner_text("#status")
+    after = page.evaluate(
+        "[document.getElementById('before').src, document.getElementById('after').src,"
+        " document.getElementById('after').dataset.seq]"
+    )
+    assert after == shown  # the same photo and result, not a broken image
+    assert page.evaluate("document.getElementById('before').naturalWidth") > 0
+    assert page.evaluate("document.getElementById('after').naturalWidth") > 0
+    assert page.inner_text("#file-name") == "astronaut-grey.jpg"
+    assert not page.is_disabled("#download")  # as it was
+
+
+def test_a_busy_server_is_said_above_the_photo_and_retried(page, tmp_path):
+    """The server answers 503 (Retry-After: 1) to the first preview: a message seen without scrolling, then
+    the page asks again by itself and the photo appears."""
+    answered = {"busy": 0, "passed": 0}
+
+    def busy_once(route):
+        if answered["busy"] == 0:
+            answered["busy"] += 1
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body='{"error": "the server is busy (2 working, 8 waiting); try again shortly"}',
+            )
+        else:
+            answered["passed"] += 1
+            route.continue_()
+
+    page.route("**/api/colorize", busy_once)
+    path, _ = _grey_photo_file(tmp_path)
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#notice:not([hidden])")
+    notice = page.inner_text("#notice")
+    assert "The server is busy" in notice and "Trying again in 1 s" in notice
+    box = page.locator("#notice").bounding_box()
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 900  # in view, no scrolling
+    assert page.inner_text("#error") == ""
+    page.wait_for_selector("#compare[data-ready='1']")  # retried by itself
+    assert answered == {"busy": 1, "passed": 1}
+    assert page.is_hidden("#notice")
+    assert "astronaut-grey.jpg: 1200 x 1200" in page.inner_text("#status")
+
+
+def test_a_hint_file_the_server_refuses_keeps_the_hints(page, tmp_path):
+    """The page checks only the file's shape; the server judges the colour and says why, one line."""
+    path, _ = _grey_photo_file(tmp_path)
+    _upload(page, path)
+    bad_colour = tmp_path / "bad.json"
+    bad_colour.write_text('{"points": [{"x": 10, "y": 10, "color": "blurple"}]}')
+    page.set_input_files("#load-hints", str(bad_colour))
+    _wait_until(page, "document.getElementById('error').textContent.length > 0")
+    assert page.inner_text("#error").startswith("bad.json: hints: colour 'blurple' does not parse")
+    assert page.locator(".hint-dot").count() == 0
+    bad_shape = tmp_path / "shape.json"
+    bad_shape.write_text('{"points": [{"x": "ten", "y": 10, "color": "red"}]}')
+    page.set_input_files("#load-hints", str(bad_shape))
+    _wait_until(page, "document.getElementById('error').textContent.startsWith('shape.json')")
+    assert "not an object with numbers x and y" in page.inner_text("#error")
