@@ -411,6 +411,13 @@ def test_uncertainty_is_a_png_overlay_of_the_input_size(client, spy):
     overlay = decoded(response.content)
     assert (overlay.width, overlay.height) == (120, 60) and overlay.alpha is not None
     assert spy["process"][-1]["uncertainty"] is True and spy["process"][-1]["hints"]["points"]
+    # one colour map, the library's (the CLI's uncertainty PNG): clear where sure, most opaque where unsure
+    from deepcolor.inference.guidance import heat_colors
+
+    unsure = np.linspace(0, 1, 60 * 120).reshape(60, 120)  # what the spy answered
+    assert overlay.alpha[0, 0] == 0 and overlay.alpha[-1, -1] == pytest.approx(0.8, abs=1 / 255)
+    expected = heat_colors(unsure[-1, -1:])[0]
+    assert np.abs(overlay.rgb[-1, -1] - expected).max() <= 1 / 255 + 1e-6
 
 
 def test_a_model_without_guidance_answers_422_and_the_page_is_told(make_client):

@@ -181,6 +181,17 @@ def heat_colors(values: np.ndarray) -> np.ndarray:
     return _RAMP[i] * (1 - f) + _RAMP[i + 1] * f
 
 
+def uncertainty_overlay(values: np.ndarray) -> np.ndarray:
+    """The uncertainty map as a layer to lay over the photo (the web page's): the same colours as
+    `heat_colors`, transparent where the model is sure and 80% opaque where it is least sure.
+    (H, W) in [0, 1] -> (H, W, 4) float32 RGBA in [0, 1]."""
+    u = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0), 0, 1)
+    rgba = np.empty(u.shape + (4,), np.float32)
+    rgba[..., :3] = heat_colors(u)
+    rgba[..., 3] = 0.8 * u
+    return rgba
+
+
 def uncertainty_image(values: np.ndarray) -> np.ndarray:
     """The uncertainty map as a picture of the same size: the heat map with a legend (a ramp from "sure" to
     "unsure") drawn in its bottom-left corner. (H, W) in [0, 1] -> (H, W, 3) uint8."""

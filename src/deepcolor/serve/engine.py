@@ -420,24 +420,8 @@ class Engine:
             uncertainty=True,
             **options,
         )
-        heat = heat_map(result.uncertainty)
+        from deepcolor.inference.guidance import uncertainty_overlay
+
+        heat = uncertainty_overlay(result.uncertainty)
         encoded = codec.encode(heat[..., :3], "png", alpha=heat[..., 3])
         return Result(encoded, prepared.source_headers())
-
-
-def heat_map(uncertainty: np.ndarray) -> np.ndarray:
-    """(H, W) uncertainty (any non-negative scale) -> (H, W, 4) float RGBA overlay: clear where the model
-    is sure, through yellow to red where it is least sure; an (H, W, 3) map (coloured already) is kept."""
-    u = np.asarray(uncertainty, dtype=np.float32)
-    if u.ndim == 3 and u.shape[2] in (3, 4):
-        rgb = u[..., :3] / (255.0 if u.max(initial=0) > 1.0 else 1.0)
-        return np.concatenate([rgb, np.ones(u.shape[:2] + (1,), np.float32)], axis=2)
-    u = np.nan_to_num(u.reshape(u.shape[:2]), nan=0.0)
-    top = float(u.max(initial=0.0))
-    u = np.clip(u / top, 0.0, 1.0) if top > 1.0 else np.clip(u, 0.0, 1.0)
-    rgba = np.empty(u.shape + (4,), np.float32)
-    rgba[..., 0] = 1.0
-    rgba[..., 1] = 1.0 - 0.85 * u
-    rgba[..., 2] = 0.0
-    rgba[..., 3] = 0.8 * u
-    return rgba

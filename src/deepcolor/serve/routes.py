@@ -198,7 +198,8 @@ async def suggest(request: Request) -> dict[str, Any]:
     openapi_extra=multipart_schema(UncertaintyParams, {**_FILE, **_REFERENCE}),
 )
 async def uncertainty(request: Request) -> Response:
-    """Where the model is unsure (where a hint would help most), as a transparent-to-red PNG overlay."""
+    """Where the model is unsure (where a hint would help most), as a PNG overlay: clear where it is sure,
+    through the colours of `deepcolor colorize --uncertainty`'s map to yellow where it is least sure."""
     form = await _form(request)
     params = parse_params(UncertaintyParams, _text_fields(form, ("file", "reference")))
     upload, reference = _file(form), _file(form, "reference", required=False)
