@@ -210,3 +210,110 @@ def test_oversized_png_metadata_and_extra_tiff_pages_are_warning_lines(tmp_path,
     ]
     assert read_image(tmp_path / "out" / "xmp.png").rgb.shape == (36, 52, 3)
     assert read_image(tmp_path / "out" / "pages.tif").rgb.shape == (36, 52, 3)
+
+
+def _folder_of_greys(folder: Path, sizes: list[tuple[int, int]]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (height, width) in enumerate(sizes):
+        path = folder / f"{i:02d}.png"
+        Image.fromarray(np.roll(_grey(height, width), 3 * i, axis=1)).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_the_batch_runs_chunks_through_process_images_with_the_one_image_results(
+    tmp_path, model_file, monkeypatch
+):
+    import deepcolor.inference.images as images
+
+    sizes = [(36, 52), (36, 52), (40, 30), (36, 52), (36, 52), (52, 36), (36, 52)]
+    _folder_of_greys(tmp_path / "in", sizes)
+    calls = []
+    real = images.process_images
+
+    def counting(loaded, *args, **kwargs):
+        calls.append(len(loaded))
+        return real(loaded, *args, **kwargs)
+
+    monkeypatch.setattr(images, "process_images", counting)
+    code, _, stderr = _run(tmp_path / "in", "-o", tmp_path / "b3", "--model", model_file, "--batch-size", "3")
+    assert code == 0, stderr
+    assert calls == [3, 3, 1]  # chunks: never the whole folder in memory
+    calls.clear()
+    code, _, stderr = _run(tmp_path / "in", "-o", tmp_path / "b1", "--model", model_file, "--batch-size", "1")
+    assert code == 0, stderr
+    assert calls == [1] * len(sizes)
+    for i in range(len(sizes)):
+        batched = read_image(tmp_path / "b3" / f"{i:02d}.png").rgb
+        alone = read_image(tmp_path / "b1" / f"{i:02d}.png").rgb
+        assert batched.shape == alone.shape
+        assert np.abs(batched - alone).max() <= 1.5 / 255  # float rounding of the batched forward
+
+
+def test_a_bad_file_inside_a_chunk_fails_alone(tmp_path, model_file):
+    _folder_of_greys(tmp_path / "in", [(36, 52)] * 3)
+    (tmp_path / "in" / "01.png").write_bytes(b"not a png")
+    code, _, stderr = _run(tmp_path / "in", "-o", tmp_path / "out", "--model", model_file)
+    assert code == 1
+    assert stderr.splitlines()[-1] == "colorized 2 of 3 images; 1 failed"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00.png", "02.png"]
+
+
+def test_skip_existing_after_an_interrupted_batch(tmp_path, model_file):
+    _folder_of_greys(tmp_path / "in", [(36, 52)] * 4)
+    out = tmp_path / "out"
+    assert (
+        _run(tmp_path / "in" / "00.png", tmp_path / "in" / "02.png", "-o", out, "--model", model_file)[0] == 0
+    )
+    done = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, stderr = _run(tmp_path / "in", "-o", out, "--model", model_file, "--skip-existing")
+    assert code == 0, stderr
+    assert stderr.splitlines()[-1] == "colorized 2 of 4 images; 2 skipped"
+    assert sorted(p.name for p in out.iterdir()) == ["00.png", "01.png", "02.png", "03.png"]
+    assert all((out / name).read_bytes() == data for name, data in done.items())
+    code, _, stderr = _run(tmp_path / "in", "-o", out, "--model", model_file)  # neither flag: suggested
+    assert code == 1
+    assert stderr.splitlines()[-2:] == [
+        "colorized 0 of 4 images; 4 failed",
+        "4 outputs exist already: pass --skip-existing to leave those inputs alone, or --overwrite to "
+        "replace them",
+    ]
+
+
+def test_format_jpg_into_the_input_folder_three_times_keeps_its_names(tmp_path, model_file):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(_grey()).save(photos / "camera.png")
+    assert _run(photos, "-o", photos, "--format", "jpg", "--model", model_file)[0] == 0
+    for _ in range(2):
+        code, _, stderr = _run(photos, "-o", photos, "--format", "jpg", "--model", model_file)
+        assert code == 1
+        assert f"deepcolor: {photos / 'camera.jpg'}: exists; pass --overwrite to replace it" in stderr
+        assert sorted(p.name for p in photos.iterdir()) == ["camera.jpg", "camera.png"]
+    code, _, stderr = _run(photos, "-o", photos, "--format", "jpg", "--model", model_file, "--skip-existing")
+    assert code == 0 and sorted(p.name for p in photos.iterdir()) == ["camera.jpg", "camera.png"]
+
+
+def test_an_animated_gif_gives_a_png_of_its_first_frame(tmp_path, model_file):
+    frames = [Image.fromarray(_grey()).convert("P"), Image.fromarray(255 - _grey()).convert("P")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    code, _, stderr = _run(tmp_path / "anim.gif", "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0, stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["anim.png"]
+    assert "has 2 frames; reading the first" in stderr
+    with Image.open(tmp_path / "out" / "anim.png") as result:
+        assert result.format == "PNG" and result.mode == "RGB" and result.size == (52, 36)
+
+
+def test_a_garbage_pt_model_gets_an_accurate_reason(tmp_path):
+    source = tmp_path / "a.png"
+    Image.fromarray(_grey()).save(source)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(bytes(range(7, 255)) * 8)
+    code, _, stderr = _run(source, "-o", tmp_path / "out", "--model", junk)
+    assert code == 2
+    assert stderr.strip() == (
+        f"deepcolor: {junk}: not a readable PyTorch checkpoint (neither the zip archive nor the pickle that "
+        "torch.save writes)"
+    )

@@ -60,3 +60,29 @@ def test_missing_model_is_one_line(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == f"deepcolor: {tmp_path / 'x.pt'}: no such model file"
     assert not Path(tmp_path / "d").exists()
+
+
+def test_a_second_demo_needs_overwrite_and_never_mixes_two_models(tmp_path, monkeypatch):
+    from deepcolor.models import create_model, save_weights
+
+    torch.manual_seed(0)
+    weights = save_weights(create_model("autoencoder", base_width=4, depth=1), tmp_path / "tiny.safetensors")
+    monkeypatch.setattr(demo, "SAMPLES", (demo.SAMPLES[-1],))  # camera alone: fast
+    out = tmp_path / "demo-out"
+    out.mkdir()
+    (out / "astronaut-guided.png").write_bytes(b"a sheet of another model's earlier demo")
+    (out / "notes.txt").write_text("mine")
+    args = ["-o", str(out), "--model", str(weights), "--tile-size", "64", "--render-size", "64"]
+    refused = CliRunner().invoke(demo.command, args)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        f"deepcolor: {out}: holds an earlier demo (astronaut-guided.png); pass --overwrite to replace it, "
+        "or give another -o"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["astronaut-guided.png", "notes.txt"]
+    replaced = CliRunner().invoke(demo.command, [*args, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.stderr
+    # the model takes no hints: the stale guided sheet is gone, not left beside the new sheets
+    assert sorted(p.name for p in out.iterdir()) == ["camera.png", "index.html", "notes.txt"]
+    again = CliRunner().invoke(demo.command, args)
+    assert again.exit_code == 1 and "holds an earlier demo (camera.png, index.html)" in again.stderr

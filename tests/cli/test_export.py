@@ -67,3 +67,20 @@ def test_auto_backend_uses_a_matching_export_beside_the_weights(tmp_path):
     save_weights(create_model("autoencoder", base_width=4, depth=1), weights)
     clear_cache()
     assert isinstance(Colorizer(str(weights), device="cpu").predictor, TorchPredictor)
+
+
+def test_an_existing_file_is_replaced_only_with_overwrite(tmp_path):
+    from deepcolor.models import create_model, save_weights
+
+    torch.manual_seed(0)
+    weights = save_weights(create_model("autoencoder", base_width=4, depth=1), tmp_path / "tiny.safetensors")
+    target = tmp_path / "ae.onnx"
+    target.write_bytes(b"an earlier export")
+    args = ["--onnx", "-o", str(target), "--model", str(weights), "--render-size", "64"]
+    refused = CliRunner().invoke(command, args)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == f"deepcolor: {target}: exists; pass --overwrite to replace it"
+    assert target.read_bytes() == b"an earlier export"
+    replaced = CliRunner().invoke(command, [*args, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.stderr
+    assert target.read_bytes() != b"an earlier export" and target.stat().st_size > 1000

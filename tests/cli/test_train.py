@@ -1,6 +1,9 @@
 """`deepcolor train` from the command line: one-line errors with exit 2, resume, prior, export."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -136,3 +139,17 @@ def test_no_steps_is_a_usage_error_and_writes_nothing(tmp_path, steps):
     one_line_error(invoke("--config", preset, "--max-steps", steps), "max_steps", "at least 1")
     one_line_error(invoke("--config", write_preset(tmp_path, max_steps=steps)), "max_steps", str(steps))
     assert not (tmp_path / "runs").exists()
+
+
+def test_no_progress_bar_off_a_terminal(tmp_path):
+    preset = write_preset(tmp_path, max_steps=2, val_every=2, ckpt_every=2, progress=True)
+    result = subprocess.run(  # stderr a pipe, as in `deepcolor train ... | tail` (2>&1)
+        [sys.executable, "-m", "deepcolor", "train", "--config", str(preset)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr and "step/s" not in result.stderr and "s/step" not in result.stderr
+    assert "step 2" in result.stderr  # the validation line still comes

@@ -8,11 +8,17 @@ input a colorizer sees) and colorized; the grey `camera` photo is colorized as i
 rings; their colours are the original's at those points, as a user who remembers them would give), and a
 reference photo (coffee). Only files bundled with scikit-image are used (no download), read from
 `skimage.data.data_dir`.
+
+A folder that already holds a demo's files is refused unless ``--overwrite``; then every file of the demo
+is replaced, and those of its names that this run does not write (the guided sheet of a model with hints,
+when the model now has none) are removed, so that the sheets never mix two models. Other files are left
+alone.
 """
 
 from __future__ import annotations
 
 import html
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +114,18 @@ def guided_sheet(colorizer, render_size: int | None, tile_size: int, title: str)
     return make_sheet([tiles], col_labels=labels, tile_size=tile_size, title=title)
 
 
-def write_index(outdir: Path, entries: list[tuple[SamplePhoto, str]], model_name: str) -> Path:
+GUIDED_NAME = "astronaut-guided.png"
+INDEX_NAME = "index.html"
+
+
+def demo_files() -> list[str]:
+    """Every file name a demo writes into its folder."""
+    return [f"{sample.name}.png" for sample in SAMPLES] + [GUIDED_NAME, INDEX_NAME]
+
+
+def write_index(
+    outdir: Path, entries: list[tuple[SamplePhoto, str]], model_name: str, overwrite: bool = True
+) -> Path:
     """OUTDIR/index.html: every sheet with its caption, atomically written."""
     from deepcolor.io import atomic_write
 
@@ -127,8 +144,8 @@ img{{max-width:100%;border:1px solid #ddd}}figure{{margin:2em 0}}</style></head>
 {figures}
 </body></html>
 """
-    path = outdir / "index.html"
-    with atomic_write(path) as f:
+    path = outdir / INDEX_NAME
+    with atomic_write(path, overwrite=overwrite) as f:
         f.write(page.encode("utf-8"))
     return path
 
@@ -150,8 +167,20 @@ img{{max-width:100%;border:1px solid #ddd}}figure{{margin:2em 0}}</style></head>
     show_default=True,
     help="Longer side of each tile of a sheet, in pixels.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the files of an earlier demo in OUTDIR (and remove those of its sheets this run does not "
+    "write); never done otherwise.",
+)
 def command(
-    output: Path, model: str, render_size: int | None, device: str, backend: str, tile_size: int
+    output: Path,
+    model: str,
+    render_size: int | None,
+    device: str,
+    backend: str,
+    tile_size: int,
+    overwrite: bool,
 ) -> None:
     """Colorize scikit-image's sample photos into comparison sheets.
 
@@ -159,8 +188,16 @@ def command(
     """
     from deepcolor.inference import lightness
     from deepcolor.io import ImageError, read_image, write_image
+    from deepcolor.io.paths import display_path
     from deepcolor.viz import make_sheet
 
+    earlier = [name for name in demo_files() if os.path.lexists(output / name)]
+    if earlier and not overwrite:
+        batch.echo_error(
+            f"{display_path(output)}: holds an earlier demo ({', '.join(earlier[:3])}"
+            f"{', ...' if len(earlier) > 3 else ''}); pass --overwrite to replace it, or give another -o"
+        )
+        sys.exit(1)
     colorizer = load_colorizer(model, device, backend)
     entries: list[tuple[SamplePhoto, str]] = []
     failed = 0
@@ -179,7 +216,7 @@ def command(
                 sheet = make_sheet(
                     [tiles], col_labels=labels, tile_size=tile_size, title=f"{sample.name}: {model}"
                 )
-                write_image(output / f"{sample.name}.png", sheet)
+                write_image(output / f"{sample.name}.png", sheet, overwrite=overwrite)
             except (ImageError, ValueError, OSError) as error:
                 batch.echo_error(str(error))
                 failed += 1
@@ -188,15 +225,19 @@ def command(
         if entries and {"hints", "global_hints"} <= {c.name for c in colorizer.conditions}:
             try:
                 sheet = guided_sheet(colorizer, render_size, tile_size, f"astronaut, steered: {model}")
-                write_image(output / "astronaut-guided.png", sheet)
+                write_image(output / GUIDED_NAME, sheet, overwrite=overwrite)
                 guided = SamplePhoto(
                     "astronaut-guided", "", True, "Steering the colours: 3 hints, a reference"
                 )
-                entries.append((guided, "astronaut-guided.png"))
+                entries.append((guided, GUIDED_NAME))
             except (ImageError, ValueError, OSError) as error:
                 batch.echo_error(str(error))
                 failed += 1
         if entries:
-            index = write_index(output, entries, colorizer.name)
+            index = write_index(output, entries, colorizer.name, overwrite=overwrite)
+            written = {sheet for _, sheet in entries} | {INDEX_NAME}
+            for name in earlier:  # an earlier demo's sheet that this one did not replace: not left to mix
+                if name not in written:
+                    (output / name).unlink(missing_ok=True)
             click.echo(f"wrote {len(entries)} sheets and {index}")
     sys.exit(1 if failed or not entries else 0)

@@ -15,12 +15,14 @@ as the weights are unchanged: it records their SHA-256.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from deepcolor.cli import batch
+from deepcolor.io.paths import display_path
 
 
 @click.command()
@@ -44,8 +46,12 @@ from deepcolor.cli import batch
     default=None,
     help="Render size stored in the file and used for the tracing example [default: the model's, else 160].",
 )
-def command(onnx_format: bool, output: Path, model: str, render_size: int | None) -> None:
-    """Export a model to ONNX and check it with onnxruntime."""
+@click.option("--overwrite", is_flag=True, help="Replace the .onnx file if it exists (never done otherwise).")
+def command(onnx_format: bool, output: Path, model: str, render_size: int | None, overwrite: bool) -> None:
+    """Export a model to ONNX and check it with onnxruntime.
+
+    An existing OUTPUT is replaced only with --overwrite (and then only once the new file is whole).
+    """
     from deepcolor.inference.onnx import ONNX_INPUT, compare_onnx, export_onnx, file_sha256
     from deepcolor.inference.pipeline import DEFAULT_RENDER_SIZE
     from deepcolor.inference.weights import load_module, resolve_weights
@@ -53,8 +59,11 @@ def command(onnx_format: bool, output: Path, model: str, render_size: int | None
     from deepcolor.models.conditions import model_conditions
 
     if output.suffix.lower() != ".onnx":
-        batch.echo_error(f"{output}: the output file name must end in .onnx")
+        batch.echo_error(f"{display_path(output)}: the output file name must end in .onnx")
         sys.exit(2)
+    if os.path.lexists(output) and not overwrite:  # checked before the minutes an export takes
+        batch.echo_error(f"{display_path(output)}: exists; pass --overwrite to replace it")
+        sys.exit(1)
     try:
         module, meta = load_module(model)
         source = resolve_weights(model)

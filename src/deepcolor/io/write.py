@@ -42,8 +42,10 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
-# Read-only spellings of formats deepcolor writes.
-_SUFFIX_ALIASES = {".jpe": ".jpg", ".jfif": ".jpg"}
+# Read-only spellings of formats deepcolor writes, and what a result of such a source is written as: GIF's
+# palette of 256 colours cannot hold a colorized photo (and an animation's result is its first frame), so a
+# GIF's result is a PNG, in the CLI and the API alike.
+_SUFFIX_ALIASES = {".jpe": ".jpg", ".jfif": ".jpg", ".gif": ".png"}
 
 
 def image_format(name: str) -> str | None:
@@ -57,7 +59,8 @@ def image_format(name: str) -> str | None:
 
 def output_suffix(source: str | os.PathLike[str], fmt: str | None = None) -> str:
     """The extension to write a result of `source` with: `fmt`'s (a format name: "png", "jpg", "tif",
-    "webp", ...), else the source's when deepcolor writes that format (.jpe and .jfif as .jpg), else .png.
+    "webp", ...), else the source's when deepcolor writes that format (.jpe and .jfif as .jpg; a .gif as
+    .png), else .png.
 
     Raises:
         ValueError: `fmt` is not a format deepcolor writes.

@@ -100,7 +100,13 @@ def torch_load_plain(path: str | os.PathLike[str]) -> Any:
         raise CheckpointError(path, f"cannot read ({error.strerror or error})") from None
     except Exception as error:  # a foreign file makes the unpickler raise almost anything
         text = " ".join(str(error).split())
-        if isinstance(error, pickle.UnpicklingError) and "weights only" in text.lower():
+        if not _looks_like_torch_file(path):
+            raise CheckpointError(
+                path,
+                "not a readable PyTorch checkpoint (neither the zip archive nor the pickle that "
+                "torch.save writes)",
+            ) from None
+        if isinstance(error, pickle.UnpicklingError) and "unsupported global" in text.lower():
             # weights_only refuses arbitrary objects; a checkpoint must stay a plain dict of tensors and
             # built-in values (the training code saves it so), and we never unpickle code from a file.
             raise CheckpointError(
@@ -108,9 +114,23 @@ def torch_load_plain(path: str | os.PathLike[str]) -> Any:
                 "not a plain checkpoint dict (holds objects that weights_only loading refuses; "
                 "save plain dicts, lists, numbers, strings and tensors)",
             ) from None
+        if "PytorchStreamReader" in text:
+            raise CheckpointError(
+                path, "not a readable PyTorch checkpoint (a damaged or cut zip archive)"
+            ) from None
         raise CheckpointError(
             path, f"not a readable PyTorch checkpoint ({text[:120] or type(error).__name__})"
         ) from None
+
+
+def _looks_like_torch_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file starts as torch.save writes: a zip archive, or (the legacy format) a pickle."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return True  # let the error already raised speak
+    return head.startswith((b"PK\x03\x04", b"\x80"))
 
 
 def _check_file(path: Path) -> None:

@@ -273,6 +273,13 @@ def _build_teacher(config: TrainConfig, device: torch.device) -> nn.Module | Non
     return teacher.requires_grad_(False)
 
 
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
 def _build_models(
     config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo, run_dir: Path
 ) -> tuple[nn.Module, nn.Module | None]:
@@ -538,6 +545,7 @@ class _Run:
                 unit="step",
                 dynamic_ncols=True,
                 file=sys.stderr,
+                disable=not _stderr_is_terminal(),  # a log (`| tail`) gets the validation lines, no bar
             )
         batches = iter(loader)
         # Creating the iterator draws a seed from torch's RNG: a resumed run restores its RNG after that, so
