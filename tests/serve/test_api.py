@@ -321,7 +321,7 @@ def test_a_bare_list_of_points_is_accepted(client, spy):
 @pytest.mark.parametrize(
     "hints, message",
     [
-        ("{not json", "not valid JSON"),
+        ("{not json", "malformed JSON"),
         ('{"points": 3}', 'a hint file holds {"points": [...]}'),
         ('{"points": [{"x": 1, "y": 2}]}', "a point lacks color"),
         ('{"points": [{"x": "1", "y": 2, "color": "#fff"}]}', "x must be a number"),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from deepcolor.hints.points import PointHint, parse_hints
+from deepcolor.hints.points import PointHint, load_hint_json, parse_hints
 from deepcolor.inference import images as pipeline
 from deepcolor.io import ImageError, LoadedImage
 from deepcolor.serve import codec
@@ -111,16 +110,6 @@ def _downscale(array: np.ndarray, max_side: int) -> np.ndarray:
     return np.ascontiguousarray(out.numpy())
 
 
-def _json(text: str) -> Any:
-    """The hints field's JSON; malformed or absurdly nested JSON is a 422."""
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ClientError(422, f"hints: not valid JSON ({error})") from None
-    except RecursionError:
-        raise ClientError(422, "hints: nested too deeply to be a hint file") from None
-
-
 def _library(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Call the library; what it refuses about the client's input becomes a 4xx."""
     try:
@@ -129,7 +118,7 @@ def _library(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise
     except ImageError as error:
         raise ClientError(415, str(error)) from None
-    except (ValueError, RecursionError) as error:  # bad values (hints, ranges, layouts); HintError too
+    except ValueError as error:  # the library's word for bad values (hints, ranges, layouts); HintError too
         raise ClientError(422, one_line(error)) from None
     except MemoryError:
         raise ClientError(
@@ -255,7 +244,7 @@ class Engine:
         pixels when the request is for a preview."""
         if text is None:
             return None
-        points = _library(parse_hints, _json(text), "hints")
+        points = _library(lambda: parse_hints(load_hint_json(text, "hints"), "hints"))
         if len(points) > MAX_HINTS:
             raise ClientError(422, f"hints: {len(points)} points; at most {MAX_HINTS}")
         if not points:
