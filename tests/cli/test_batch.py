@@ -55,7 +55,7 @@ def test_each_bad_item_is_one_line_and_the_batch_carries_on(capsys):
         "deepcolor: image-error.png: truncated or corrupt image data",
         "deepcolor: value-error.png: expected an RGB image with three channels",
         "deepcolor: out/os-error.png: Permission denied",
-        "processed 2 of 6 images; 4 failed",  # the summary (issue 9): not prefixed, so not read as an error
+        "processed 2 of 6 images; 4 failed",  # the summary: not prefixed, so not read as an error
     ]
 
 
@@ -83,7 +83,7 @@ def test_image_warnings_are_printed_on_one_line(capsys):
 
 
 def test_progress_bar_only_for_more_than_one_item(capsys, monkeypatch):
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # since issue 9, a bar needs a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a bar needs a terminal
     batch.run_batch([item("a.png")], lambda it: None)
     assert capsys.readouterr().err == ""
     batch.run_batch([item("a.png"), item("b.png", "no such file or folder")], lambda it: None, desc="test")
@@ -183,7 +183,7 @@ def test_input_never_overwritten_without_the_flag(tmp_path):
     assert CliRunner().invoke(copy_command, [str(src), "-o", str(tmp_path), "--overwrite"]).exit_code == 0
 
 
-# ----------------------------------------------------------------------------- what a new user hit (issue 9)
+# ------------------------------------------------------------------------------------- what a new user hit
 
 
 def good_images(folder: Path, *names: str) -> list[Path]:

@@ -186,7 +186,7 @@ def test_main_entry_lists_colorize():
 
 
 def test_oversized_png_metadata_and_extra_tiff_pages_are_warning_lines(tmp_path, model_file):
-    """Both used to be refused or silent; now the pixels are colorized and one `warning:` line says why."""
+    """The pixels are colorized and one `warning:` line says what was dropped."""
     import zlib
 
     import tifffile

@@ -182,7 +182,7 @@ def test_subprocess_on_a_mixed_folder(tmp_path, mixed_folder):
         line for line in lines if any(line.startswith(f"deepcolor: {bad}: ") for bad in mixed_folder.bad)
     )
     assert len(lines) == len(mixed_folder.bad)
-    # nothing else on a line of its own (no traceback), but the summary that issue 9 added at the end
+    # nothing else on a line of its own (no traceback), but the summary at the end
     assert stderr.count("\n") == len(mixed_folder.bad) + 1
     assert stderr.endswith("\nconverted 3 of 7 images; 4 failed\n")
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{p.stem}_lab.png" for p in mixed_folder.good)

@@ -47,8 +47,8 @@ def test_unwritable_folder_is_one_clear_error(tmp_path):
 def test_an_interrupt_just_after_the_temporary_file_is_created_leaves_nothing(
     tmp_path, monkeypatch, interrupt
 ):
-    """A signal handler can raise between any two bytecodes; the moment right after the temporary file
-    appears (before the writer has a file object) used to leave it behind (tempfile.mkstemp)."""
+    """A signal handler can raise between any two bytecodes, also right after the temporary file appears
+    and before the writer has a file object (where tempfile.mkstemp would leave it behind)."""
     real_open = os.open
 
     def open_then_interrupt(*args, **kwargs):

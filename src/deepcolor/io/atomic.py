@@ -89,7 +89,7 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = True) -> Iterat
     # The temporary file's name is known before the file exists, and its removal is registered (the
     # `finally` below) before it is created: an exception at any moment after, even one raised by a signal
     # handler between two bytecodes (Ctrl-C, deepcolor's SIGTERM), removes it. (tempfile.mkstemp returns the
-    # name only after creating the file, which left a window for a stray temporary file.)
+    # name only after creating the file, which leaves a window for a stray temporary file.)
     tmp: Path | None = None
     try:
         fd = -1
