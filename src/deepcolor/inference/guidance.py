@@ -42,9 +42,15 @@ def guidance_conditions(
     hints: Any = None,
     reference: np.ndarray | None = None,
     source: str = "hints",
+    target: np.ndarray | None = None,
 ) -> dict[str, torch.Tensor]:
     """Hints (any form `parse_hints` takes) and a reference photo ((H', W', 3) float sRGB) -> the model's
     conditions at the image's full resolution (height x width). Empty for no guidance.
+
+    With the target image itself (`target`, (H, W) or (H, W, 3) float sRGB), a reference also gives
+    exemplar hints: its colours carried to the matching regions of the target (`exemplar_hints`); the
+    user's own points win where both speak. When no region matches, the reference's global histogram is
+    left out too: it is then the palette of an unrelated photo.
 
     Raises:
         HintError: a bad hint (the message names `source`), or guidance for a model that takes none.
@@ -58,7 +64,17 @@ def guidance_conditions(
     out: dict[str, torch.Tensor] = {}
     if points:
         out["hints"] = torch.from_numpy(hint_map(points, height, width, source))[None]
-    if reference is not None:
+    palette = reference is not None
+    if reference is not None and target is not None:
+        matched = exemplar_hints(colorizer, target, reference)
+        if matched is not None:
+            # no region of the reference matches: its palette is another photo's, not this one's (on val,
+            # an unrelated reference's histogram cost 0.7 dB on the wallpapers)
+            palette = bool(matched[:, 2].any())
+            given = out.get("hints")
+            if palette:
+                out["hints"] = matched if given is None else torch.where(given[:, 2:3] > 0, given, matched)
+    if palette:
         from deepcolor.hints.reference import reference_hints
 
         centers = _bin_centers(colorizer)
@@ -67,6 +83,36 @@ def guidance_conditions(
             raise HintError(f"{source}: model {colorizer.name!r} uses other ab bins than this build")
         out["global_hints"] = vector
     return out
+
+
+def exemplar_hints(colorizer: Colorizer, target: np.ndarray, reference: np.ndarray) -> torch.Tensor | None:
+    """The reference's colours carried to the regions of `target` that match them
+    (`deepcolor.hints.exemplar`), as the sparse hint map (1, 3, H, W) at the target's size; None for a model
+    without a pretrained encoder to match on."""
+    from deepcolor.color import rgb_to_lab
+    from deepcolor.hints.exemplar import exemplar_hint_map, match_reference
+    from deepcolor.inference.pipeline import lightness
+
+    twin = torch_colorizer(colorizer)
+    encoder = getattr(getattr(twin.predictor, "module", None), "encoder", None)
+    if encoder is None or not hasattr(encoder, "feature_info"):
+        return None
+    height, width = target.shape[:2]
+
+    def at_render_size(rgb: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32))
+        t = t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
+        size = to_render_size(t, twin.render_size).shape[-2:]
+        t = torch.nn.functional.interpolate(t, size=size, mode="area")
+        return t[0].permute(1, 2, 0).numpy() if t.shape[1] == 3 else t[0, 0].numpy()
+
+    small_target, small_reference = at_render_size(target), at_render_size(reference)
+    lab_reference = rgb_to_lab(torch.from_numpy(small_reference).permute(2, 0, 1)[None])
+    with torch.inference_mode():
+        ab_cells, confidence = match_reference(
+            encoder, lightness(small_target), lab_reference[:, :1], lab_reference[:, 1:]
+        )
+    return torch.from_numpy(exemplar_hint_map(ab_cells, confidence, height, width))[None]
 
 
 def torch_colorizer(colorizer: Colorizer) -> Colorizer:

@@ -383,7 +383,9 @@ def _guidance_options(
     from deepcolor.inference.guidance import guidance_conditions
 
     reference_rgb = _reference_rgb(reference) if reference is not None else None
-    conditions = guidance_conditions(colorizer, image.height, image.width, hints, reference_rgb, source)
+    conditions = guidance_conditions(
+        colorizer, image.height, image.width, hints, reference_rgb, source, target=image.rgb
+    )
     if conditions:
         options["conditions"] = {**options.get("conditions", {}), **conditions}
     return options, want_uncertainty
