@@ -403,3 +403,40 @@ def test_hints_may_come_as_a_file_part(client):
 def test_hints_nested_2000_deep_are_a_422(client, hints):
     response = client.post("/api/colorize", files=files(encode(grey_photo())), data={"hints": hints})
     assert _one_line_error(response, 422).startswith("hints:")
+
+
+def test_the_bodies_held_at_once_are_bounded_by_the_bytes_received():
+    """Bodies are read before a place is taken, so their memory has its own bound: the bytes received by all
+    requests (a slow client holds only what it has sent); past it a 503, and a request's bytes are released
+    when it ends."""
+    import asyncio
+
+    from deepcolor.serve.errors import ClientError
+    from deepcolor.serve.pool import WorkPool
+
+    async def scenario() -> None:
+        pool = WorkPool(1, 0, retry_after_s=2, max_buffered_bytes=1000)
+        try:
+            async with pool.buffer() as first, pool.buffer() as second:
+                first(600)
+                second(300)
+                assert pool.buffered == 900
+                with pytest.raises(ClientError) as refused:
+                    second(200)
+                assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "2"
+                assert "too many uploads" in refused.value.message and pool.buffered == 900
+            assert pool.buffered == 0
+        finally:
+            pool.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_request_past_the_body_budget_is_503(make_client):
+    client = make_client(workers=1, queue=0)
+    client.app.state.pool.max_buffered_bytes = 20_000
+    noise = np.random.default_rng(1).integers(0, 255, (200, 200), dtype=np.uint8)
+    error = _one_line_error(client.post("/api/colorize", files=files(encode(noise))), 503)
+    assert "too many uploads" in error
+    assert client.app.state.pool.buffered == 0
+    assert client.post("/api/colorize", files=files(encode(grey_photo()))).status_code == 200

@@ -136,7 +136,11 @@ def _lifespan(settings: Settings):  # noqa: ANN202 - FastAPI's lifespan type is 
 
             torch.set_num_threads(settings.torch_threads)
         app.state.engine = Engine(settings)
-        app.state.pool = WorkPool(settings.workers, settings.queue or 0, settings.retry_after_s)
+        # the bodies held at once: as many as could be in the pool, each of the largest size
+        capacity = settings.workers + (settings.queue or 0)
+        app.state.pool = WorkPool(
+            settings.workers, settings.queue or 0, settings.retry_after_s, capacity * settings.max_body_bytes
+        )
         try:
             yield
         finally:

@@ -10,6 +10,7 @@ refused before a byte of the body is read.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from python_multipart.exceptions import MultipartParseError
@@ -126,7 +127,11 @@ class _Collector:
 
 
 async def read_form(
-    request: Request, max_file_bytes: int, max_body_bytes: int, timeout_s: float | None = None
+    request: Request,
+    max_file_bytes: int,
+    max_body_bytes: int,
+    timeout_s: float | None = None,
+    received: Callable[[int], None] | None = None,
 ) -> Form:
     """The multipart body of `request`, in memory.
 
@@ -135,6 +140,8 @@ async def read_form(
         max_file_bytes: the largest file part.
         max_body_bytes: the largest body.
         timeout_s: the whole body must arrive within this many seconds (None: no deadline).
+        received: called with the size of each chunk as it arrives (the pool's count of bodies held; it
+            raises a ClientError to refuse more).
 
     Raises:
         ClientError: 413 when the body or one of its parts is over the limits (the declared length is checked
@@ -158,7 +165,7 @@ async def read_form(
     collector = _Collector(max_file_bytes)
     parser = MultipartParser(options[b"boundary"], collector.callbacks())
     try:
-        await asyncio.wait_for(_feed(request, parser, max_body_bytes), timeout_s)
+        await asyncio.wait_for(_feed(request, parser, max_body_bytes, received), timeout_s)
     except asyncio.TimeoutError:
         raise ClientError(
             408, f"the request body did not arrive within {timeout_s:g} s", headers={"Connection": "close"}
@@ -170,11 +177,15 @@ async def read_form(
     return collector.form
 
 
-async def _feed(request: Request, parser: MultipartParser, max_body_bytes: int) -> None:
-    received = 0
+async def _feed(
+    request: Request, parser: MultipartParser, max_body_bytes: int, received: Callable[[int], None] | None
+) -> None:
+    total = 0
     async for chunk in request.stream():
-        received += len(chunk)
-        if received > max_body_bytes:
+        total += len(chunk)
+        if total > max_body_bytes:
             raise ClientError(413, f"request is over the limit of {_mb(max_body_bytes)}")
+        if received is not None:
+            received(len(chunk))
         parser.write(chunk)
     parser.finalize()

@@ -9,6 +9,7 @@ taken, so a slow upload never holds a worker or a waiting place.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -83,11 +84,12 @@ def _pool(request: Request) -> WorkPool:
     return request.app.state.pool
 
 
-async def _form(request: Request) -> Form:
-    """The whole body, read before the request takes a place in the pool (within the body timeout)."""
+async def _form(request: Request, received: Callable[[int], None]) -> Form:
+    """The whole body, read before the request takes a place in the pool (within the body timeout), its
+    bytes counted by the pool's `buffer` as they arrive."""
     settings: Settings = request.app.state.settings
     return await read_form(
-        request, settings.max_upload_bytes, settings.max_body_bytes, settings.body_timeout_s
+        request, settings.max_upload_bytes, settings.max_body_bytes, settings.body_timeout_s, received
     )
 
 
@@ -137,11 +139,12 @@ def _image_response(result: Result, stem: str) -> Response:
 )
 async def colorize(request: Request) -> Response:
     """Colorize a grey photo (a colour photo is colorized from its lightness)."""
-    form = await _form(request)
-    params = parse_params(ColorizeParams, _text_fields(form, ("file", "reference")))
-    upload, reference = _file(form), _file(form, "reference", required=False)
-    async with _pool(request).place():
-        result = await _pool(request).run(_engine(request).colorize, upload, params, reference)
+    async with _pool(request).buffer() as received:
+        form = await _form(request, received)
+        params = parse_params(ColorizeParams, _text_fields(form, ("file", "reference")))
+        upload, reference = _file(form), _file(form, "reference", required=False)
+        async with _pool(request).place():
+            result = await _pool(request).run(_engine(request).colorize, upload, params, reference)
     return _image_response(result, "colorized")
 
 
@@ -153,11 +156,12 @@ async def colorize(request: Request) -> Response:
 )
 async def enhance(request: Request) -> Response:
     """Revive the dull or faded colours of a photo."""
-    form = await _form(request)
-    params = parse_params(EnhanceParams, _text_fields(form, ("file",)))
-    upload = _file(form)
-    async with _pool(request).place():
-        result = await _pool(request).run(_engine(request).enhance, upload, params)
+    async with _pool(request).buffer() as received:
+        form = await _form(request, received)
+        params = parse_params(EnhanceParams, _text_fields(form, ("file",)))
+        upload = _file(form)
+        async with _pool(request).place():
+            result = await _pool(request).run(_engine(request).enhance, upload, params)
     return _image_response(result, "enhanced")
 
 
@@ -169,11 +173,12 @@ async def enhance(request: Request) -> Response:
 )
 async def decolorize(request: Request) -> Response:
     """Colour to grey, keeping the colour contrast that plain luma loses."""
-    form = await _form(request)
-    params = parse_params(DecolorizeParams, _text_fields(form, ("file",)))
-    upload = _file(form)
-    async with _pool(request).place():
-        result = await _pool(request).run(_engine(request).decolorize, upload, params)
+    async with _pool(request).buffer() as received:
+        form = await _form(request, received)
+        params = parse_params(DecolorizeParams, _text_fields(form, ("file",)))
+        upload = _file(form)
+        async with _pool(request).place():
+            result = await _pool(request).run(_engine(request).decolorize, upload, params)
     return _image_response(result, "grey")
 
 
@@ -184,11 +189,12 @@ async def decolorize(request: Request) -> Response:
 )
 async def suggest(request: Request) -> dict[str, Any]:
     """The model's most likely colours at one point of the photo: what a colour picker offers first."""
-    form = await _form(request)
-    params = parse_params(SuggestParams, _text_fields(form, ("file", "reference")))
-    upload, reference = _file(form), _file(form, "reference", required=False)
-    async with _pool(request).place():
-        return await _pool(request).run(_engine(request).suggest, upload, params, reference)
+    async with _pool(request).buffer() as received:
+        form = await _form(request, received)
+        params = parse_params(SuggestParams, _text_fields(form, ("file", "reference")))
+        upload, reference = _file(form), _file(form, "reference", required=False)
+        async with _pool(request).place():
+            return await _pool(request).run(_engine(request).suggest, upload, params, reference)
 
 
 @router.post(
@@ -200,11 +206,12 @@ async def suggest(request: Request) -> dict[str, Any]:
 async def uncertainty(request: Request) -> Response:
     """Where the model is unsure (where a hint would help most), as a PNG overlay: clear where it is sure,
     through the colours of `deepcolor colorize --uncertainty`'s map to yellow where it is least sure."""
-    form = await _form(request)
-    params = parse_params(UncertaintyParams, _text_fields(form, ("file", "reference")))
-    upload, reference = _file(form), _file(form, "reference", required=False)
-    async with _pool(request).place():
-        result = await _pool(request).run(_engine(request).uncertainty, upload, params, reference)
+    async with _pool(request).buffer() as received:
+        form = await _form(request, received)
+        params = parse_params(UncertaintyParams, _text_fields(form, ("file", "reference")))
+        upload, reference = _file(form), _file(form, "reference", required=False)
+        async with _pool(request).place():
+            result = await _pool(request).run(_engine(request).uncertainty, upload, params, reference)
     return _image_response(result, "uncertainty")
 
 
