@@ -292,3 +292,39 @@ def test_real_tar_shard_and_folder(data_dir: Path) -> None:
     bsd = evaluate([GRAY], data_dir / "val" / "bsd100", limit=2, progress=False)
     assert [r["image"] for r in bsd.per_image] == sorted(r["image"] for r in bsd.per_image)
     assert 15 < bsd.summary[GRAY].psnr < 35 and bsd.summary[GRAY].colorfulness_true > 5
+
+
+def test_models_run_through_the_batch_api(tmp_path: Path, folder: Path, monkeypatch) -> None:
+    from deepcolor.inference import Colorizer
+    from deepcolor.models import create_model, save_weights
+
+    torch.manual_seed(2)
+    weights = save_weights(create_model("autoencoder", base_width=4, depth=2), tmp_path / "tiny.safetensors")
+    calls: list[int] = []
+    colorize_many = Colorizer.colorize_many
+
+    def spy(self, ls, *args, **kwargs):
+        calls.append(len(ls))
+        return colorize_many(self, ls, *args, **kwargs)
+
+    monkeypatch.setattr(Colorizer, "colorize_many", spy)
+    options = evaluate_module.EvaluationOptions(progress=False, perceptual=False, device="cpu", render_size=8)
+    batched = evaluate([str(weights)], folder, options, batch_size=3)
+    assert calls == [3, 1]  # four images: a chunk of three through the network together, then one
+    one_by_one = evaluate([str(weights)], folder, options, batch_size=1)
+    assert calls[2:] == [1, 1, 1, 1]
+    assert [(r["image"], r["model"]) for r in batched.per_image] == [
+        (r["image"], r["model"]) for r in one_by_one.per_image
+    ]
+    for a, b in zip(batched.per_image, one_by_one.per_image, strict=True):
+        assert a["psnr"] == pytest.approx(b["psnr"], abs=0.05), a["image"]  # float rounding, 8-bit output
+
+
+def test_options_are_one_dataclass_and_overrides_are_checked(folder: Path) -> None:
+    options = evaluate_module.EvaluationOptions(limit=2, progress=False, perceptual=False)
+    assert evaluate([GRAY], folder, options).summary[GRAY].images == 2
+    assert evaluate([GRAY], folder, options, limit=3).summary[GRAY].images == 3  # an override wins
+    with pytest.raises(TypeError):
+        evaluate([GRAY], folder, options, limmit=3)
+    with pytest.raises(EvaluationError, match="batch_size must be at least 1"):
+        evaluate([GRAY], folder, options, batch_size=0)

