@@ -21,6 +21,9 @@ from tests.scale.conftest import import_ray, write_photos
 from deepcolor.cli.main import cli as main
 from deepcolor.scale.manifest import read_manifest
 
+# Each test starts Ray workers (a model load each): seconds, not milliseconds.
+pytestmark = pytest.mark.slow
+
 TASKS = {
     "colorize": ["--saturation", "1.3"],
     "enhance": ["--strength", "0.5"],
@@ -154,6 +157,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.distributed
 def test_against_a_real_cluster_process(ray_address, tmp_path):
     """`ray start --head` on 127.0.0.1 in a temporary folder, `--ray-address` to it. It runs in the
     foreground (--block) and is stopped with SIGTERM, which stops its own processes: `ray stop` would also

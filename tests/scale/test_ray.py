@@ -10,6 +10,9 @@ from tests.scale.conftest import write_photos
 
 from deepcolor.scale import RayColorizer, colorize_dataset
 
+# Each test starts Ray workers (a model load each): seconds, not milliseconds.
+pytestmark = pytest.mark.slow
+
 
 class ExitOnceOnMarked(RayColorizer):
     """A worker that dies (the process exits, as if killed) the first time it meets an input named
