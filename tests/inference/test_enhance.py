@@ -38,7 +38,7 @@ def test_blend_weight_is_high_where_dull_and_zero_where_vivid():
 def test_vivid_areas_are_kept_dull_ones_gain_chroma_in_their_own_hue_and_grey_ones_take_the_prediction():
     rgb = _three_parts()
     colorizer = Colorizer(ConstantAb(a=0.0, b=0.4), device="cpu", render_size=60)  # predicts yellow, b* = 44
-    out = enhance_array(colorizer, rgb.copy(), strength=1.0)
+    out = enhance_array(colorizer, rgb.copy(), strength=1.0, mode="blend")
     lab_in, lab_out = _lab(rgb), _lab(out)
     torch.testing.assert_close(lab_out[:, 0], lab_in[:, 0], atol=0.05, rtol=0)  # L* kept everywhere
     grey, dull, vivid = (slice(4, 34), slice(46, 74), slice(88, 120))  # away from the borders between parts
@@ -69,10 +69,12 @@ def test_blend_chroma_formula():
     torch.testing.assert_close(out[:, 2], predicted + (own - predicted) / 3.0)
 
 
-def test_strength_zero_changes_nothing():
+def test_blend_strength_zero_changes_nothing():
     rgb = _three_parts()
     colorizer = Colorizer(ConstantAb(a=0.0, b=0.4), device="cpu")
-    np.testing.assert_allclose(enhance_array(colorizer, rgb.copy(), strength=0.0), rgb, atol=1e-4)
+    np.testing.assert_allclose(
+        enhance_array(colorizer, rgb.copy(), strength=0.0, mode="blend"), rgb, atol=1e-4
+    )
 
 
 def test_clahe_raises_local_contrast():
@@ -85,8 +87,8 @@ def test_clahe_raises_local_contrast():
     assert 0.0 <= out.min() and out.max() <= 100.0
     rgb = np.repeat(grey[:, :, None], 3, axis=2).astype(np.float32)
     colorizer = Colorizer(ConstantAb(), device="cpu")
-    plain = _lab(enhance_array(colorizer, rgb.copy(), clahe=False))[0, 0]
-    equalised = _lab(enhance_array(colorizer, rgb.copy(), clahe=True))[0, 0]
+    plain = _lab(enhance_array(colorizer, rgb.copy(), clahe=False, mode="blend"))[0, 0]
+    equalised = _lab(enhance_array(colorizer, rgb.copy(), clahe=True, mode="blend"))[0, 0]
     assert equalised.std() > 2 * plain.std()
 
 
