@@ -189,10 +189,10 @@ def random_fade(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     """`fade_print` with a fading drawn per photo: cyan or magenta fades first (retained 0.35-0.6), the other
     two dyes keep 0.6-0.9 of their density; a yellow stain of 0.04-0.2 in blue (a quarter to half of it in
     green); flare 0.01-0.05. Returns (faded image, its parameters)."""
-    retained = rng.uniform(0.6, 0.9, size=3)
+    retained = rng.uniform(0.65, 0.95, size=3)
     first = int(rng.integers(0, 2))  # 0 cyan, 1 magenta
-    retained[first] = rng.uniform(0.35, 0.6)
-    blue_stain = float(rng.uniform(0.04, 0.2))
+    retained[first] = rng.uniform(0.4, 0.65)
+    blue_stain = float(rng.uniform(0.03, 0.15))
     stain = (0.0, blue_stain * float(rng.uniform(0.25, 0.5)), blue_stain)
     params = FadeParams(
         retained=tuple(float(r) for r in retained),  # type: ignore[arg-type]
