@@ -335,6 +335,7 @@ class _Run:
     pending_rng: dict[str, Any] | None = (
         None  # a resumed run's RNG state, restored just before its first step
     )
+    mid_step: bool = False  # a step is under way (a second signal then stops it half-way)
 
     @classmethod
     def start(cls, config: TrainConfig, resume: dict[str, Any] | None, info: distributed.DistInfo) -> _Run:
@@ -526,101 +527,145 @@ class _Run:
 
     def loop(self, stops: StopRequests) -> Path:
         """Train to `max_steps` (or until a stop is requested), validating, saving and sampling on the way."""
-        config, info, run_dir = self.config, self.info, self.run_dir
+        config = self.config
         if config.best_metric not in ("val_l1", "val_psnr"):
             raise ConfigError(f"best_metric must be val_l1 or val_psnr, got {config.best_metric!r}")
         index, stream, val_rgb, log = self._data()
         loader = make_loader(stream, config.num_workers)
         self.t_start = time.perf_counter()
-        t_interval = time.perf_counter()
-        images_interval = 0
-        progress = None
-        if info.is_main and config.progress:
-            from tqdm import tqdm
-
-            progress = tqdm(
-                total=config.max_steps,
-                initial=self.step,
-                desc=config.run_name,
-                unit="step",
-                dynamic_ncols=True,
-                file=sys.stderr,
-                disable=not _stderr_is_terminal(),  # a log (`| tail`) gets the validation lines, no bar
-            )
+        progress = self._progress_bar()
         batches = iter(loader)
         # Creating the iterator draws a seed from torch's RNG: a resumed run restores its RNG after that, so
         # that the steps (random hints, flat images) see exactly the numbers an unbroken run's steps saw.
         if self.pending_rng is not None:
             set_rng_state(self.pending_rng)
             self.pending_rng = None
-        interrupted = mid_step = False
+        interrupted = False
         try:
-            while self.step < config.max_steps:
-                if stops.requested:
-                    raise KeyboardInterrupt
-                mid_step = True
-                images_interval += self._train_step(next(batches))
-                mid_step = False
-                if progress is not None:
-                    progress.update(1)
-                if self.step % config.log_every == 0 or self.step == config.max_steps:
-                    now = time.perf_counter()
-                    speed = images_interval / max(now - t_interval, 1e-9)
-                    row = self._log_row(log, len(index), speed, now)
-                    t_interval, images_interval = now, 0
-                    if progress is not None:
-                        progress.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{speed:.0f}", refresh=False)
-                do_val = self.step % config.val_every == 0 or self.step == config.max_steps
-                do_ckpt = self.step % config.ckpt_every == 0 or self.step == config.max_steps
-                if do_val or do_ckpt:
-                    ranks = distributed.gather_objects(self.local_state(), info)
-                if info.is_main and do_val:
-                    line = self._validate(val_rgb, log, len(index), ranks)
-                    if progress is not None:
-                        progress.write(line)
-                if info.is_main and do_ckpt:
-                    save_checkpoint(self.checkpoint_state(ranks), run_dir / "last.pt")
-                if info.is_main and (self.step % config.sample_every == 0 or self.step == config.max_steps):
-                    sheet = sample_sheet(
-                        self.eval_model,
-                        val_rgb[: config.num_samples],
-                        info.device,
-                        f"{config.run_name} step {self.step}",
-                    )
-                    write_png(run_dir / "samples" / f"step_{self.step:07d}.png", sheet)
+            self._steps(batches, stops, log, val_rgb, len(index), progress)
         except KeyboardInterrupt:
             interrupted = True
-            if info.is_main and mid_step:  # a second signal stopped a step half-way: its state is not whole
-                print(
-                    f"\ndeepcolor: stopped during step {self.step + 1}; {run_dir / 'last.pt'} is left as it "
-                    f"was (continue with --resume {run_dir})",
-                    file=sys.stderr,
-                )
-            elif info.is_main:
-                # only this rank's data position is known here; other ranks resume from it (approximate
-                # under DDP)
-                save_checkpoint(self.checkpoint_state([self.local_state()]), run_dir / "last.pt")
-                print(
-                    f"\ndeepcolor: interrupted at step {self.step}; saved {run_dir / 'last.pt'} "
-                    f"(continue with --resume {run_dir})",
-                    file=sys.stderr,
-                )
+            self._save_on_interrupt()
         finally:
             if progress is not None:
                 progress.close()
             del batches
-        if info.is_main:
-            write_loss_curve(log, run_dir / "loss.png", config.run_name)
-            log.close()
-            if not interrupted:
-                print(
-                    f"deepcolor: done, {self.step} steps; best {config.best_metric} {self.best_metric:.4g} "
-                    f"at step {self.best_step}; results in {run_dir}",
-                    file=sys.stderr,
-                )
+        self._finish(log, interrupted)
         if interrupted:
             raise KeyboardInterrupt
-        return run_dir
+        return self.run_dir
+
+    def _progress_bar(self) -> Any:
+        """The main process's step bar (tqdm), shown only on a terminal; None when `progress` is off."""
+        if not (self.info.is_main and self.config.progress):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(
+            total=self.config.max_steps,
+            initial=self.step,
+            desc=self.config.run_name,
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stderr,
+            disable=not _stderr_is_terminal(),  # a log (`| tail`) gets the validation lines, no bar
+        )
+
+    def _due(self, every: int) -> bool:
+        """Whether the step just taken is one of every `every` (the last step always is)."""
+        return self.step % every == 0 or self.step == self.config.max_steps
+
+    def _steps(
+        self,
+        batches: Any,
+        stops: StopRequests,
+        log: MetricsLog | None,
+        val_rgb: torch.Tensor | None,
+        dataset_size: int,
+        progress: Any,
+    ) -> None:
+        """The steps up to `max_steps`, each followed by what falls due (log row, validation, checkpoint,
+        sample sheet); a stop request raises KeyboardInterrupt between steps."""
+        since, images = self.t_start, 0  # the interval whose speed the next log row reports
+        while self.step < self.config.max_steps:
+            if stops.requested:
+                raise KeyboardInterrupt
+            self.mid_step = True
+            images += self._train_step(next(batches))
+            self.mid_step = False
+            if progress is not None:
+                progress.update(1)
+            if self._due(self.config.log_every):
+                since, images = self._log_interval(log, dataset_size, progress, since, images), 0
+            self._validate_save_and_sample(val_rgb, log, dataset_size, progress)
+
+    def _log_interval(
+        self, log: MetricsLog | None, dataset_size: int, progress: Any, since: float, images: int
+    ) -> float:
+        """Write the log row of the steps since `since` (`images` seen in them); returns the time now."""
+        now = time.perf_counter()
+        speed = images / max(now - since, 1e-9)
+        row = self._log_row(log, dataset_size, speed, now)
+        if progress is not None:
+            progress.set_postfix(loss=f"{row['loss']:.4g}", img_s=f"{speed:.0f}", refresh=False)
+        return now
+
+    def _validate_save_and_sample(
+        self, val_rgb: torch.Tensor | None, log: MetricsLog | None, dataset_size: int, progress: Any
+    ) -> None:
+        """After a step: validate (and keep a new best), write `last.pt`, write a sample sheet, when due."""
+        config, info = self.config, self.info
+        do_val, do_ckpt = self._due(config.val_every), self._due(config.ckpt_every)
+        if do_val or do_ckpt:
+            ranks = distributed.gather_objects(self.local_state(), info)
+        if info.is_main and do_val:
+            line = self._validate(val_rgb, log, dataset_size, ranks)
+            if progress is not None:
+                progress.write(line)
+        if info.is_main and do_ckpt:
+            save_checkpoint(self.checkpoint_state(ranks), self.run_dir / "last.pt")
+        if info.is_main and self._due(config.sample_every):
+            sheet = sample_sheet(
+                self.eval_model,
+                val_rgb[: config.num_samples],
+                info.device,
+                f"{config.run_name} step {self.step}",
+            )
+            write_png(self.run_dir / "samples" / f"step_{self.step:07d}.png", sheet)
+
+    def _save_on_interrupt(self) -> None:
+        """After Ctrl-C or SIGTERM: save `last.pt` at the last whole step and say how to continue."""
+        if not self.info.is_main:
+            return
+        run_dir = self.run_dir
+        if self.mid_step:  # a second signal stopped a step half-way: its state is not whole
+            print(
+                f"\ndeepcolor: stopped during step {self.step + 1}; {run_dir / 'last.pt'} is left as it "
+                f"was (continue with --resume {run_dir})",
+                file=sys.stderr,
+            )
+            return
+        # only this rank's data position is known here; other ranks resume from it (approximate under DDP)
+        save_checkpoint(self.checkpoint_state([self.local_state()]), run_dir / "last.pt")
+        print(
+            f"\ndeepcolor: interrupted at step {self.step}; saved {run_dir / 'last.pt'} "
+            f"(continue with --resume {run_dir})",
+            file=sys.stderr,
+        )
+
+    def _finish(self, log: MetricsLog | None, interrupted: bool) -> None:
+        """The main process draws the loss curve, closes the log and (unless interrupted) sums the run up."""
+        if not self.info.is_main:
+            return
+        config = self.config
+        write_loss_curve(log, self.run_dir / "loss.png", config.run_name)
+        log.close()
+        if not interrupted:
+            print(
+                f"deepcolor: done, {self.step} steps; best {config.best_metric} {self.best_metric:.4g} "
+                f"at step {self.best_step}; results in {self.run_dir}",
+                file=sys.stderr,
+            )
 
 
 def stream_epoch(position: StreamPosition, dataset_size: int, world_size: int) -> float:
