@@ -133,16 +133,21 @@ def engine_options(task: str) -> Callable[[F], F]:
 
 def _model_label(task: str, kwargs: dict[str, Any]) -> str:
     """What a manifest row's ``model`` says: the decolorization method, or the model's name as its weights
-    call it (``default`` -> ``autoencoder-lite0``) without loading it."""
+    call it (``default`` -> ``autoencoder-lite0``, through the shipped index), read without importing torch
+    (the Ray engine's driver never loads a model)."""
     if task == "decolorize":
         return str(kwargs.get("method", ""))
-    spec = str(kwargs.get("model", "default"))
-    try:
-        from deepcolor.inference.weights import resolve_weights
+    import json
 
-        return resolve_weights(spec).stem
-    except Exception:  # noqa: BLE001 - a name the loader will refuse with its own message
-        return spec
+    import deepcolor
+
+    spec = str(kwargs.get("model", "default"))
+    try:  # deepcolor.inference.weights.read_index's file
+        index = json.loads((Path(deepcolor.__file__).parent / "weights" / "index.json").read_text())
+    except (OSError, ValueError):
+        index = {}
+    name = index.get(spec, spec) if isinstance(index, dict) else spec
+    return Path(name).stem if Path(name).suffix else str(name)
 
 
 @contextlib.contextmanager
