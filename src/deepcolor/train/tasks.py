@@ -83,12 +83,22 @@ class Task:
             "model": torch.optim.lr_scheduler.LambdaLR(self.optimizers["model"], lr_lambda(config))
         }
         self.extra_modules: dict[str, nn.Module] = {}
+        self.discriminator: nn.Module | None = None  # the adversarial tasks' PatchGAN (add_discriminator)
+        self.wrapped_discriminator: nn.Module | None = None
         amp = config.amp == "on" or (config.amp == "auto" and device.type == "cuda")
         self.amp_dtype = None
         if amp:
             bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
             self.amp_dtype = torch.bfloat16 if bf16 or device.type == "cpu" else torch.float16
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
+
+    def add_discriminator(self, discriminator: nn.Module, wrapped: nn.Module) -> None:
+        """Train a PatchGAN beside the model (`adversarial_round`), with its own optimiser at a constant LR:
+        it only trains during the short adversarial phase."""
+        self.discriminator = discriminator
+        self.wrapped_discriminator = wrapped
+        self.extra_modules["discriminator"] = discriminator
+        self.optimizers["discriminator"] = make_optimizer(discriminator, self.config.disc_lr, self.config)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:
@@ -191,11 +201,8 @@ class EncoderTask(Task):
             from deepcolor.train.feature_loss import FeatureLoss
 
             self.feature_loss = FeatureLoss(config.perceptual_net).to(device)
-        self.discriminator = discriminator  # the gan family: adversarial after `pretrain_steps` (NoGAN)
-        self.wrapped_discriminator = wrapped_discriminator
-        if discriminator is not None:
-            self.extra_modules["discriminator"] = discriminator
-            self.optimizers["discriminator"] = make_optimizer(discriminator, config.disc_lr, config)
+        if discriminator is not None:  # the gan family: adversarial after `pretrain_steps` (NoGAN)
+            self.add_discriminator(discriminator, wrapped_discriminator)
 
     def step(self, l_norm: torch.Tensor, ab_norm: torch.Tensor, step: int) -> dict[str, float]:
         from deepcolor.hints import simulate
@@ -280,11 +287,7 @@ class GANTask(Task):
         wrapped_discriminator: nn.Module,
     ) -> None:
         super().__init__(model, wrapped, config, device)
-        self.discriminator = discriminator
-        self.wrapped_discriminator = wrapped_discriminator
-        self.extra_modules["discriminator"] = discriminator
-        # constant LR for the discriminator: it only trains during the short adversarial phase
-        self.optimizers["discriminator"] = make_optimizer(discriminator, config.disc_lr, config)
+        self.add_discriminator(discriminator, wrapped_discriminator)
 
     def step(self, l_norm: torch.Tensor, ab_norm: torch.Tensor, step: int) -> dict[str, float]:
         with self.autocast():
