@@ -393,9 +393,7 @@ def test_hints_may_come_as_a_file_part(client):
     assert as_file.status_code == 200, as_file.text
     as_text = client.post("/api/colorize", files=files(photo), data={"hints": hints.decode()})
     assert as_file.content == as_text.content
-    bad = client.post(
-        "/api/colorize", files={**files(photo), **files(b"\xff\xfe{", "h.json", "hints")}
-    )
+    bad = client.post("/api/colorize", files={**files(photo), **files(b"\xff\xfe{", "h.json", "hints")})
     assert _one_line_error(bad, 422) == "hints: h.json is not UTF-8 text"
 
 

@@ -347,9 +347,7 @@ class Engine:
         from deepcolor.decolor import decolorize_image, encode_grey
 
         prepared = self._prepare(upload, params.max_side)
-        result = _library(
-            decolorize_image, prepared.image, params.method, keep_channels=params.keep_channels
-        )
+        result = _library(decolorize_image, prepared.image, params.method, keep_channels=params.keep_channels)
         fmt = params.format or codec.default_format(prepared.image)
         if prepared.preview:
             result = dataclasses.replace(result, bit_depth=8, exif=None)
