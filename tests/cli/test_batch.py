@@ -589,3 +589,37 @@ def test_two_runs_on_one_output_the_slow_ones_ctrl_c_keeps_the_fast_ones_file(tm
     assert slow.returncode == 130, stderr
     assert sorted(p.name for p in out.iterdir()) == ["a.png"]  # no temp file left either
     assert (out / "a.png").read_bytes() == b"written by fast"
+
+
+def test_a_chunked_step_writes_per_item_and_a_chunk_that_fails_whole_is_tried_item_by_item(capsys):
+    calls, written = [], []
+
+    def infer(values: list[str]) -> list[object]:
+        calls.append(list(values))
+        if len(values) > 1 and "big" in values:
+            raise MemoryError  # the chunk does not fit; each image alone does, but for "big"
+        if values == ["big"]:
+            raise MemoryError
+        return [value.upper() for value in values]
+
+    step = batch.Chunked(
+        prepare=lambda it: it.path.stem,
+        infer=infer,
+        finish=lambda it, prepared, result: written.append(result),
+        size=3,
+    )
+    results = []
+    items = [item(f"{name}.png") for name in ("a", "big", "c", "d")]
+    assert batch.run_batch(items, step, desc="colorize", on_result=results.append) == 1
+    assert calls == [["a", "big", "c"], ["a"], ["big"], ["c"], ["d"]]
+    assert written == ["A", "C", "D"]
+    assert capsys.readouterr().err.splitlines() == [
+        "deepcolor: big.png: not enough memory",
+        "colorized 3 of 4 images; 1 failed",
+    ]
+    assert [(r.source.name, r.status) for r in results] == [
+        ("a.png", "ok"),
+        ("big.png", "failed"),
+        ("c.png", "ok"),
+        ("d.png", "ok"),
+    ]

@@ -200,3 +200,19 @@ def test_real_photo(tmp_path, data_dir):
     assert result.exit_code == 0
     lab = np.load(tmp_path / f"{photos[0].stem}_lab.npy")
     assert 0 <= lab[..., 0].min() and lab[..., 0].max() <= 100 and lab.shape[:2] in ((320, 480), (480, 320))
+
+
+def test_skip_existing_needs_every_output_of_an_image(tmp_path, image_file):
+    image_file("x.png")
+    image_file("y.png")
+    out = tmp_path / "out"
+    assert CliRunner().invoke(command, [str(tmp_path / "x.png"), "-o", str(out), "--npy"]).exit_code == 0
+    (out / "y_lab.png").write_bytes(b"half of y's outputs")  # y_lab.npy is missing
+    inputs = [str(tmp_path / "x.png"), str(tmp_path / "y.png")]
+    result = CliRunner().invoke(command, [*inputs, "-o", str(out), "--npy", "--skip-existing"])
+    assert result.exit_code == 1
+    assert message_lines(result.stderr) == [
+        f"deepcolor: {out / 'y_lab.png'}: exists; pass --overwrite to replace it"
+    ]
+    assert result.stderr.splitlines()[-2].startswith("converted 0 of 2 images; 1 skipped, 1 failed")
+    assert (out / "y_lab.png").read_bytes() == b"half of y's outputs" and not (out / "y_lab.npy").exists()

@@ -467,7 +467,7 @@ def _run(
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ImageWarning)
-            results = step.infer([outcome.value for _, outcome in pending])
+            results = _infer(step, [outcome.value for _, outcome in pending])
         for w in caught:
             echo_warning(str(w.message))
         share = (time.perf_counter() - start) / len(pending)
@@ -532,6 +532,23 @@ def _run(
             "--skip-existing to leave those inputs alone, or --overwrite to replace them"
         )
     return _Ran(1 if tally.failed or not images else 0, tally.results)
+
+
+def _infer(step: Chunked[Any], prepared: list[Any]) -> Sequence[object]:
+    """`step.infer` on a chunk; when the whole call fails with an item error (not enough memory for the
+    chunk, say), each item is tried alone, so that only the one that fails alone fails."""
+    try:
+        return step.infer(prepared)
+    except ITEM_ERRORS as error:
+        if len(prepared) == 1:
+            return [error]
+    results: list[object] = []
+    for value in prepared:
+        try:
+            results.extend(step.infer([value]))
+        except ITEM_ERRORS as error:
+            results.append(error)
+    return results
 
 
 def _echo_line(line: str) -> None:
