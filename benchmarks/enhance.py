@@ -10,8 +10,8 @@ why), rounded to 8 bits, then restored by each method and compared with the orig
 - white patch: each channel scaled so that its 99th percentile is white;
 - autocontrast: Pillow's `ImageOps.autocontrast(cutoff=1)`, per channel (levels: 1% clipped at either end);
 - enhance blend 0.8: `enhance --mode blend --strength 0.8`, the enhance of earlier versions;
-- enhance restore 0: `enhance --strength 0`, the model-guided global colour correction alone;
-- enhance restore 0.8: `enhance`, the default (the correction, then the dull-area blend at 0.8).
+- enhance restore 0.8: `enhance`, the default: the model-guided global colour correction, 80% of the way;
+- enhance restore 1: `enhance --strength 1`, the whole correction.
 
 Figures per set: the mean CIEDE2000 to the truth, the mean colourfulness (Hasler and Suesstrunk 2003; the
 truth's is the target), how many photos came out closer to the truth than their faded input, and the median
@@ -92,8 +92,8 @@ def main() -> None:
         "white patch": white_patch,
         "autocontrast (Pillow, per channel)": autocontrast,
         "enhance blend 0.8 (earlier enhance)": enhance("blend", 0.8),
-        "enhance restore, strength 0": enhance("restore", 0.0),
         "enhance restore, strength 0.8 (default)": enhance("restore", 0.8),
+        "enhance restore, strength 1": enhance("restore", 1.0),
     }
     classical = ["gray-world", "white patch", "autocontrast (Pillow, per channel)"]
     new = "enhance restore, strength 0.8 (default)"

@@ -29,8 +29,9 @@ model's per-pixel hue is often wrong), and so was setting the overall contrast f
 are what the model adds. A print with real colours of its own (an autochrome, a hand-tinted print) keeps them:
 the transform is the same smooth curve for every pixel, never a per-pixel colour from the model.
 
-Then the dull-area blend below runs on the restored photo at `strength` (0: the global correction only),
-giving predicted chroma to what the correction left grey.
+`strength` is how far the photo moves toward its restoration (0: unchanged; the transform is scaled from
+the identity, `ColourTransform.scaled`). No per-pixel blend follows: on the faded validation photos it added
+colour error (benchmarks/results/enhance.md).
 
 **blend** (the enhance of earlier versions): colour -> grey -> colorize, then the predicted chroma into dull
 areas. For a dull colour photo, the colorizer's idea of the colours (predicted from the lightness alone) is
@@ -124,6 +125,21 @@ class ColourTransform:
     hi: tuple[float, float, float] = (1.0, 1.0, 1.0)
     gamma: tuple[float, float, float] = (1.0, 1.0, 1.0)
     gain: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def scaled(self, amount: float) -> ColourTransform:
+        """The transform `amount` of the way from the identity (0) to this one (1)."""
+
+        def toward(values: tuple[float, ...], identity: float, power: bool = False) -> tuple[float, ...]:
+            if power:
+                return tuple(float(v**amount) for v in values)
+            return tuple(float(identity + amount * (v - identity)) for v in values)
+
+        return ColourTransform(
+            lo=toward(self.lo, 0.0),  # type: ignore[arg-type]
+            hi=toward(self.hi, 1.0),  # type: ignore[arg-type]
+            gamma=toward(self.gamma, 1.0, power=True),  # type: ignore[arg-type]
+            gain=toward(self.gain, 1.0, power=True),  # type: ignore[arg-type]
+        )
 
     def apply(self, rgb: torch.Tensor) -> torch.Tensor:
         """(*, 3, H, W) sRGB in [0, 1] -> the transformed (*, 3, H, W) sRGB in [0, 1]."""
@@ -268,14 +284,14 @@ def enhance_array(
     Args:
         colorizer: the loaded model and inference path.
         rgb: (H, W, 3) sRGB float in [0, 1] (a grey image simply gets colorized where the weight allows).
-        strength: in [0, 1], how far the dullest areas move toward the predicted colours (in "restore",
-            after the global correction; 0 there = the correction alone).
+        strength: in [0, 1], how far the photo moves toward its restoration ("restore"), or how far the
+            dullest areas move toward the predicted colours ("blend"); 0 = unchanged.
         clahe: also equalise the lightness locally (CLAHE).
         clahe_limit: CLAHE clip limit in (0, 1].
         render_size: longer side seen by the network; None for the colorizer's default.
         out: optional (H, W, 3) float32 array to write into (may be `rgb` itself).
-        mode: "restore" (a model-guided global colour correction, then the blend) or "blend" (the blend
-            into dull areas alone, as earlier versions did); see the module notes.
+        mode: "restore" (a model-guided global colour correction) or "blend" (the predicted chroma into
+            dull areas, as earlier versions did); see the module notes.
 
     Returns:
         (H, W, 3) float32 sRGB in [0, 1].
@@ -303,22 +319,26 @@ def enhance_array(
             transform = fit_restoration(
                 lab_to_rgb(lab_low)[0].permute(1, 2, 0).cpu().numpy(),
                 ab_pred_low[0].permute(1, 2, 0).cpu().numpy(),
-            )
+            ).scaled(strength)
 
             def restore(start: int, stop: int) -> None:
                 band = torch.from_numpy(np.ascontiguousarray(rgb[start:stop], dtype=np.float32)).to(device)
                 out[start:stop] = transform.apply(band.permute(2, 0, 1)).permute(1, 2, 0).cpu().numpy()
 
             for_each_band(height, width, restore, device)
-            if strength == 0.0 and not clahe:
-                return out
-            rgb = out
-            lab_restored = _lab_bands(out, device)
-        else:
-            lab_restored = lab
+            if clahe:  # local contrast on the restored photo's L*
+                restored = _lab_bands(out, device)
+                l_clahe = clahe_lightness(restored[:, :1], clahe_limit)
+
+                def equalise(start: int, stop: int) -> None:
+                    band = torch.cat([l_clahe[:, :, start:stop], restored[:, 1:, start:stop]], dim=1)
+                    out[start:stop] = lab_to_rgb(band)[0].permute(1, 2, 0).cpu().numpy()
+
+                for_each_band(height, width, equalise, device)
+            return out
         # The photo's ab at the render size: area-averaged, so that the weight is smooth.
         ab_orig_low = F.interpolate(
-            lab_restored[:, 1:], size=l_low.shape[-2:], mode="bilinear", antialias=True, align_corners=False
+            lab[:, 1:], size=l_low.shape[-2:], mode="bilinear", antialias=True, align_corners=False
         )
         with single_threaded() if device.type == "cpu" else contextlib.nullcontext():  # small operations
             weight_low = blend_weight(ab_orig_low, ab_pred_low, strength)
@@ -326,13 +346,12 @@ def enhance_array(
                 l_low / 100.0, ab_pred_low, (height, width), colorizer.radius, colorizer.eps
             )
             weight = GuidedCoefficients.bilinear(weight_low, (height, width))
-        l_photo = lab_restored[:, :1]
-        l_out = clahe_lightness(l_photo, clahe_limit) if clahe else l_photo
+        l_out = clahe_lightness(l, clahe_limit) if clahe else l
 
         def work(start: int, stop: int) -> None:
-            guide = l[:, :, start:stop] / 100.0  # the network saw the input's L*: its guide
+            guide = l[:, :, start:stop] / 100.0
             ab = blend_chroma(
-                lab_restored[:, 1:, start:stop],
+                lab[:, 1:, start:stop],
                 predicted.apply_rows(guide, start),
                 weight.apply_rows(guide, start),
             )

@@ -35,6 +35,7 @@ __all__ = ["MAX_SPREAD", "SPREAD_PER_CHROMA", "ToneAnalysis", "analyse_tone", "t
 ANALYSIS_SIZE = 128  # longer side of the analysed grid of blocks
 SAMPLES_PER_BLOCK = 4  # a block is the mean of at least 4 x 4 samples
 MIN_BLOCK = 16  # pixels of the image
+MIN_BLOCKS = 12  # blocks across the shorter side, at least
 L_BANDS = 20
 RESIDUAL_PERCENTILE = 99.0
 MAX_SPREAD = 3.2  # a*b* units, for a tone of no chroma ...
@@ -75,7 +76,10 @@ def _samples(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     float64; the block size in samples)."""
     height, width = rgb.shape[:2]
     step = max(1, max(height, width) // (ANALYSIS_SIZE * SAMPLES_PER_BLOCK))
-    return rgb[::step, ::step, :3].astype(np.float64), max(SAMPLES_PER_BLOCK, -(-MIN_BLOCK // step))
+    block = max(SAMPLES_PER_BLOCK, -(-MIN_BLOCK // step))
+    # a small image still gets a grid of at least MIN_BLOCKS blocks across its shorter side
+    block = max(1, min(block, min(height, width) // step // MIN_BLOCKS))
+    return rgb[::step, ::step, :3].astype(np.float64), block
 
 
 def _block_mean(values: np.ndarray, block: int) -> np.ndarray:
