@@ -127,7 +127,8 @@ def test_grey_rule_is_exact_channel_equality(tmp_path, colorizer):
 def test_notes(colorizer, rgb_image):
     colour = image_from_array(rgb_image)
     assert process_image(colour, colorizer).notes == (
-        "colour input; decolorized first (its CIE L* is what gets colorized)",
+        "colour input; decolorized first (its CIE L* is what gets colorized); "
+        "`deepcolor enhance` restores a colour photo's own colours",
     )
     assert process_image(colour, colorizer, "enhance").notes == ()
     grey = image_from_array(rgb_image[..., 0])

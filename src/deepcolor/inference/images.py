@@ -19,6 +19,11 @@ The rules, each decided here and nowhere else:
   equal within `GRAY_TOLERANCE`, so the noise of a grey JPEG is not colour); it decides the notes (colour
   input to `colorize`: "decolorized first"; grey input to `enhance`: "gets colorized"). "May L* be computed
   from one channel?" is `LoadedImage.channels_equal` (exactly equal): a shortcut must not change the result.
+- Toned prints. A colour file whose colour is one hue that depends on its lightness alone (sepia, selenium,
+  cyanotype, yellowed paper: `deepcolor.inference.toned.analyse_tone`) is a monochrome photo: "colorize"
+  colorizes its L* with a remark ("toned print (warm tone) ...", not a warning: `is_warning`), "enhance"
+  colorizes it too instead of strengthening its tone. A real colour photo given to "colorize" gets the
+  "colour input" note, which points at "enhance".
 - Alpha, the ICC profile and EXIF are kept wherever the output format holds them (`deepcolor.io.write_image`;
   JPEG and BMP drop alpha with a warning).
 - Output suffix (`output_suffix`): the one asked for, else the input's when deepcolor writes that format
@@ -64,6 +69,7 @@ from deepcolor.io import (
 
 if TYPE_CHECKING:
     from deepcolor.inference.pipeline import Colorizer
+    from deepcolor.inference.toned import ToneAnalysis
 
 __all__ = [
     "OUTPUT_STEM_SUFFIXES",
@@ -76,6 +82,7 @@ __all__ = [
     "check_options",
     "check_render_size",
     "default_output",
+    "is_warning",
     "encode_result",
     "network_render_size",
     "output_bit_depth",
@@ -92,9 +99,13 @@ TASKS = ("colorize", "enhance")
 OUTPUT_STEM_SUFFIXES = {"colorize": "_colorized", "enhance": "_enhanced"}
 RENDER_SIZE_MIN, RENDER_SIZE_MAX = 16, 4096
 _NOTES = {
-    "colorize": "colour input; decolorized first (its CIE L* is what gets colorized)",
+    "colorize": (
+        "colour input; decolorized first (its CIE L* is what gets colorized); "
+        "`deepcolor enhance` restores a colour photo's own colours"
+    ),
     "enhance": "grey input; it has no colours to revive, so it gets colorized",
 }
+TONED_NOTE_PREFIX = "toned print"  # a remark, not a warning (`is_warning`)
 
 
 @dataclass
@@ -193,6 +204,38 @@ def _check_task(task: str) -> str:
     return task
 
 
+def is_warning(note: str) -> bool:
+    """Whether a note of `ImageResult.notes` is a warning (something may not be what the user meant) or a
+    remark (what was seen: a toned print)."""
+    return not note.startswith(TONED_NOTE_PREFIX)
+
+
+def _tone(image: LoadedImage) -> ToneAnalysis | None:
+    """The tone analysis of a colour image; None for a grey one."""
+    from deepcolor.inference.toned import analyse_tone
+
+    return None if image.is_gray else analyse_tone(image.rgb)
+
+
+def _toned_note(tone: ToneAnalysis, task: str) -> str:
+    from deepcolor.inference.toned import tone_name
+
+    what = (
+        "colorized from its lightness"
+        if task == "colorize"
+        else "colorized instead of strengthening its tone"
+    )
+    return f"{TONED_NOTE_PREFIX} ({tone_name(tone.hue)} tone): {what}"
+
+
+def _colorize_notes(image: LoadedImage) -> tuple[str, ...]:
+    """The notes of a colorized image: none for grey, a remark for a toned print, else the colour note."""
+    tone = _tone(image)
+    if tone is None:
+        return ()
+    return (_toned_note(tone, "colorize"),) if tone.is_toned else (_NOTES["colorize"],)
+
+
 def check_options(task: str, options: dict[str, Any]) -> dict[str, Any]:
     """The options of `process_image` checked where this module owns the rule (render size, saturation);
     the rest are the colorizer's to check. Returns them with render_size normalised.
@@ -249,8 +292,7 @@ def process_image(
     notes = []
     uncertainty = None
     if task == "colorize":
-        if not image.is_gray:
-            notes.append(_NOTES["colorize"])
+        notes.extend(_colorize_notes(image))
         options, want_uncertainty = _guidance_options(image, colorizer, options)
         if want_uncertainty:  # L* once for the map and the colours (the colorization may overwrite image.rgb)
             from deepcolor.inference.guidance import uncertainty_map
@@ -264,9 +306,17 @@ def process_image(
     else:
         from deepcolor.inference.enhance import enhance_array
 
+        tone = _tone(image)
         if image.is_gray:
             notes.append(_NOTES["enhance"])
-        rgb = enhance_array(colorizer, image.rgb, out=out, **options)
+        if tone is not None and tone.is_toned:  # a monochrome print: colorized, its tone not strengthened
+            notes.append(_toned_note(tone, "enhance"))
+        if (tone is not None and tone.is_toned) or (image.is_gray and options.get("mode") != "blend"):
+            rgb = colorizer.colorize_array(
+                image.rgb, out=out, gray=image.channels_equal, render_size=options["render_size"]
+            )
+        else:
+            rgb = enhance_array(colorizer, image.rgb, out=out, **options)
     return ImageResult(
         rgb=rgb,
         alpha=image.alpha,
@@ -340,6 +390,8 @@ def process_images(
             continue
         batched.append((index, checked))
     if batched:
+        # the notes look at the colours, before an in-place colorization replaces them
+        notes = {index: _colorize_notes(images[index]) for index, _ in batched}
         ls = [lightness(images[i].rgb, colorizer.device, gray=images[i].channels_equal) for i, _ in batched]
         rgbs = colorizer.colorize_many(
             ls,
@@ -358,7 +410,7 @@ def process_images(
                 exif=image.exif,
                 bit_depth=image.bit_depth,
                 name=image.name,
-                notes=() if image.is_gray else (_NOTES["colorize"],),
+                notes=notes[index],
             )
     return results  # type: ignore[return-value]
 
