@@ -94,7 +94,8 @@ def test_grey_stored_as_rgb_is_recognised_and_colour_is_announced(tmp_path, mode
     assert code == 0
     lines = [line for line in stderr.splitlines() if line.startswith("deepcolor:")]
     assert lines == [
-        f"deepcolor: warning: {colour}: colour input; decolorized first (its CIE L* is what gets colorized)"
+        f"deepcolor: warning: {colour}: colour input; decolorized first (its CIE L* is what gets colorized); "
+        "`deepcolor enhance` restores a colour photo's own colours"
     ]
     # The colour input was colorized from its lightness: same result as its grey version.
     grey_version = tmp_path / "g" / "colour.png"

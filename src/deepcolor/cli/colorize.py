@@ -143,9 +143,16 @@ def run_task(
             item.path, out_path, colorizer, task, max_pixels=max_pixels, overwrite=job.overwrite, **options
         )
         for note in result.notes:
-            batch.echo_warning(f"{display_path(item.path)}: {note}")
+            echo_note(f"{display_path(item.path)}: {note}", note)
 
     return job.run(process, desc=task)
+
+
+def echo_note(message: str, note: str) -> None:
+    """A note of a result: as a warning, or as a plain line for a remark (a toned print)."""
+    from deepcolor.inference.images import is_warning
+
+    (batch.echo_warning if is_warning(note) else batch.echo_error)(message)
 
 
 @dataclass
@@ -211,7 +218,7 @@ def finish_item(job: batch.Batch, item: Any, prepared: Prepared, result: Any) ->
     from deepcolor.inference.images import write_result, write_uncertainty
 
     for note in result.notes:
-        batch.echo_warning(f"{display_path(item.path)}: {note}")
+        echo_note(f"{display_path(item.path)}: {note}", note)
     write_result(result, prepared.output, overwrite=job.overwrite)
     if prepared.uncertainty_output is not None and result.uncertainty is not None:
         write_uncertainty(result.uncertainty, prepared.uncertainty_output)
