@@ -1,6 +1,8 @@
-"""`deepcolor enhance`: revive dull or faded colours (colour -> grey -> colorize -> blend into dull areas).
+"""`deepcolor enhance`: restore faded colour prints, revive dull colours.
 
-For each image, writes ``OUTDIR/<name>.<ext>``: where the photo's chroma is low compared with what the
+For each image, writes ``OUTDIR/<name>.<ext>``. ``--mode restore`` (the default) first removes a faded print's
+colour cast and gives back its contrast and chroma with one global colour correction guided by the colorizer;
+then (both modes), where the photo's chroma is low compared with what the
 colorizer predicts from its lightness, the prediction is blended in (up to ``--strength``); where the photo is
 already vivid it is left alone. ``--clahe`` also equalises the lightness locally. Alpha, EXIF, ICC and 16-bit
 depth are kept, as by `deepcolor colorize`, through the same file pipeline (`deepcolor.inference.images`).
@@ -34,6 +36,14 @@ DEFAULT_CLAHE_LIMIT = 0.01
     show_default=True,
     help="How far the dullest areas move toward the predicted colours (0 = unchanged).",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["restore", "blend"]),
+    default="restore",
+    show_default=True,
+    help="restore: a faded print's colour cast, contrast and chroma restored (a global correction guided "
+    "by the model), then the blend; blend: only the predicted colours blended into dull areas (as before).",
+)
 @click.option("--clahe", is_flag=True, help="Also equalise the lightness locally (CLAHE).")
 @click.option(
     "--clahe-limit",
@@ -55,15 +65,18 @@ def command(
     device: str,
     backend: str,
     strength: float,
+    mode: str,
     clahe: bool,
     clahe_limit: float,
     fmt: str | None,
 ) -> None:
-    """Revive dull or faded colours.
+    """Restore faded colour prints, revive dull colours.
 
-    Writes OUTDIR/<name>.<ext> for each INPUT (files, folders or glob patterns). The colorizer predicts the
-    colours from the lightness; they are blended into the photo where its own colours are dull compared with
-    the prediction, never where they are already vivid. A grey input is colorized (at --strength).
+    Writes OUTDIR/<name>.<ext> for each INPUT (files, folders or glob patterns). A faded print's colour cast,
+    contrast and chroma are restored by one global colour correction, fitted so that the photo's colours agree
+    with what the colorizer expects (--mode restore); then the predicted colours are blended in where the
+    photo's own colours are still dull, up to --strength, never where they are vivid. A grey input or a toned
+    monochrome print (sepia, cyanotype...) is colorized.
     """
     job = batch.Batch.from_cli(
         inputs,
@@ -74,5 +87,11 @@ def command(
         output_suffixes=lambda path: [output_suffix(path, fmt)],
     )
     colorizer = load_colorizer(model, device, backend)
-    options = {"strength": strength, "clahe": clahe, "clahe_limit": clahe_limit, "render_size": render_size}
+    options = {
+        "strength": strength,
+        "mode": mode,
+        "clahe": clahe,
+        "clahe_limit": clahe_limit,
+        "render_size": render_size,
+    }
     sys.exit(run_task("enhance", job, colorizer, fmt, max_pixels, **options))
