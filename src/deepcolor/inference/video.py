@@ -144,6 +144,12 @@ class ClipColorizer:
 
     def _prepare(self, frame: Frame) -> _Pending:
         rgb = frame.rgb
+        if (
+            rgb.ndim == 3
+            and np.array_equal(rgb[:, :, 0], rgb[:, :, 1])
+            and np.array_equal(rgb[:, :, 0], rgb[:, :, 2])
+        ):
+            rgb = rgb[:, :, 0]  # a grey frame (old film): L* of one channel, through a table
         if rgb.dtype == np.uint8:
             rgb = rgb.astype(np.float32) * np.float32(1.0 / 255.0)
         elif rgb.dtype == np.uint16:
