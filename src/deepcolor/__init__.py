@@ -6,6 +6,9 @@ Public API (imported lazily, so `import deepcolor` stays cheap; `dir(deepcolor)`
   is a path (written next to it, or to `output=`), a PIL image, a NumPy array or a tensor.
   `hints=[(x, y, "#rrggbb"), ...]`, `reference=photo` and `uncertainty=True` let the user steer it.
 - `deepcolor.suggest_colors(image, x, y, k=5)`: the model's k most likely colours at a point.
+- `deepcolor.colorize_video(src, dst, hints=..., reference=..., temporal=True, progress=...)`: a clip (a video
+  file, or a folder of numbered frames) -> a colour clip, steady from frame to frame, sound kept;
+  `deepcolor.colorize_frames(frames)`: the same over NumPy frames (arrays in, arrays out).
 - `deepcolor.enhance(image, ...)`: revive dull or faded colours.
 - `deepcolor.decolorize(image, method=...)`: colour -> grey, keeping contrast.
 - `deepcolor.read_image(path_or_bytes)` / `deepcolor.write_image(path_or_stream, array)`: image I/O with
@@ -36,6 +39,8 @@ _LAZY = {
     "suggest_colors": "deepcolor.inference",
     "Colorizer": "deepcolor.inference",
     "process_images": "deepcolor.inference.images",
+    "colorize_video": "deepcolor.inference.video",
+    "colorize_frames": "deepcolor.inference.video",
     "decolorize": "deepcolor.decolor",
     "create_model": "deepcolor.models",
     "list_models": "deepcolor.models",
@@ -52,6 +57,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time `__getattr_
     from deepcolor.decolor import decolorize
     from deepcolor.inference import Colorizer, colorize, enhance, suggest_colors
     from deepcolor.inference.images import process_images
+    from deepcolor.inference.video import colorize_frames, colorize_video
     from deepcolor.io import ImageError, LoadedImage, read_image, write_image
     from deepcolor.models import create_model, list_models
 
