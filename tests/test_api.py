@@ -46,6 +46,8 @@ def test_every_listed_name_resolves_to_what_its_module_defines():
     from deepcolor.inference.images import process_images
     from deepcolor.inference.pipeline import Colorizer
 
+    lazy = {*deepcolor._LAZY, *deepcolor._SUBMODULES}
+    assert set(deepcolor.__all__) == lazy | {"DeepcolorError", "__version__"}
     for name in deepcolor.__all__:
         assert getattr(deepcolor, name) is not None, name
     assert deepcolor.Colorizer is Colorizer and deepcolor.process_images is process_images

@@ -61,7 +61,23 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time `__getattr_
     from deepcolor.io import ImageError, LoadedImage, read_image, write_image
     from deepcolor.models import create_model, list_models
 
-__all__ = ["DeepcolorError", "__version__", *_LAZY, *_SUBMODULES]
+__all__ = [  # what `from deepcolor import *` and `dir(deepcolor)` give: _LAZY, _SUBMODULES and the two above
+    "Colorizer",
+    "DeepcolorError",
+    "ImageError",
+    "LoadedImage",
+    "__version__",
+    "color",
+    "colorize",
+    "create_model",
+    "decolorize",
+    "enhance",
+    "list_models",
+    "process_images",
+    "read_image",
+    "suggest_colors",
+    "write_image",
+]
 
 
 def __getattr__(name: str) -> Any:
