@@ -555,7 +555,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 
 @click.command()
 @batch.image_options
-def command(inputs, output, recursive, overwrite, skip_existing, max_pixels):
+def command(inputs, output, **options):
     job = batch.Batch.from_cli(inputs, output)
 
     def process(item):
