@@ -132,3 +132,14 @@ def test_validation_metrics_on_known_answers():
     assert scores["val_psnr"] == pytest.approx(psnr_grey, abs=0.05)
     exact = evaluate(_ConstantAB([lab[1] / 110, lab[2] / 110]), rgb, torch.device("cpu"))
     assert exact["val_l1"] < 0.05 and exact["val_psnr"] > 40
+
+
+def test_a_checkpoint_that_cannot_be_written_is_a_checkpoint_error(tmp_path):
+    from deepcolor.io import ImageError
+    from deepcolor.models import CheckpointError
+
+    config = tiny_config(tmp_path, max_steps=1, val_every=1, ckpt_every=1, sample_every=1)
+    (tmp_path / "runs" / config.run_name / "best.pt").mkdir(parents=True)  # a folder where the file goes
+    with pytest.raises(CheckpointError, match=r"best\.pt: cannot write") as caught:
+        train(config)
+    assert not isinstance(caught.value, ImageError) and "\n" not in str(caught.value)
