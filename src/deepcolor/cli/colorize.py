@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import click
 
-from deepcolor.cli import batch
+from deepcolor.cli import batch, video
 from deepcolor.cli.ray_engine import engine_options
 from deepcolor.io.paths import display_path
 
@@ -172,29 +172,42 @@ def colorize_step(
     fmt: str | None,
     max_pixels: int,
     batch_size: int,
+    clips: video.Clips | None = None,
     **options: Any,
 ) -> batch.Chunked[Prepared]:
     """The `batch.Chunked` step of `deepcolor colorize`: read and check each input (`prepare_item`), run a
-    chunk through `deepcolor.inference.images.process_images`, write each result (`finish_item`)."""
+    chunk through `deepcolor.inference.images.process_images`, write each result (`finish_item`). A video
+    input is colored whole in its prepare step by `clips` (`deepcolor.cli.video`) and passes the rest."""
     from deepcolor.inference.images import process_images
 
     def infer(prepared: list[Prepared]) -> list[object]:
-        return process_images(
-            [p.image for p in prepared],
-            colorizer,
-            "colorize",
-            per_image=[p.options for p in prepared],
-            batch_size=batch_size,
-            in_place=True,
-            **options,
+        images = [p for p in prepared if not isinstance(p, video.ClipDone)]
+        results = iter(
+            process_images(
+                [p.image for p in images],
+                colorizer,
+                "colorize",
+                per_image=[p.options for p in images],
+                batch_size=batch_size,
+                in_place=True,
+                **options,
+            )
+            if images
+            else []
         )
+        return [p if isinstance(p, video.ClipDone) else next(results) for p in prepared]
+
+    def prepare(item: Any) -> Any:
+        if clips is not None and video.is_clip(item):
+            return clips.colorize(item)
+        return prepare_item(job, item, guidance, fmt, max_pixels, bool(options.get("uncertainty")))
 
     return batch.Chunked(
-        prepare=lambda item: prepare_item(
-            job, item, guidance, fmt, max_pixels, bool(options.get("uncertainty"))
-        ),
+        prepare=prepare,
         infer=infer,
-        finish=lambda item, prepared, result: finish_item(job, item, prepared, result),
+        finish=lambda item, prepared, result: (
+            None if isinstance(prepared, video.ClipDone) else finish_item(job, item, prepared, result)
+        ),
         size=batch_size,
     )
 
@@ -273,6 +286,7 @@ def finish_item(job: batch.Batch, item: Any, prepared: Prepared, result: Any) ->
     help="Images read and run through the network together (more is faster on a GPU, and holds more images "
     "in memory).",
 )
+@video.video_options  # --temporal/--no-temporal, --codec, --crf, --sequence (deepcolor.cli.video)
 def command(
     inputs: tuple[str, ...],
     output: Path,
@@ -291,6 +305,7 @@ def command(
     reference_path: Path | None,
     uncertainty: bool,
     batch_size: int,
+    **clip_options: Any,
 ) -> None:
     """Colorize grey photos at their full resolution.
 
@@ -298,7 +313,25 @@ def command(
     EXIF, ICC profile and bit depth. The network sees the lightness at --render-size; its colours are
     upsampled along the edges of the full-resolution photo and joined with its original lightness.
     A colour input is reduced to its lightness (CIE L*) first.
+
+    A video INPUT writes OUTDIR/<stem>.<same extension>, steady in colour from frame to frame, with its sound;
+    with --sequence each INPUT is a folder of numbered frames, written as OUTDIR/<folder>/.
     """
+    if clip_options.pop("sequence"):
+        sys.exit(
+            video.run_sequences(
+                inputs,
+                output,
+                overwrite,
+                skip_existing,
+                load_colorizer(model, device, backend),
+                lambda items: Guidance.from_cli(hints_path, hint_strings, reference_path, items),
+                max_pixels,
+                render_size=render_size,
+                saturation=saturation,
+                **clip_options,
+            )
+        )
     job = batch.Batch.from_cli(
         inputs,
         output,
@@ -312,6 +345,9 @@ def command(
     images = [item for item in job.items if item.error is None and item.warning is None]
     guidance = Guidance.from_cli(hints_path, hint_strings, reference_path, images)
     colorizer = load_colorizer(model, device, backend)
+    clips = video.Clips(
+        job, colorizer, guidance, max_pixels, render_size=render_size, saturation=saturation, **clip_options
+    )
     step = colorize_step(
         job,
         colorizer,
@@ -319,11 +355,13 @@ def command(
         fmt,
         max_pixels,
         batch_size,
+        clips,
         render_size=render_size,
         saturation=saturation,
         uncertainty=uncertainty,
     )
     code = job.run(step, desc="colorize")
+    clips.summary()
     sys.exit(max(code, guidance.report_unused()))
 
 
