@@ -1,0 +1,168 @@
+"""Old prints on the validation photos: toned prints recognised, enhance on them, grainy scans, blotches.
+
+The prints are made from the photos of val/bsd100 and val/wallpapers by `deepcolor.data.degrade` (seeded per
+photo):
+
+1. Toned monochrome: two toned prints per photo (`random_tone`: sepia, selenium, gold, platinum, cyanotype or
+   yellowed paper, hue jittered, strength 0.4-1.5; the second one also grainy, soft and saved as JPEG 40), and
+   the colour photo itself, through `deepcolor.inference.toned.analyse_tone`: how many colour photos are taken
+   for monochrome (target 0), how many toned prints are recognised (target >= 98%).
+2. `enhance` on the first toned print (the file pipeline, `process_image(..., "enhance")`) against `colorize`
+   on the photo's grey: CIEDE2000 to the photo (target: as good).
+3. Scan damage: the photo's grey, and the same grey with film grain (0.05), blur (sigma 1) and JPEG 40
+   (`degrade_scan`), both colorized: CIEDE2000 and colourfulness (targets: within 0.5, at least 85%).
+4. Blotches: the share of pixels with chroma > 30 where the photo's chroma is < 10 (confident wrong colour on
+   neutral areas), for the clean and the damaged grey.
+
+    python benchmarks/old_prints.py                 # both sets
+    python benchmarks/old_prints.py --limit 20      # the first 20 photos of each set
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("DEEPCOLOR_DATA", REPO.parent / "shared" / "data"))
+SUFFIXES = (".png", ".jpg", ".jpeg")
+BLOTCH_CHROMA, NEUTRAL_CHROMA = 30.0, 10.0
+
+
+def main() -> None:
+    from deepcolor.color import rgb_to_lab
+    from deepcolor.color.numpy import lab_to_rgb
+    from deepcolor.data.degrade import degrade_scan, random_tone
+    from deepcolor.inference import Colorizer
+    from deepcolor.inference.images import process_image
+    from deepcolor.inference.toned import analyse_tone
+    from deepcolor.io import image_from_array, read_image
+    from deepcolor.metrics import ciede2000, colorfulness
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="shipped name or a weights / checkpoint file")
+    parser.add_argument("--data", type=Path, action="append", help="folder of photos (repeatable)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N photos of each set")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    sets = args.data or [DATA / "val" / "bsd100", DATA / "val" / "wallpapers"]
+    colorizer = Colorizer(args.model, device="cpu")
+
+    def tensor(rgb: np.ndarray) -> torch.Tensor:
+        rgb = np.round(np.clip(rgb, 0, 1) * 255.0) / 255.0
+        return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+
+    def delta_e(out: np.ndarray, truth_lab: torch.Tensor) -> tuple[float, float]:
+        """CIEDE2000 to the photo, and the same with the photo's own L* put into the result (its colour alone:
+        a damaged or toned print's L* differs from the photo's, which no colorization can undo)."""
+        lab = rgb_to_lab(tensor(out))
+        own_l = torch.cat([truth_lab[:, :1], lab[:, 1:]], dim=1)
+        return ciede2000(lab, truth_lab).mean().item(), ciede2000(own_l, truth_lab).mean().item()
+
+    def colorize(rgb: np.ndarray, task: str = "colorize") -> np.ndarray:
+        return process_image(image_from_array(rgb.copy()), colorizer, task).rgb
+
+    print(f"model {colorizer.name}, render size {colorizer.render_size}, seed {args.seed}\n")
+    for folder in sets:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)[: args.limit]
+        colour_as_mono: list[str] = []
+        recognised: Counter[str] = Counter()
+        toned_total: Counter[str] = Counter()
+        spreads_colour, spreads_toned = [], []
+        de: dict[str, list[tuple[float, float]]] = {
+            "enhance on toned": [],
+            "colorize on toned grey": [],
+            "clean grey": [],
+            "damaged grey": [],
+        }
+        cf = {"truth": [], "clean grey": [], "damaged grey": []}
+        blotch = {"clean grey": [], "damaged grey": []}
+        with torch.inference_mode():
+            for index, path in enumerate(files):
+                rng = np.random.default_rng(args.seed + index)
+                truth = read_image(path).rgb
+                truth_lab = rgb_to_lab(tensor(truth))
+                neutral = truth_lab[:, 1:].norm(dim=1) < NEUTRAL_CHROMA
+                analysis = analyse_tone(truth)
+                spreads_colour.append(analysis.spread)
+                if analysis.kind != "colour":
+                    colour_as_mono.append(f"{path.name} ({analysis.kind}, spread {analysis.spread:.2f})")
+                toned, tone, _ = random_tone(truth, rng)
+                damaged_toned = degrade_scan(random_tone(truth, rng)[0], rng, grain=0.04, blur=0.8)
+                for name, print_ in ((tone, toned), ("grainy JPEG 40", damaged_toned)):
+                    result = analyse_tone(print_)
+                    spreads_toned.append(result.spread)
+                    toned_total[name] += 1
+                    recognised[name] += result.is_toned
+                l = truth_lab[0, 0].numpy()
+                grey = lab_to_rgb(
+                    np.stack([l, np.zeros_like(l), np.zeros_like(l)], axis=-1)
+                )  # its L* as grey
+                clean = colorize(grey)
+                de["enhance on toned"].append(delta_e(colorize(toned, "enhance"), truth_lab))
+                toned_l = rgb_to_lab(tensor(toned))[0, 0].numpy()
+                toned_grey = lab_to_rgb(np.stack([toned_l, 0 * toned_l, 0 * toned_l], axis=-1))
+                de["colorize on toned grey"].append(delta_e(colorize(toned_grey), truth_lab))
+                damaged = colorize(degrade_scan(grey, rng))
+                cf["truth"].append(colorfulness(tensor(truth)).item())
+                for name, out in (("clean grey", clean), ("damaged grey", damaged)):
+                    lab = rgb_to_lab(tensor(out))
+                    de[name].append(delta_e(out, truth_lab))
+                    cf[name].append(colorfulness(tensor(out)).item())
+                    wrong = (lab[:, 1:].norm(dim=1) > BLOTCH_CHROMA) & neutral
+                    blotch[name].append(wrong.float().sum().item() / max(neutral.float().sum().item(), 1.0))
+        total = sum(toned_total.values())
+        print(f"### {folder.name}: {len(files)} photos\n")
+        print(
+            f"Toned prints recognised: {sum(recognised.values())} of {total} "
+            f"({sum(recognised.values()) / total:.1%}; target >= 98%); colour photos taken for monochrome: "
+            f"{len(colour_as_mono)} of {len(files)} (target 0)"
+            + (": " + ", ".join(colour_as_mono) if colour_as_mono else "")
+        )
+        print(
+            f"spread (a*b*): colour photos min {min(spreads_colour):.2f}, 5th percentile "
+            f"{np.percentile(spreads_colour, 5):.2f}; toned prints median {np.median(spreads_toned):.2f}, "
+            f"max {max(spreads_toned):.2f}\n"
+        )
+        print("| print | recognised |")
+        print("| --- | ---: |")
+        for name in sorted(toned_total):
+            print(f"| {name} | {recognised[name]} / {toned_total[name]} |")
+        print()
+        print(
+            "| colorization | CIEDE2000 to the photo | the same, the photo's L* | colourfulness (truth "
+            f"{statistics.mean(cf['truth']):.1f}) | blotches (chroma > 30 where truth < 10) |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: |")
+        labels = {
+            "enhance on toned": "enhance on the toned print",
+            "colorize on toned grey": "colorize on the toned print's grey",
+            "clean grey": "colorize on the photo's grey",
+            "damaged grey": "colorize on it grainy, soft, JPEG 40",
+        }
+        for name, label in labels.items():
+            full, own = (statistics.mean(v) for v in zip(*de[name], strict=True))
+            extra = (
+                f"{statistics.mean(cf[name]):.1f} | {statistics.mean(blotch[name]):.2%}"
+                if name in cf
+                else " | "
+            )
+            print(f"| {label} | {full:.2f} | {own:.2f} | {extra} |")
+        gap = statistics.mean(v[1] for v in de["damaged grey"]) - statistics.mean(
+            v[1] for v in de["clean grey"]
+        )
+        ratio = statistics.mean(cf["damaged grey"]) / statistics.mean(cf["clean grey"])
+        print(
+            f"\ndamaged - clean: CIEDE2000 with the photo's L* {gap:+.2f} (target within 0.5); colourfulness "
+            f"{ratio:.0%} of the clean result's (target >= 85%)\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
