@@ -24,3 +24,4 @@ def test_models_lists_families_with_parameters_and_flops():
     assert by_variant["autoencoder", "efficientnet-lite2"] > by_variant["autoencoder", "efficientnet-lite0"]
     table = CliRunner().invoke(cli, ["models", "--size", "64"])
     assert table.exit_code == 0 and "GFLOPs@64" in table.output and "efficientnet-lite1" in table.output
+    assert "autoencoder-lite0 [default] (autoencoder)" in table.output.splitlines()[-1]  # the weights ship

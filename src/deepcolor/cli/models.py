@@ -54,10 +54,7 @@ def command(size: int, as_json: bool) -> None:
     for name in list_models():
         click.echo(f"{name}: {describe_model(name)}")
     click.echo("")
-    if shipped:
-        click.echo("shipped weights: " + ", ".join(f"{s['name']} ({s['model_name']})" for s in shipped))
-    else:
-        click.echo("shipped weights: none yet (train one: deepcolor train --config configs/autoencoder.yaml)")
+    click.echo("shipped weights: " + ", ".join(f"{s['name']} ({s['model_name']})" for s in shipped))
 
 
 def _shipped() -> list[dict[str, str]]:
