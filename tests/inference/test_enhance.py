@@ -98,3 +98,67 @@ def test_bad_input():
         enhance_array(colorizer, np.zeros((8, 8), dtype=np.float32))
     with pytest.raises(ValueError, match="clip_limit"):
         clahe_lightness(torch.zeros(1, 1, 8, 8), clip_limit=0.0)
+
+
+def _scene(height: int = 64, width: int = 96) -> np.ndarray:
+    """A photo with true black and white, neutral greys and a few colours: (H, W, 3) float32."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.repeat((x / (width - 1))[..., None], 3, axis=2)  # a black-to-white ramp
+    rgb[: height // 3, : width // 3] = (0.7, 0.2, 0.2)
+    rgb[: height // 3, width // 3 : 2 * width // 3] = (0.2, 0.55, 0.25)
+    rgb[: height // 3, 2 * width // 3 :] = (0.25, 0.35, 0.75)
+    return rgb
+
+
+def _delta_e(a: np.ndarray, b: np.ndarray) -> float:
+    from deepcolor.metrics import ciede2000
+
+    return ciede2000(_lab(a), _lab(b)).mean().item()
+
+
+def test_restore_brings_a_faded_print_closer_to_its_original():
+    from deepcolor.data.degrade import FadeParams, fade_print
+
+    scene = _scene()
+    faded = fade_print(scene, FadeParams(retained=(0.5, 0.8, 0.85), stain=(0.0, 0.03, 0.1), flare=0.03))
+    colorizer = Colorizer(ConstantAb(a=0.0, b=0.0), device="cpu", render_size=48)  # the model: "neutral"
+    restored = enhance_array(colorizer, faded.copy(), strength=1.0)
+    assert _delta_e(restored, scene) < 0.6 * _delta_e(faded, scene)
+    # the cast is gone from the grey ramp: its chroma falls
+    ramp = slice(scene.shape[0] // 2, None)
+    assert _lab(restored)[0, 1:, ramp].norm(dim=0).mean() < 0.7 * _lab(faded)[0, 1:, ramp].norm(dim=0).mean()
+    # the colours keep their relations: red stays the reddest, blue the bluest
+    lab = _lab(restored)[0, :, :20]
+    assert lab[1, :, :30].mean() > lab[1, :, 35:60].mean() and lab[2, :, 70:].mean() < lab[2, :, :30].mean()
+    # strength: 0 unchanged, in between in between
+    np.testing.assert_allclose(enhance_array(colorizer, faded.copy(), strength=0.0), faded, atol=1e-5)
+    half = enhance_array(colorizer, faded.copy(), strength=0.5)
+    assert _delta_e(restored, scene) < _delta_e(half, scene) < _delta_e(faded, scene)
+
+
+def test_restore_leaves_a_photo_in_good_condition_alone():
+    from deepcolor.inference.enhance import fit_restoration
+
+    scene = _scene()  # true blacks: no sign of lost density
+    colorizer = Colorizer(ConstantAb(a=0.3, b=0.3), device="cpu", render_size=48)  # a model that disagrees
+    np.testing.assert_allclose(enhance_array(colorizer, scene.copy()), scene, atol=2e-3)
+    transform = fit_restoration(scene, np.full((*scene.shape[:2], 2), 30.0, np.float32))
+    assert transform == transform.scaled(0.0)  # the identity
+    with pytest.raises(ValueError, match="mode"):
+        enhance_array(colorizer, scene.copy(), mode="paint")
+
+
+def test_colour_transform_apply_and_scale():
+    from deepcolor.inference.enhance import ColourTransform
+
+    rgb = torch.rand(3, 8, 8)
+    identity = ColourTransform()
+    torch.testing.assert_close(identity.apply(rgb), rgb, atol=1e-5, rtol=0)
+    levels = ColourTransform(lo=(0.1, 0.1, 0.1), hi=(0.9, 0.9, 0.9))
+    torch.testing.assert_close(
+        levels.apply(torch.full((3, 1, 1), 0.5)), torch.full((3, 1, 1), 0.5), atol=1e-5, rtol=0
+    )
+    assert levels.apply(torch.full((3, 1, 1), 0.1)).max() < 1e-3
+    darker = ColourTransform(gamma=(1.5, 1.0, 1.0)).apply(torch.full((3, 1, 1), 0.5))
+    assert darker[0] < darker[1] == pytest.approx(0.5, abs=1e-5)
+    assert ColourTransform(gamma=(4.0, 1.0, 1.0)).scaled(0.5).gamma[0] == pytest.approx(2.0)
