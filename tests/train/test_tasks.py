@@ -70,3 +70,23 @@ def test_the_perceptual_loss_column_follows_the_run():
     adversarial = tasks.extra_columns("joint-adversarial", perceptual=True)
     assert adversarial == ["loss_reg", "loss_cls", "loss_perc", "loss_adv", "loss_d"]
     assert tasks.extra_columns("regression") == [] and tasks.extra_columns("adversarial")[0] == "loss_l1"
+
+
+@pytest.mark.parametrize("encoder", [False, True], ids=["scratch", "encoder"])
+def test_the_critic_warms_up_before_the_generator_hears_it(tmp_path, encoder):
+    kwargs = _kwargs("gan", encoder)
+    step = _make(tmp_path, "gan", kwargs)
+    step.config.disc_warmup_steps, step.config.pretrain_steps = 2, 0
+    critic = [p.detach().clone() for p in step.discriminator.parameters()]
+    l_norm, ab_norm = torch.rand(2, 1, 32, 32) * 2 - 1, torch.rand(2, 2, 32, 32) * 0.4 - 0.2
+    warm = step.step(l_norm, ab_norm, 0)
+    assert warm["loss_adv"] == 0.0 and warm["loss_d"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(critic, step.discriminator.parameters(), strict=True))
+    assert step.step(l_norm, ab_norm, 2)["loss_adv"] > 0  # past the warm-up the generator hears it
+
+
+def test_the_critic_can_judge_pooled_pairs():
+    critic = PatchDiscriminator(4, 2, pool=2)
+    assert critic(torch.zeros(1, 1, 32, 32), torch.zeros(1, 2, 32, 32)).shape == (1, 1, 4, 4)
+    with pytest.raises(ValueError, match="pool"):
+        PatchDiscriminator(4, 2, pool=0)

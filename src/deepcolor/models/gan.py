@@ -8,6 +8,7 @@ only during training and never shipped.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from deepcolor.models.autoencoder import build_regressor
@@ -32,10 +33,14 @@ class PatchDiscriminator(nn.Module):
         width: channels of the first layer (doubling per layer, capped at 8x).
         layers: stride-2 layers; the receptive field grows with each.
         norm: "group", "batch" or "none" (none on the first layer, as pix2pix).
+        pool: the pair is average-pooled by this factor first (1: judged at full resolution).
     """
 
-    def __init__(self, width: int = 32, layers: int = 3, norm: str = "group") -> None:
+    def __init__(self, width: int = 32, layers: int = 3, norm: str = "group", pool: int = 1) -> None:
         super().__init__()
+        if pool < 1:
+            raise ValueError(f"pool must be >= 1. Got {pool}")
+        self.pool = int(pool)
         blocks: list[nn.Module] = [nn.Conv2d(3, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
         c = width
         for i in range(1, layers):
@@ -51,4 +56,7 @@ class PatchDiscriminator(nn.Module):
         self.net = nn.Sequential(*blocks)
 
     def forward(self, l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat((l_norm, ab_norm), dim=1))
+        pair = torch.cat((l_norm, ab_norm), dim=1)
+        if self.pool > 1:
+            pair = F.avg_pool2d(pair, self.pool, ceil_mode=True)
+        return self.net(pair)

@@ -85,6 +85,12 @@ class TrainConfig:
     disc_lr: float = 2e-4
     disc_width: int = 32
     disc_layers: int = 3
+    # gan: steps (after pretrain_steps) in which only the discriminator learns, against the generator as it
+    # is (NoGAN's critic pre-training): the generator never follows an untrained critic's gradient
+    disc_warmup_steps: int = 0
+    # gan: the discriminator judges the (L, ab) pair average-pooled by this factor: the colour of regions,
+    # not pixel texture, so that a few saturated pixels cannot buy realism
+    disc_pool: int = 1
     # pretrained-encoder models (model_kwargs.encoder = efficientnet-lite0|1|2)
     class_weight: float = 0.01  # weight of the bin cross-entropy beside the regression loss
     regression_weight: float = 1.0  # weight of the regression loss (0 for a pure classifier)

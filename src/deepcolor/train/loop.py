@@ -310,7 +310,8 @@ def _build_models(
     model.to(info.device)
     discriminator = None
     if model_task(config.model, config.model_kwargs) in ADVERSARIAL_TASKS:
-        discriminator = PatchDiscriminator(config.disc_width, config.disc_layers).to(info.device)
+        discriminator = PatchDiscriminator(config.disc_width, config.disc_layers, pool=config.disc_pool)
+        discriminator = discriminator.to(info.device)
     return model, discriminator
 
 

@@ -120,10 +120,11 @@ class Task:
         raise NotImplementedError
 
     def adversarial_round(
-        self, l_norm: torch.Tensor, ab_norm: torch.Tensor, ab_fake: torch.Tensor
+        self, l_norm: torch.Tensor, ab_norm: torch.Tensor, ab_fake: torch.Tensor, critic_only: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The PatchGAN's step on real vs detached fake (L, ab) pairs (one forward for both halves), then the
-        generator's non-saturating loss against the just-updated discriminator: (loss_adv, loss_d)."""
+        generator's non-saturating loss against the just-updated discriminator: (loss_adv, loss_d).
+        `critic_only` (the critic's warm-up): the generator's loss is zero and costs no forward."""
         b = l_norm.shape[0]
         with self.autocast():
             logits = self.wrapped_discriminator(
@@ -135,6 +136,8 @@ class Task:
             + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
         )
         self._optimize(loss_d, "discriminator", self.discriminator)
+        if critic_only:
+            return torch.zeros((), device=loss_d.device), loss_d
         with self.autocast():
             fooled = self.wrapped_discriminator(l_norm, ab_fake).float()
         return F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled)), loss_d
@@ -238,7 +241,8 @@ class EncoderTask(Task):
         if self.discriminator is not None:
             loss_adv = loss_d = torch.zeros(())
             if step >= config.pretrain_steps:
-                loss_adv, loss_d = self.adversarial_round(l_norm, ab_norm, ab_pred)
+                warmup = step < config.pretrain_steps + config.disc_warmup_steps
+                loss_adv, loss_d = self.adversarial_round(l_norm, ab_norm, ab_pred, critic_only=warmup)
                 loss = loss + config.adv_weight * loss_adv
             extra.update(loss_adv=loss_adv.item(), loss_d=loss_d.item())
         grad_norm = self._optimize(loss, "model", self.model)
@@ -304,7 +308,8 @@ class GANTask(Task):
                 "grad_norm": grad_norm,
             }
         # the discriminator steps first; then the generator fools it and stays close in L1
-        loss_adv, loss_d = self.adversarial_round(l_norm, ab_norm, ab_fake)
+        warmup = step < self.config.pretrain_steps + self.config.disc_warmup_steps
+        loss_adv, loss_d = self.adversarial_round(l_norm, ab_norm, ab_fake, critic_only=warmup)
         loss = l1 + self.config.adv_weight * loss_adv
         grad_norm = self._optimize(loss, "model", self.model)
         self.finish_step()
