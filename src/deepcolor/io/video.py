@@ -171,7 +171,7 @@ class VideoReader:
                     self.path, "the video stream has no frame that decodes (truncated or corrupt)"
                 )
         except av.FFmpegError as error:
-            raise VideoError(self.path, f"corrupt video stream ({_problem(error)})") from None
+            raise VideoError(self.path, f"truncated or corrupt video stream ({_problem(error)})") from None
         container.close()
         self.container = av.open(os.fspath(self.path), "r")
         self.stream = self.container.streams.video[0]
@@ -238,8 +238,10 @@ class VideoReader:
                     last_time = decoded.time if decoded.time is not None else last_time
                     index += 1
         except av.FFmpegError as error:
+            of = f" of its {self.info.frames}" if self.info.frames else ""
             raise VideoError(
-                self.path, f"corrupt video stream after {index} frames ({_problem(error)})"
+                self.path,
+                f"truncated or corrupt: the stream breaks after {index}{of} frames ({_problem(error)})",
             ) from None
         self._check_complete(index, last_time)
 
