@@ -227,12 +227,13 @@ def enhance(
     output: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> ImageT | Path:
-    """Revive the dull or faded colours of a photo (colour -> grey -> colorize -> blend into dull areas).
+    """Restore a faded colour print, or revive a dull photo's colours (`deepcolor.inference.enhance`).
 
     Args:
         image: a path, PIL image, NumPy array or tensor, as for `colorize`.
         model: "default", a shipped name, a .safetensors / .pt / .onnx path, an nn.Module or a `Colorizer`.
-        strength: in [0, 1], how far the dullest areas move toward the predicted colours.
+        strength: in [0, 1]: how far toward the restored colours (mode "restore", the default), or how far
+            the dullest areas move toward the predicted colours (mode="blend"); 0 = unchanged.
         clahe: also equalise the lightness locally (CLAHE).
         clahe_limit: CLAHE clip limit in (0, 1].
         render_size: longer side (pixels) that the network sees, as for `colorize`.

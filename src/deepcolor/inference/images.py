@@ -35,8 +35,8 @@ The rules, each decided here and nowhere else:
   network never sees a longer side above the larger of the image's own and the model's default: a photo
   rendered larger than itself gains nothing, and the network's memory grows as the square of the size.
 - Options: every other keyword goes to the colorizer unchanged (`Colorizer.colorize_array` for "colorize",
-  `deepcolor.inference.enhance.enhance_array` for "enhance"): saturation, strength, clahe, clahe_limit, and
-  per-input model inputs (colour hints...) for the models that take them.
+  `deepcolor.inference.enhance.enhance_array` for "enhance"): saturation, strength, mode, clahe,
+  clahe_limit, and per-input model inputs (colour hints...) for the models that take them.
 
 Nothing here imports torch; the colorizer brings it.
 """
