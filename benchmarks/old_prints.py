@@ -17,6 +17,12 @@ photo):
     python benchmarks/old_prints.py                 # both sets
     python benchmarks/old_prints.py --limit 20      # the first 20 photos of each set
     python benchmarks/old_prints.py --sheet docs/images/old-prints.png --limit 0   # only the demo sheet
+    python benchmarks/old_prints.py --unsure-fade --limit 25   # only the table of item 5
+
+5. (`--unsure-fade`) Colour faded toward neutral where the model is unsure: the colorization's a*b* scaled by
+   1 - (1 - floor) * clamp((u - u0) / (u1 - u0), 0, 1), u the uncertainty map (the entropy of the model's ab
+   distribution, `deepcolor.inference.guidance.uncertainty_map`), for a few (u0, u1, floor): blotches,
+   CIEDE2000 with the photo's L*, colourfulness. Measured, not shipped (see benchmarks/results/old_prints.md).
 
 The sheet (`--sheet`): scikit-image's sample photos made into a sepia print, a faded colour print and a
 grainy, cracked scan of a grey print by the same models, before and after deepcolor.
@@ -54,6 +60,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, action="append", help="folder of photos (repeatable)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N photos of each set")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unsure-fade", action="store_true", help="only the table of item 5")
     parser.add_argument("--sheet", type=Path, default=None, help="also write the demo sheet here (PNG)")
     args = parser.parse_args()
     sets = args.data or [DATA / "val" / "bsd100", DATA / "val" / "wallpapers"]
@@ -77,6 +84,10 @@ def main() -> None:
     if args.sheet is not None:
         write_sheet(args.sheet, colorizer)
         print(f"wrote {args.sheet}\n")
+    if args.unsure_fade:
+        for folder in sets:
+            unsure_fade_table(folder, args.limit, colorizer)
+        return
     for folder in sets:
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)[: args.limit]
         if not files:
@@ -172,6 +183,49 @@ def main() -> None:
             f"\ndamaged - clean: CIEDE2000 with the photo's L* {gap:+.2f} (target within 0.5); colourfulness "
             f"{ratio:.0%} of the clean result's (target >= 85%)\n"
         )
+
+
+UNSURE_FADES = [None, (0.7, 0.95, 0.5), (0.6, 0.9, 0.3), (0.5, 0.8, 0.2)]
+
+
+def unsure_fade_table(folder: Path, limit: int | None, colorizer: object) -> None:
+    """Item 5 of the module notes, on the first `limit` photos of `folder`, colorized from their L*."""
+    from deepcolor.color import lab_to_rgb, rgb_to_lab
+    from deepcolor.inference.guidance import uncertainty_map
+    from deepcolor.io import read_image
+    from deepcolor.metrics import ciede2000, colorfulness
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)[:limit]
+    rows: dict[object, list[tuple[float, float, float]]] = {params: [] for params in UNSURE_FADES}
+    with torch.inference_mode():
+        for path in files:
+            truth = torch.from_numpy(read_image(path).rgb).permute(2, 0, 1)[None].contiguous()
+            truth_lab = rgb_to_lab(truth)
+            l = truth_lab[:, :1].contiguous()
+            lab = rgb_to_lab(torch.from_numpy(colorizer.colorize_l(l)).permute(2, 0, 1)[None])  # type: ignore[attr-defined]
+            unsure = torch.from_numpy(uncertainty_map(colorizer, l))[None, None]  # type: ignore[arg-type]
+            neutral = truth_lab[:, 1:].norm(dim=1) < NEUTRAL_CHROMA
+            for params in UNSURE_FADES:
+                ab = lab[:, 1:]
+                if params is not None:
+                    u0, u1, floor = params
+                    ab = ab * (1 - (1 - floor) * ((unsure - u0) / (u1 - u0)).clamp(0, 1))
+                own_l = torch.cat([truth_lab[:, :1], ab], dim=1)
+                blotches = ((ab.norm(dim=1) > BLOTCH_CHROMA) & neutral).sum() / neutral.sum().clamp(min=1)
+                rows[params].append(
+                    (
+                        ciede2000(own_l, truth_lab).mean().item(),
+                        colorfulness(lab_to_rgb(own_l)).item(),
+                        blotches.item(),
+                    )
+                )
+    print(f"### {folder.name}: colour faded where the model is unsure, {len(files)} photos\n")
+    print("| fade (u0, u1, floor) | CIEDE2000, the photo's L* | colourfulness | blotches |")
+    print("| --- | ---: | ---: | ---: |")
+    for params, values in rows.items():
+        de, cf, blotches = (statistics.mean(v) for v in zip(*values, strict=True))
+        print(f"| {params or 'none (shipped)'} | {de:.2f} | {cf:.1f} | {blotches:.2%} |")
+    print()
 
 
 def write_sheet(path: Path, colorizer: object) -> None:
