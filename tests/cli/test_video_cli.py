@@ -50,7 +50,7 @@ def test_clip_and_photo_in_one_batch(tmp_path, model_file):
     out = tmp_path / "out"
     code, stderr = _run(clip, photo, "-o", out, "--model", model_file)
     assert code == 0, stderr
-    assert "colorized 2 images" in stderr and "1 clip (6 frames)" in stderr
+    assert "colorized 2 images" in stderr and "1 clip, 6 frames" in stderr
     frames, out_pts, facts = decode(out / "reel.mp4")
     _, in_pts, in_facts = decode(clip)
     assert len(frames) == 6 and frames[0].shape == (48, 64, 3)

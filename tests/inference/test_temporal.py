@@ -179,3 +179,12 @@ def test_grey_u8_range():
     out = grey_u8(np.array([[0.0, 100.0, 50.0, -3.0, 120.0]]))
     assert out.dtype == np.uint8 and out[0, :2].tolist() == [0, 255] and out[0, 2] in (127, 128)
     assert out[0, 3:].tolist() == [0, 255]
+
+
+def test_hint_outside_the_frame_is_an_error(colorizer):
+    from deepcolor.hints.points import HintError
+    from deepcolor.inference.video import colorize_frames
+
+    frames = [grey(f) for f in pan_frames(2)]
+    with pytest.raises(HintError, match=r"point \(64, 3\) of frame 1 is outside the frame \(64 x 48"):
+        list(colorize_frames(frames, colorizer, hints=[{"x": 64, "y": 3, "color": "red", "frame": 1}]))

@@ -177,7 +177,7 @@ class Clips:
         """One line counting the clips and their frames (when there were clips)."""
         if self.clips:
             noun = "clip" if self.clips == 1 else "clips"
-            tqdm.write(f"of these, {self.clips} {noun} ({self.frames} frames)", file=sys.stderr)
+            tqdm.write(f"{self.clips} {noun}, {self.frames} frames", file=sys.stderr)
 
 
 def run_sequences(

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepcolor.hints.points import PointHint
+from deepcolor.hints.points import HintError, PointHint
 from deepcolor.hints.timed import TimedHints, displayed_to_coded
 from deepcolor.inference.bands import single_threaded
 from deepcolor.inference.pipeline import Colorizer, colorizer_for, lightness, to_render_size
@@ -173,7 +173,13 @@ class ClipColorizer:
                 if xy
             ]
         if self.hints:
+            shown_w, shown_h = (height, width) if (self.rotation // 90) % 2 else (width, height)
             for p in self.hints.starting_at(frame.index, frame.time, self.frame_duration):
+                if not (0 <= p.x <= shown_w - 1 and 0 <= p.y <= shown_h - 1):
+                    raise HintError(
+                        f"hints: point ({p.x:g}, {p.y:g}) of frame {frame.index} is outside the frame "
+                        f"({shown_w} x {shown_h} as displayed)"
+                    )
                 x, y = displayed_to_coded(p.x, p.y, width, height, self.rotation)
                 self._active.append(PointHint(x, y, p.rgb, p.radius))
         return _Pending(frame, l, motion, list(self._active))
@@ -387,13 +393,16 @@ def colorize_video(
             rotation=info.rotation,
             frame_duration=1.0 / float(info.rate) if info.rate else None,
         )
+        expected = info.frames  # else an estimate from the duration, for a progress bar
+        if not expected and info.duration and info.rate:
+            expected = max(1, round(info.duration * float(info.rate)))
         with VideoWriter(dst, reader, codec=codec, crf=crf, overwrite=overwrite, warn=note) as writer:
             done = 0
             for frame, rgb in clip.run(reader.frames(on_packet=writer.copy)):
                 writer.write(_as_output(rgb, np.dtype(np.uint8)), frame)
                 done += 1
                 if progress is not None:
-                    progress(done, info.frames)
+                    progress(done, expected)
             writer.commit()
     return VideoResult(dst, done, _time.perf_counter() - started, clip.shots, notes)
 
