@@ -62,6 +62,9 @@ class TrainConfig:
     seed: int = 0
     # optimisation
     max_steps: int = 3000
+    # stop after this many minutes of training (0: no limit), saving, validating and sampling at the step it
+    # stops on, as at max_steps: a run sized to a lent GPU's time (`--max-minutes 10`)
+    max_minutes: float = 0.0
     lr: float = 2e-3
     min_lr: float = 1e-5
     weight_decay: float = 1e-4

@@ -333,6 +333,7 @@ class _Run:
     accum: dict[str, float] = field(default_factory=dict)
     position: StreamPosition | None = None
     t_start: float = field(default_factory=time.perf_counter)
+    out_of_time: bool = False  # `max_minutes` reached: the step just taken is the last
     pending_rng: dict[str, Any] | None = (
         None  # a resumed run's RNG state, restored just before its first step
     )
@@ -573,8 +574,16 @@ class _Run:
         )
 
     def _due(self, every: int) -> bool:
-        """Whether the step just taken is one of every `every` (the last step always is)."""
-        return self.step % every == 0 or self.step == self.config.max_steps
+        """Whether the step just taken is one of every `every` (the last step always is, whether the run
+        ends at `max_steps` or at `max_minutes`)."""
+        return self.step % every == 0 or self.step == self.config.max_steps or self.out_of_time
+
+    def _check_time(self) -> None:
+        """After a step: whether `max_minutes` of training have passed (decided alike on every rank)."""
+        limit = self.config.max_minutes
+        if limit > 0 and not self.out_of_time:
+            late = time.perf_counter() - self.t_start >= limit * 60.0
+            self.out_of_time = distributed.any_rank(late, self.info)
 
     def _steps(
         self,
@@ -588,12 +597,13 @@ class _Run:
         """The steps up to `max_steps`, each followed by what falls due (log row, validation, checkpoint,
         sample sheet); a stop request raises KeyboardInterrupt between steps."""
         since, images = self.t_start, 0  # the interval whose speed the next log row reports
-        while self.step < self.config.max_steps:
+        while self.step < self.config.max_steps and not self.out_of_time:
             if stops.requested:
                 raise KeyboardInterrupt
             self.mid_step = True
             images += self._train_step(next(batches))
             self.mid_step = False
+            self._check_time()
             if progress is not None:
                 progress.update(1)
             if self._due(self.config.log_every):
