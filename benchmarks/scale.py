@@ -13,9 +13,10 @@ process, through:
 Each engine runs twice, over the first tenth of the crops and over all of them: the marginal rate of the
 other nine tenths is its rate once started, and the wall time minus N over that rate its start-up (process,
 model, Ray and its workers). Every 0.2 s the peak resident memory (VmHWM) of the driver and of each Ray
-worker process running `RayColorizer` is sampled. Printed per engine: wall time, start-up, images per second
-over the whole run and once started, driver and worker peak memory, and the rate once started against the
-local engine's. Medians over --repeats.
+worker process running `RayColorizer` is sampled, and the CPU time of every process under this one (the
+command, Ray's own processes, its workers). Printed per engine: wall time, start-up, images per second over
+the whole run and once started, CPU seconds per image once started, driver and worker peak memory, each
+against the local engine. Medians over --repeats.
 
 Then the driver's memory with the number of inputs: ``decolorize --method luma601`` over 500 and over 5,000
 tiny files (16 x 16 PNG) through ``--engine ray --workers 2``; the driver's peak resident memory for each.
@@ -99,9 +100,38 @@ def _worker_pids() -> list[int]:
     return pids
 
 
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU ticks used: user + system) for every process."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                table[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+            except (OSError, ValueError, IndexError):
+                pass
+    return table
+
+
+def _descendants_cpu(table: dict[int, tuple[int, int]], root: int) -> dict[int, int]:
+    """CPU ticks of every process under `root` (this benchmark): the command, Ray's processes, its workers."""
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = {}, list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        found[pid] = table[pid][1]
+        stack.extend(children.get(pid, []))
+    return found
+
+
 def run(args: list[str], manifest: Path, env: dict[str, str]) -> dict[str, object]:
     """One command: its wall time, the times its manifest rows appeared, driver and worker peak memory."""
     before = set(_worker_pids())  # a previous run's workers still exiting are not this run's
+    cpu_before = _descendants_cpu(_process_table(), os.getpid())  # a simulated cluster's, started already
+    cpu: dict[int, int] = {}
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "deepcolor", *args, "--manifest", str(manifest)],
@@ -118,6 +148,8 @@ def run(args: list[str], manifest: Path, env: dict[str, str]) -> dict[str, objec
         seen = 0
         while not stop.is_set():
             peaks["driver"] = max(peaks["driver"], _hwm_kib(process.pid) or 0)
+            for pid, ticks in _descendants_cpu(_process_table(), os.getpid()).items():
+                cpu[pid] = max(cpu.get(pid, 0), ticks)
             for pid in set(_worker_pids()) - before:
                 peaks["workers"][pid] = max(peaks["workers"].get(pid, 0), _hwm_kib(pid) or 0)
             if manifest.exists():
@@ -141,6 +173,7 @@ def run(args: list[str], manifest: Path, env: dict[str, str]) -> dict[str, objec
         "wall": wall,
         "first": stamps[0],
         "rate": len(stamps) / wall,
+        "cpu_s": sum(t - cpu_before.get(pid, 0) for pid, t in cpu.items()) / os.sysconf("SC_CLK_TCK"),
         "driver_mib": peaks["driver"] / 1024,
         "worker_mib": sorted(v / 1024 for v in peaks["workers"].values()),
     }
@@ -201,6 +234,8 @@ def main() -> None:
             whole, part = sizes["all"], sizes["small"]
             rate = (whole["images"] - part["images"]) / (whole["wall"] - part["wall"])
             result = {**whole, "rate_started": rate, "startup": whole["wall"] - whole["images"] / rate}
+            # CPU seconds per image once started (every process of the run: command, Ray, workers)
+            result["cpu_per_image"] = (whole["cpu_s"] - part["cpu_s"]) / (whole["images"] - part["images"])
             results[name].append(result)
             print(f"{name} #{repeat + 1}: {result} (first tenth: {part})", file=sys.stderr)
 
@@ -214,6 +249,7 @@ def main() -> None:
         print(f"tiny {count}: {tiny[count]}", file=sys.stderr)
 
     local_rate = median_of(results["local"], "rate_started")
+    local_cpu = median_of(results["local"], "cpu_per_image")
     lines = [
         "# Archive throughput: local engine and Ray (`benchmarks/scale.py`)",
         "",
@@ -226,16 +262,21 @@ def main() -> None:
         "Once started = the marginal rate: (N - N/10) / (wall of N - wall of the first N/10) over two runs; "
         "start-up = wall - N / that rate (process start, model load, Ray's start and its workers').",
         "",
+        "CPU s/image: CPU time of every process of the run (the command, Ray's own processes, its workers) "
+        "per image once started, the same marginal way: on a loaded machine the fairer measure of overhead.",
+        "",
         "| engine | wall s | start-up s | images/s (whole run) | images/s once started | vs local once "
-        "started | driver peak MiB | worker peak MiB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "started | CPU s/image | vs local | driver peak MiB | worker peak MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, runs in results.items():
         rate = median_of(runs, "rate_started")
+        cpu = median_of(runs, "cpu_per_image")
         workers = runs[len(runs) // 2]["worker_mib"]
         lines.append(
             f"| {name} | {median_of(runs, 'wall'):.1f} | {median_of(runs, 'startup'):.1f} | "
             f"{median_of(runs, 'rate'):.2f} | {rate:.2f} | {100 * (rate / local_rate - 1):+.0f}% | "
+            f"{cpu:.3f} | {100 * (cpu / local_cpu - 1):+.0f}% | "
             f"{median_of(runs, 'driver_mib'):.0f} | {', '.join(f'{w:.0f}' for w in workers) or '-'} |"
         )
     r1, r2 = median_of(results["ray-1"], "rate_started"), median_of(results["ray-2"], "rate_started")
