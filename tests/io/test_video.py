@@ -196,3 +196,32 @@ def test_sequence_writer_discard_and_bad_folders(tmp_path):
     writer = SequenceWriter(target)
     writer.discard()
     assert not target.exists() and list((tmp_path / "out").iterdir()) == []
+
+
+def test_pcm_sound_into_mp4_is_reencoded(tmp_path):
+    import av
+
+    from video_clips import tone
+
+    src = tmp_path / "pcm.mkv"
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=8000)
+        for frame in pan_frames(5):
+            for packet in video.encode(av.VideoFrame.from_ndarray(grey(frame), format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        samples = av.AudioFrame.from_ndarray(
+            (tone(0.2) * 32767).astype(np.int16), format="s16", layout="mono"
+        )
+        samples.sample_rate, samples.pts = 8000, 0
+        for packet in [*sound.encode(samples), *sound.encode()]:
+            out.mux(packet)
+    warnings: list[str] = []
+    transcode(src, tmp_path / "out.mp4", warn=warnings.append)
+    assert len(warnings) == 1 and "re-encoded as aac" in warnings[0]
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "aac"]
+        assert sum(f.samples for f in container.decode(audio=0)) >= 1600

@@ -342,7 +342,7 @@ def choose_codec(container: Any, codec: str | None, path: str | os.PathLike[str]
 class _Copy:
     source: Any
     target: Any
-    encoder: Any = None  # re-encoding: (decoder context, resampler) of the source
+    encoder: Any = None  # re-encoding: True, with the resampler and the source's decoder
     resampler: Any = None
     decoder: Any = None
 
@@ -437,7 +437,12 @@ class VideoWriter:
             self.warn(f"{what} left out (only audio and subtitle streams are kept)")
             return
         descriptor = av.codec.Codec(codec, "r") if codec != "unknown" else None
-        if descriptor is not None and descriptor.canonical_name in self.container.supported_codecs:
+        copyable = descriptor is not None and descriptor.canonical_name in self.container.supported_codecs
+        if codec.startswith("pcm_") and self.target.suffix.lower() in (".mp4", ".m4v"):
+            copyable = (
+                False  # listed, but FFmpeg's MP4 muxer refuses PCM at the end (ISO PCM is experimental)
+            )
+        if copyable:
             target = self.container.add_stream_from_template(source)
             self._copies[source.index] = _Copy(source, target)
             return
@@ -445,18 +450,18 @@ class VideoWriter:
             fallback = self.container.default_audio_codec
             if fallback and fallback != "none":
                 target = self.container.add_stream(fallback, rate=source.codec_context.sample_rate)
+                layout = _named_layout(source.codec_context.layout)
                 with contextlib.suppress(AttributeError, ValueError):
-                    target.layout = source.codec_context.layout
+                    target.layout = layout
                 fmt = (target.codec_context.codec.audio_formats or [None])[0]
                 resampler = av.AudioResampler(
                     format=fmt.name if fmt is not None else None,
-                    layout=source.codec_context.layout,
+                    layout=layout,
                     rate=source.codec_context.sample_rate,
+                    frame_size=_audio_frame_size(target, fmt) or None,
                 )
-                decoder = av.CodecContext.create(codec, "r")
-                if source.codec_context.extradata:
-                    decoder.extradata = source.codec_context.extradata
-                self._copies[source.index] = _Copy(source, target, True, resampler, decoder)
+                # decoded by the input stream's own context (set up by the demuxer: rate, layout, format)
+                self._copies[source.index] = _Copy(source, target, True, resampler, source.codec_context)
                 self.warn(f"{what} re-encoded as {fallback}: {self.target.suffix} files cannot hold {codec}")
                 return
         self.warn(f"{what} left out: {self.target.suffix} files cannot hold {codec}")
@@ -538,6 +543,35 @@ class VideoWriter:
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
             self.tmp = None
+
+
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def _named_layout(layout: Any) -> Any:
+    """A standard layout of as many channels for an unnamed one ("2 channels"), which encoders refuse."""
+    av = _av()
+    name = getattr(layout, "name", "")
+    count = len(layout.channels)
+    if name.endswith("channels") and count in _LAYOUTS:
+        return av.AudioLayout(_LAYOUTS[count])
+    return layout
+
+
+def _audio_frame_size(stream: Any, fmt: Any) -> int:
+    """The samples per frame an audio encoder insists on (AAC: 1024; 0 for any), from a throwaway copy of
+    the stream's encoder opened with its settings (the stream's own opens when the file starts)."""
+    av = _av()
+    probe = av.CodecContext.create(stream.codec_context.codec.name, "w")
+    probe.sample_rate = stream.codec_context.sample_rate
+    probe.layout = stream.codec_context.layout
+    if fmt is not None:
+        probe.format = fmt
+    try:
+        probe.open()
+    except av.FFmpegError:
+        return 0
+    return int(probe.frame_size or 0)
 
 
 def _umask() -> int:
