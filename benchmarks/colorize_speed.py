@@ -12,6 +12,10 @@ Prints markdown tables (paste them into benchmarks/results/colorize_speed.md):
    12-megapixel photo and a 50-megapixel one, each size in a fresh process: the first image (cold) and the
    median of the next ones (warm), the time per stage, and the process's peak resident memory
    (the child's VmHWM).
+5. Batches: images per second through `deepcolor.inference.images.process_images` (the batch entry of the
+   file pipeline, what `deepcolor colorize --batch-size B` runs) and through the network alone
+   (`Colorizer.predict_low_many`), for batches of 1, 4 and 16 grey 640 x 480 photos (BSD100's first 16,
+   resized; scikit-image's samples when the data folder is missing), medians of interleaved runs.
 
 The models under test: `--model` (a shipped name or a file), else the shipped default when there is one, else
 the three training presets in configs/ (untrained: the time does not depend on the weights).
@@ -19,6 +23,7 @@ the three training presets in configs/ (untrained: the time does not depend on t
     python benchmarks/colorize_speed.py                      # everything (about 3 minutes on 2 cores)
     python benchmarks/colorize_speed.py --skip-pipeline      # forward times only
     python benchmarks/colorize_speed.py --pipeline-only --sizes 12
+    python benchmarks/colorize_speed.py --batch-only [--device cuda]   # section 5 alone
 """
 
 from __future__ import annotations
@@ -452,6 +457,106 @@ def pipeline_section(
     print()
 
 
+# ---------------------------------------------------------------------------------------------- batches
+
+
+def batch_photos(data_dir: Path, count: int = 16, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
+    """`count` grey photos of `size` (width, height) as (H, W, 3) float32 in [0, 1]: BSD100's first photos
+    resized (the speed does not depend on the content), else scikit-image's bundled samples."""
+    from PIL import Image
+
+    folder = data_dir / "val" / "bsd100"
+    files = (
+        sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+        if folder.is_dir()
+        else []
+    )
+    if not files:
+        import skimage.data
+
+        files = sorted(Path(skimage.data.data_dir).glob("*.png"))
+    photos = []
+    for i in range(count):
+        with Image.open(files[i % len(files)]) as image:
+            grey = image.convert("L").resize(size, Image.Resampling.BICUBIC)
+        rgb = np.repeat(np.asarray(grey, dtype=np.float32)[..., None] / 255.0, 3, axis=2)
+        photos.append(rgb)
+    return photos
+
+
+def batch_section(
+    spec: str | None, backend: str, device: str, runs: int, data_dir: Path, batch_sizes=(1, 4, 16)
+) -> None:
+    """Images per second for batches of 1, 4 and 16 photos of 640 x 480, whole in-memory pipeline and
+    network alone."""
+    from deepcolor.inference import Colorizer
+    from deepcolor.inference.images import process_images
+    from deepcolor.inference.pipeline import lightness
+    from deepcolor.io import image_from_array
+
+    colorizer = Colorizer(spec or "default", device=device, backend=backend)
+    photos = batch_photos(data_dir, max(batch_sizes))
+    images = [image_from_array(rgb, name=f"photo{i}") for i, rgb in enumerate(photos)]
+    ls = [lightness(image.rgb, colorizer.device, gray=image.channels_equal) for image in images]
+    sync = torch.cuda.synchronize if colorizer.device.type == "cuda" else (lambda: None)
+
+    def whole(batch: int):
+        def run() -> None:
+            process_images(images, colorizer, "colorize", batch_size=batch)
+            sync()
+
+        return run
+
+    def network(batch: int):
+        def run() -> None:
+            colorizer.predict_low_many(ls, batch_size=batch)
+            sync()
+
+        return run
+
+    fns = {("whole", b): whole(b) for b in batch_sizes} | {("network", b): network(b) for b in batch_sizes}
+    for fn in fns.values():  # warm-up
+        fn()
+    walls: dict[tuple[str, int], list[float]] = {key: [] for key in fns}
+    cpus: dict[tuple[str, int], list[float]] = {key: [] for key in fns}
+    for _ in range(runs):  # interleaved, so that a change of load hits every batch size
+        for key, fn in fns.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            walls[key].append(time.perf_counter() - wall)
+            cpus[key].append(time.process_time() - cpu)
+    medians = {key: statistics.median(t) for key, t in walls.items()}
+    cpu_medians = {key: statistics.median(t) for key, t in cpus.items()}
+    count = len(images)
+    print(
+        f"## Batches: {count} grey photos of 640 x 480, `{spec or 'default'}`, backend {colorizer.backend}, "
+        f"device {colorizer.device}, render size {colorizer.render_size}, {torch.get_num_threads()} threads\n"
+    )
+    print(
+        f"Images per second (median of {runs} interleaved runs over the {count} photos). Whole: "
+        "`process_images` in memory (L*, network in batches of B, guided upsampling, Lab -> sRGB; no file "
+        "I/O), what `deepcolor colorize --batch-size B` runs between reading and writing. Network: "
+        "`Colorizer.predict_low_many` (resize to the render size and the forward passes).\n"
+    )
+    print(
+        "CPU ms/image: the process's CPU time (all threads) per image, median: the work itself, hardly "
+        "changed by other processes on the machine, unlike the wall time.\n"
+    )
+    print(
+        "| batch size | whole: images/s | whole: wall ms/image | whole: CPU ms/image | network: images/s "
+        "| network: wall ms/image | network: CPU ms/image |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for b in batch_sizes:
+        w, n = medians[("whole", b)], medians[("network", b)]
+        wc, nc = cpu_medians[("whole", b)], cpu_medians[("network", b)]
+        print(
+            f"| {b} | {count / w:.1f} | {1e3 * w / count:.1f} | {1e3 * wc / count:.1f} | {count / n:.1f} "
+            f"| {1e3 * n / count:.1f} | {1e3 * nc / count:.1f} |"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -470,6 +575,9 @@ def main() -> None:
     parser.add_argument("--skip-onnx", action="store_true", help="no ONNX export in the forward table")
     parser.add_argument("--skip-upsampler", action="store_true", help="skip the BSD100 upsampler oracle")
     parser.add_argument("--pipeline-only", action="store_true")
+    parser.add_argument("--batch-only", action="store_true", help="only the batch table (section 5)")
+    parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--device", default="auto", help="device of the batch table (auto, cpu, cuda)")
     parser.add_argument("--threads", type=int, default=0, help="pipeline threads; 0: torch's default and 1")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model-file", type=Path, help=argparse.SUPPRESS)
@@ -477,11 +585,18 @@ def main() -> None:
     if args.child is not None:
         child(args.child, args.model_file, args.backend, args.render_size, args.repeats, args.threads)
         return
-    models = candidates(args.model)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
         f"load average at start {os.getloadavg()[0]:.1f}\n"
     )
+    data_dir = Path(os.environ.get("DEEPCOLOR_DATA", REPO.parent / "shared" / "data"))
+    if args.batch_only:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        batch_section(args.model, args.backend, args.device, max(3, args.runs // 2), data_dir)
+        print(f"load average at end {os.getloadavg()[0]:.1f}")
+        return
+    models = candidates(args.model)
     if not args.pipeline_only:
         forward_section(models, args.runs, onnx=not args.skip_onnx)
         render_size_section(models, max(3, args.runs // 2))
@@ -494,6 +609,8 @@ def main() -> None:
 
         render_size = args.render_size or int(models[0][2].get("render_size") or DEFAULT_RENDER_SIZE)
         pipeline_section(models, sizes, args.backend, render_size, args.repeats, threads)
+    if not args.skip_batch and not args.pipeline_only:
+        batch_section(args.model, args.backend, args.device, max(3, args.runs // 2), data_dir)
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 
