@@ -93,6 +93,8 @@ def exemplar_hints(colorizer: Colorizer, target: np.ndarray, reference: np.ndarr
     from deepcolor.hints.exemplar import exemplar_hint_map, match_reference
     from deepcolor.inference.pipeline import lightness
 
+    if not isinstance(colorizer, Colorizer):  # a stand-in with no network to match on
+        return None
     twin = torch_colorizer(colorizer)
     encoder = getattr(getattr(twin.predictor, "module", None), "encoder", None)
     if encoder is None or not hasattr(encoder, "feature_info"):
