@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepcolor.models import ab_bins
+from deepcolor.models.autoencoder import AUTOENCODER_LITE0
 from deepcolor.models.layers import UNet
-from deepcolor.models.registry import by_encoder, register_model
+from deepcolor.models.registry import by_encoder, register_model, register_variant
 from deepcolor.normalization import denormalize_ab, normalize_ab
 
 
@@ -127,3 +128,13 @@ def cnn(encoder: str = "unet", **kwargs: Any) -> nn.Module:
 
     kwargs.setdefault("decode", "annealed_mean")
     return EncoderUNetColorizer(encoder=encoder, **kwargs)
+
+
+# The vivid family on the shipped default's trunk: its bin head decoded with the annealed mean where the
+# distribution is peaked, the regression where it is spread (docs/models/cnn-lite0.md)
+register_variant(
+    "cnn-lite0",
+    "cnn",
+    {**AUTOENCODER_LITE0, "decode": "confident_mean", "confidence_power": 0.5},
+    "the vivid one: the default's trunk, its ab-bin head decoded by confidence (annealed mean where sure)",
+)

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepcolor.models.autoencoder import build_regressor
+from deepcolor.models.autoencoder import AUTOENCODER_LITE0, build_regressor
 from deepcolor.models.layers import make_norm
-from deepcolor.models.registry import by_encoder, register_model
+from deepcolor.models.registry import by_encoder, register_model, register_variant
 
 
 @register_model(
@@ -60,3 +60,13 @@ class PatchDiscriminator(nn.Module):
         if self.pool > 1:
             pair = F.avg_pool2d(pair, self.pool, ceil_mode=True)
         return self.net(pair)
+
+
+# The realistic family on the shipped default's trunk: its decoder fine-tuned adversarially, NoGAN style
+# (configs/gan-lite0.yaml, docs/models/gan-lite0.md)
+register_variant(
+    "gan-lite0",
+    "gan",
+    AUTOENCODER_LITE0,
+    "the realistic one: the default's trunk, its decoder fine-tuned against a PatchGAN critic (NoGAN)",
+)
