@@ -104,8 +104,20 @@ def deepcolor(*args: str, **kwargs) -> subprocess.Popen:
     )
 
 
+def settle(folder: Path, quiet: float = 3.0, limit: float = 60.0) -> None:
+    """Wait until nothing in `folder` has changed for `quiet` seconds."""
+    deadline, last, since = time.monotonic() + limit, None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = sorted(p.name for p in folder.iterdir())
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.2)
+
+
 def test_ctrl_c_then_skip_existing(ray_address, tmp_path):
-    photos = write_photos(tmp_path / "in", 12)
+    photos = write_photos(tmp_path / "in", 24)
     out, manifest = tmp_path / "out", tmp_path / "run.jsonl"
     common = [
         "colorize",
@@ -123,9 +135,7 @@ def test_ctrl_c_then_skip_existing(ray_address, tmp_path):
     ]
     run = deepcolor(*common)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (
-        not manifest.exists() or len(manifest.read_text().splitlines()) < 2
-    ):
+    while time.monotonic() < deadline and (not manifest.exists() or not manifest.read_text()):
         assert run.poll() is None, run.stderr.read()
         time.sleep(0.1)
     run.send_signal(signal.SIGINT)
@@ -133,7 +143,8 @@ def test_ctrl_c_then_skip_existing(ray_address, tmp_path):
     assert run.returncode == 130, stderr
     assert "interrupted (Ctrl-C): colorized" in stderr
     first = list(read_manifest(manifest))
-    assert 2 <= len(first) < 12 and {r["status"] for r in first} == {"ok"}
+    settle(out)  # the cluster stops the interrupted run's workers a moment after its driver has gone
+    assert 1 <= len(first) < 24 and {r["status"] for r in first} == {"ok"}
     written = sorted(p.name for p in out.iterdir())
     assert not [name for name in written if name.endswith(".tmp")], written  # nothing partial
     for name in written:
@@ -144,8 +155,8 @@ def test_ctrl_c_then_skip_existing(ray_address, tmp_path):
     again = deepcolor(*common, "--skip-existing")
     _, stderr = again.communicate(timeout=300)
     assert again.returncode == 0, stderr
-    done = 12 - len(written)
-    assert f"colorized {done} of 12 images; {len(written)} skipped" in stderr
+    done = 24 - len(written)
+    assert f"colorized {done} of 24 images; {len(written)} skipped" in stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in photos)  # each once
     rows = list(read_manifest(manifest))[len(first) :]
     assert sorted(r["status"] for r in rows) == sorted(["ok"] * done + ["skipped"] * len(written))
