@@ -182,6 +182,7 @@ class ClipColorizer:
                     )
                 x, y = displayed_to_coded(p.x, p.y, width, height, self.rotation)
                 self._active.append(PointHint(x, y, p.rgb, p.radius))
+        frame.rgb = None  # only its L* is needed from here on: a batch holds no decoded pixels
         return _Pending(frame, l, motion, list(self._active))
 
     def _conditions(self, item: _Pending) -> dict[str, torch.Tensor] | None:

@@ -90,10 +90,11 @@ class VideoInfo:
 @dataclass
 class Frame:
     """One decoded frame: `rgb` (H, W, 3) uint8 as coded; `pts` in `time_base`; `time` in seconds;
-    `index` from 0. For an image sequence `rgb` is float32 in [0, 1], `source` the frame's `LoadedImage`."""
+    `index` from 0. For an image sequence `rgb` is float32 in [0, 1], `source` the frame's `LoadedImage`.
+    The video pipeline sets `rgb` to None once it has the frame's L*."""
 
     index: int
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     pts: int | None = None
     time_base: Fraction | None = None
     time: float | None = None
