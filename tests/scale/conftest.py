@@ -37,6 +37,7 @@ def ray_address() -> str:
     ray = import_ray()
     if not ray.is_initialized():
         ray.init(
+            address="local",  # its own, even if another Ray runs on this machine (a benchmark's)
             num_cpus=2,
             include_dashboard=False,
             _node_ip_address="127.0.0.1",

@@ -62,7 +62,9 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> boo
         # Ray resolves 127.0.0.1 to the machine's outward address unless clusters are off: a local Ray for
         # one machine then listens on the loopback interface only.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        kwargs.update(num_cpus=num_cpus, _node_ip_address="127.0.0.1")
+        # "local": a new Ray of its own, even where another one runs on this machine (a plain ray.init()
+        # would join that one)
+        kwargs.update(address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1")
     else:
         kwargs["address"] = address
     ray.init(**kwargs)
