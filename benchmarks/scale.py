@@ -148,9 +148,10 @@ def run(args: list[str], manifest: Path, env: dict[str, str]) -> dict[str, objec
         seen = 0
         while not stop.is_set():
             peaks["driver"] = max(peaks["driver"], _hwm_kib(process.pid) or 0)
-            for pid, ticks in _descendants_cpu(_process_table(), os.getpid()).items():
+            ours = _descendants_cpu(_process_table(), os.getpid())
+            for pid, ticks in ours.items():
                 cpu[pid] = max(cpu.get(pid, 0), ticks)
-            for pid in set(_worker_pids()) - before:
+            for pid in (set(_worker_pids()) & set(ours)) - before:  # not another program's Ray workers
                 peaks["workers"][pid] = max(peaks["workers"].get(pid, 0), _hwm_kib(pid) or 0)
             if manifest.exists():
                 with open(manifest) as f:
