@@ -64,8 +64,8 @@ def engine_options(task: str) -> Callable[[F], F]:
             manifest = kwargs.pop("manifest")
             size = kwargs["batch_size"] if has_batch_size else kwargs.pop("batch_size")
             if engine == "local":
-                if address is not None or gpus:
-                    raise click.UsageError("--ray-address and --gpus-per-worker need --engine ray")
+                if address is not None or gpus or workers != (1, 1):
+                    raise click.UsageError("--ray-address, --workers and --gpus-per-worker need --engine ray")
                 with _local_manifest(manifest, task, kwargs):
                     return f(**kwargs)
             sys.exit(run_on_ray(task, kwargs, address, workers, gpus, size, manifest))
