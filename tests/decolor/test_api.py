@@ -134,7 +134,7 @@ def test_bytes_in_memory_equal_the_file(rgb8, tmp_path, suffix, save):
 
     source = tmp_path / f"in{suffix}"
     if save.get("bits") == 16:
-        Image.fromarray((rgb8[:, :, 0].astype(np.uint16) * 257 + 3)).save(source)
+        Image.fromarray(rgb8[:, :, 0].astype(np.uint16) * 257 + 3).save(source)
     else:
         Image.fromarray(rgb8).save(source, **save)
     written = decolorize_file(source, tmp_path / f"out{suffix}")
