@@ -611,13 +611,18 @@ class Batch:
         overwrite: bool = False,
         skip_existing: bool = False,
         output_suffixes: Callable[[Path], Iterable[str]] | None = None,
+        extensions: frozenset[str] | None = None,
     ) -> Batch:
         """Expand the INPUT... arguments (files, folders, globs); missing ones become bad items.
 
         `output_suffixes` (an input's path -> what its outputs add to its stem, e.g. ``[".jpg"]``): with it,
-        a file under OUTDIR that this run writes for another input is not taken as an input.
+        a file under OUTDIR that this run writes for another input is not taken as an input. `extensions`:
+        what folders and patterns take (None: images; see `deepcolor.io.expand_inputs`).
         """
-        items = expand_inputs(inputs, recursive=recursive, outdir=output, output_suffixes=output_suffixes)
+        more = {"extensions": extensions} if extensions is not None else {}
+        items = expand_inputs(
+            inputs, recursive=recursive, outdir=output, output_suffixes=output_suffixes, **more
+        )
         return cls(items=items, outdir=Path(output), overwrite=overwrite, skip_existing=skip_existing)
 
     def output_paths(self, item: InputItem, *suffixes: str) -> list[Path]:

@@ -124,6 +124,7 @@ def expand_inputs(
     *,
     outdir: str | os.PathLike[str] | None = None,
     output_suffixes: Callable[[Path], Iterable[str]] | None = None,
+    extensions: frozenset[str] = IMAGE_EXTENSIONS,
 ) -> list[InputItem]:
     """Expand files, folders and glob patterns into images with distinct output stems.
 
@@ -134,6 +135,8 @@ def expand_inputs(
         output_suffixes: what the command appends to an input's output stem (``[".jpg"]``, ``["_lab.png",
             "_lab.npy"]``), given the input's path. With `outdir`, an input that is the output of another
             input of the run gets the warning `OUTPUT_OF_RUN` instead of being an image.
+        extensions: what folders and patterns take, lower case with the dot (`deepcolor colorize` adds
+            `deepcolor.io.video.VIDEO_EXTENSIONS`); a file named directly is always taken.
 
     Returns:
         One `InputItem` per image, in input order (folder contents sorted by name), each file once. A missing
@@ -142,7 +145,7 @@ def expand_inputs(
     """
     found: list[_Found] = []
     for raw in inputs:
-        found.extend(_expand_one(Path(raw), os.fspath(raw), recursive))
+        found.extend(_expand_one(Path(raw), os.fspath(raw), recursive, extensions))
     found = _dedupe(found)
     images = [f for f in found if f.error is None and f.warning is None]
     if outdir is not None and output_suffixes is not None:
@@ -193,14 +196,16 @@ def _reset_stems(found: list[_Found]) -> None:
         f.tagged, f.depth, f.counter = False, 0, 0
 
 
-def _expand_one(path: Path, raw: str, recursive: bool) -> list[_Found]:
+def _expand_one(
+    path: Path, raw: str, recursive: bool, extensions: frozenset[str] = IMAGE_EXTENSIONS
+) -> list[_Found]:
     if raw == "":  # Path("") is the current folder: an unset shell variable must not mean "everything here"
         return [_missing(path, "empty input name")]
     try:
         st = os.stat(path)
     except OSError as e:
         if glob.has_magic(raw):
-            found = _from_pattern(raw)
+            found = _from_pattern(raw, extensions)
             if not any(f.warning is None for f in found):
                 found.append(_missing(path, "no image matches this pattern"))
             return found
@@ -208,7 +213,7 @@ def _expand_one(path: Path, raw: str, recursive: bool) -> list[_Found]:
             return [_missing(path, "no such file or folder")]
         return [_missing(path, f"cannot read: {_problem(e)}")]
     if stat.S_ISDIR(st.st_mode):
-        found = _from_folder(path, path, Path(), recursive, ancestors=frozenset())
+        found = _from_folder(path, path, Path(), recursive, ancestors=frozenset(), extensions=extensions)
         if not any(f.warning is None for f in found):  # nothing but skipped loops
             found.append(_missing(path, _empty_folder(path, recursive)))
         return found
@@ -246,7 +251,12 @@ def _hidden(name: str) -> bool:
 
 
 def _from_folder(
-    folder: Path, root: Path, prefix: Path, recursive: bool, ancestors: frozenset[tuple[int, int]]
+    folder: Path,
+    root: Path,
+    prefix: Path,
+    recursive: bool,
+    ancestors: frozenset[tuple[int, int]],
+    extensions: frozenset[str] = IMAGE_EXTENSIONS,
 ) -> list[_Found]:
     """The images in `folder` (and below, with `recursive`). `ancestors` holds the folders being read on the
     way down from the folder the user named, so that a link back to one of them is not followed again."""
@@ -265,7 +275,7 @@ def _from_folder(
         try:
             is_dir = entry.is_dir()  # follows symbolic links; a link loop raises ELOOP
         except OSError as e:
-            if is_image_name(entry.name) or recursive:  # an entry we would have taken
+            if Path(entry.name).suffix.lower() in extensions or recursive:  # an entry we would have taken
                 out.append(_missing(p, f"cannot read: {_problem(e)}"))
             continue
         if is_dir:
@@ -279,8 +289,8 @@ def _from_folder(
             if sub_key in ancestors:
                 out.append(_loop(p))
                 continue
-            out.extend(_from_folder(p, root, prefix / entry.name, recursive, ancestors))
-        elif is_image_name(entry.name):
+            out.extend(_from_folder(p, root, prefix / entry.name, recursive, ancestors, extensions))
+        elif Path(entry.name).suffix.lower() in extensions:
             out.append(_Found(p, root, prefix / p.stem, p.suffix))
     return out
 
@@ -302,7 +312,7 @@ def _glob_base(pattern: str) -> Path:
     return Path(*fixed) if fixed else Path()
 
 
-def _from_pattern(pattern: str) -> list[_Found]:
+def _from_pattern(pattern: str, extensions: frozenset[str] = IMAGE_EXTENSIONS) -> list[_Found]:
     base = _glob_base(pattern)
     rest = Path(pattern).parts[len(base.parts) :]
     out: list[_Found] = []
@@ -317,12 +327,14 @@ def _from_pattern(pattern: str) -> list[_Found]:
         except FileNotFoundError:  # a dangling link: reading it says so
             is_dir = False
         except OSError as e:
-            if is_image_name(p):
+            if p.suffix.lower() in extensions:
                 out.append(_missing(p, f"cannot read: {_problem(e)}"))
             continue
         if is_dir:
-            out.extend(_from_folder(p, base, rel, recursive=False, ancestors=frozenset()))
-        elif is_image_name(p):
+            out.extend(
+                _from_folder(p, base, rel, recursive=False, ancestors=frozenset(), extensions=extensions)
+            )
+        elif p.suffix.lower() in extensions:
             out.append(_Found(p, base, rel.with_suffix(""), p.suffix))
     return out
 
