@@ -155,3 +155,23 @@ def test_a_signal_mid_clip_leaves_nothing(tmp_path, model_file, sig, code):
         proc.kill()
     assert proc.returncode == code, stderr
     assert list(out.iterdir()) == []  # no clip, no temporary file
+
+
+def test_a_folder_gives_its_clips_and_photos(tmp_path, model_file):
+    from deepcolor.cli.video import VIDEO_EXTENSIONS
+    from deepcolor.io.video import VIDEO_EXTENSIONS as LIBRARY_LIST
+
+    assert VIDEO_EXTENSIONS == LIBRARY_LIST  # the CLI's copy (no PyAV import for --help) is the library's
+    folder = tmp_path / "box"
+    folder.mkdir()
+    write_clip(folder / "reel.MKV", [grey(f) for f in pan_frames(3)])
+    Image.fromarray(grey(pan_frames(1)[0])).save(folder / "print.png")
+    (folder / "notes.txt").write_text("not taken")
+    out = tmp_path / "out"
+    code, stderr = _run(folder, "-o", out, "--model", model_file)
+    assert code == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == ["print.png", "reel.MKV"]
+    assert len(decode(out / "reel.MKV")[0]) == 3
+    # run again into the input folder itself: the outputs of the run are not taken as inputs
+    code, stderr = _run(folder, "-o", out, "--model", model_file, "--skip-existing")
+    assert code == 0 and "2 skipped" in stderr

@@ -339,8 +339,11 @@ def command(
         overwrite=overwrite,
         skip_existing=skip_existing,
         output_suffixes=lambda path: (
-            [output_suffix(path, fmt)] + ([UNCERTAINTY_SUFFIX] if uncertainty else [])
+            [path.suffix]
+            if video.is_clip_name(path)
+            else [output_suffix(path, fmt)] + ([UNCERTAINTY_SUFFIX] if uncertainty else [])
         ),
+        extensions=video.INPUT_EXTENSIONS,  # folders and patterns take clips too
     )
     images = [item for item in job.items if item.error is None and item.warning is None]
     guidance = Guidance.from_cli(hints_path, hint_strings, reference_path, images)

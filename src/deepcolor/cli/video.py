@@ -22,7 +22,7 @@ import click
 from tqdm import tqdm
 
 from deepcolor.cli import batch
-from deepcolor.io.paths import display_path, is_image_name
+from deepcolor.io.paths import IMAGE_EXTENSIONS, display_path, is_image_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +63,20 @@ def video_options(f: F) -> F:
     for decorator in reversed(options):
         f = decorator(f)
     return f
+
+
+# What `deepcolor colorize` takes from folders and patterns: images and clips (deepcolor.io.video's list,
+# spelled out so that --help does not import PyAV... nor numpy).
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".wmv",
+     ".flv", ".ogv", ".3gp", ".mxf", ".vob"}
+)  # fmt: skip
+INPUT_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+
+
+def is_clip_name(path: Path) -> bool:
+    """Whether a file name is a video's (by `VIDEO_EXTENSIONS`)."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
 def is_clip(item: Any) -> bool:
