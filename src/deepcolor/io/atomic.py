@@ -55,6 +55,15 @@ def written_files() -> Iterator[list[WrittenFile]]:
         _RECORD.reset(token)
 
 
+def record_written(path: str | os.PathLike[str]) -> None:
+    """Record `path`, just moved into place by this process without `atomic_write` (a video encoder's
+    temporary file renamed), as `atomic_write` records its own files (see `written_files`)."""
+    record = _RECORD.get()
+    if record is not None:
+        st = os.stat(path, follow_symlinks=False)
+        record.append(WrittenFile(Path(path), st.st_dev, st.st_ino))
+
+
 def remove_own_files(files: list[WrittenFile]) -> None:
     """Remove each file of `files` that is still the one this process wrote (same device and inode): a file
     that another process has put under the name since is never touched. Errors are ignored."""
