@@ -175,3 +175,14 @@ def test_a_folder_gives_its_clips_and_photos(tmp_path, model_file):
     # run again into the input folder itself: the outputs of the run are not taken as inputs
     code, stderr = _run(folder, "-o", out, "--model", model_file, "--skip-existing")
     assert code == 0 and "2 skipped" in stderr
+
+
+def test_manifest_lists_the_clip(tmp_path, model_file):
+    import json
+
+    clip = write_clip(tmp_path / "c.mp4", [grey(f) for f in pan_frames(3)])
+    manifest = tmp_path / "run.jsonl"
+    code, stderr = _run(clip, "-o", tmp_path / "out", "--model", model_file, "--manifest", manifest)
+    assert code == 0, stderr
+    (row,) = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert row["status"] == "ok" and Path(row["output"]) == tmp_path / "out" / "c.mp4"

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from deepcolor.io.atomic import record_written
 from deepcolor.io.errors import ImageError
 from deepcolor.io.loaded import DEFAULT_MAX_PIXELS
 
@@ -533,6 +534,7 @@ class VideoWriter:
         _move_into_place(self.tmp, self.target, self.overwrite)
         self.tmp.unlink(missing_ok=True)
         self.tmp = None
+        record_written(self.target)  # a batch cut short removes it; a manifest lists it
         return self.target
 
     def discard(self) -> None:
