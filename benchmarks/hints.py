@@ -112,10 +112,14 @@ def reference_rows(model: str, limit: int | None) -> dict[str, dict[str, tuple[f
                     (
                         float(psnr(pred, target)),
                         float(ciede2000(rgb_to_lab(pred), rgb_to_lab(target)).mean()),
-                        float(colorfulness(pred)) / max(float(colorfulness(target)), 1e-6),
+                        float(colorfulness(pred)),
+                        float(colorfulness(target)),
                     )
                 )
-        out[name] = {kind: tuple(np.mean(v, axis=0).tolist()) for kind, v in scores.items()}
+        out[name] = {}
+        for kind, values in scores.items():  # the colourfulness ratio as evaluate's: mean over mean
+            mean_psnr, mean_ciede, mean_pred, mean_truth = np.mean(values, axis=0).tolist()
+            out[name][kind] = (mean_psnr, mean_ciede, mean_pred / max(mean_truth, 1e-6))
         print(name, {k: [round(x, 2) for x in v] for k, v in out[name].items()}, flush=True)
     return out
 
