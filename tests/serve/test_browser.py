@@ -204,7 +204,8 @@ def test_modes_and_controls(page, tmp_path):
     _after_changes(page, seq)
     assert float(np.ptp(_preview_pixel(page, 0.5, 0.5))) <= 1  # saturation 0: no chroma
     models = page.eval_on_selector_all("#model option", "options => options.map(o => o.value)")
-    assert {"autoencoder", "cnn", "gan"} <= set(models)
+    # the shipped names (c8defa7 renamed cnn / gan to cnn-unet / gan-unet; cnn-lite0 answers to --model cnn)
+    assert {"autoencoder", "cnn-lite0", "cnn-unet", "gan-unet"} <= set(models)
 
 
 def test_keyboard_reaches_the_controls(page):
@@ -504,3 +505,32 @@ def test_a_hint_file_the_server_refuses_keeps_the_hints(page, tmp_path):
     page.set_input_files("#load-hints", str(bad_shape))
     _wait_until(page, "document.getElementById('error').textContent.startsWith('shape.json')")
     assert "not an object with numbers x and y" in page.inner_text("#error")
+
+
+def test_a_video_runs_as_a_job_with_progress_preview_and_download(page, tmp_path):
+    import av
+
+    from video_clips import grey, pan_frames, write_clip
+
+    clip = write_clip(tmp_path / "old film.mp4", [grey(f) for f in pan_frames(8, size=(24, 32))])
+    page.set_input_files("#file", str(clip))
+    page.wait_for_selector("#video:not([hidden])")
+    _wait_until(page, "document.getElementById('video').dataset.state === 'done'")
+    assert page.inner_text("#video-name") == "old film.mp4"
+    assert "8 of 8 frames" in page.inner_text("#video-status")
+    assert page.evaluate("document.getElementById('video-progress').value") == 8
+    _wait_until(page, "document.getElementById('video-preview').naturalWidth === 32")
+    assert page.is_visible("#video-preview") and page.is_disabled("#video-cancel")
+    assert page.is_enabled("#video-download")
+    assert page.is_visible("#drop")  # the photo tools are left as they were
+    with page.expect_download() as download_info:
+        page.click("#video-download")
+    download = download_info.value
+    assert download.suggested_filename == "old film_colorized.mp4"
+    saved = tmp_path / "result.mp4"
+    download.save_as(saved)
+    with av.open(str(saved)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 8 and frames[0].shape == (24, 32, 3)
+    _wait_until(page, "document.getElementById('video-status').textContent.startsWith('Downloaded')")
+    assert page.get_attribute("#video", "data-state") == "downloaded"

@@ -67,6 +67,13 @@ from deepcolor.cli import batch
     help="Largest accepted image, width x height (refused with 413 before decoding).",
 )
 @click.option(
+    "--max-video-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Longest clip a video job takes, in seconds (refused with 413).",
+)
+@click.option(
     "--allowed-host",
     "allowed_hosts",
     multiple=True,
@@ -95,6 +102,7 @@ def command(
     queue: int | None,
     max_upload_mb: float,
     max_pixels: int,
+    max_video_seconds: float,
     allowed_hosts: tuple[str, ...],
     body_timeout: float,
     token: str | None,
@@ -138,6 +146,7 @@ def command(
         queue=queue,
         max_upload_mb=max_upload_mb,
         max_pixels=max_pixels,
+        max_video_seconds=max_video_seconds,
         token=token,
         torch_threads=1,
         host=host,

@@ -317,6 +317,7 @@ def colorize_video(
     saturation: float = 1.0,
     batch_size: int = DEFAULT_VIDEO_BATCH,
     warn: Callable[[str], None] | None = None,
+    on_frame: Callable[[np.ndarray], None] | None = None,
 ) -> VideoResult:
     """Colour a clip: a video file -> a video file of the same kind, or a folder of numbered frames -> a
     folder of frames of the same names, format and bit depth.
@@ -338,6 +339,8 @@ def colorize_video(
         render_size, saturation, batch_size: as for photos; frames per network pass.
         warn: called with one line for each audio / subtitle stream re-encoded or left out (also in
             `VideoResult.notes`).
+        on_frame: for a video file, called with each colour frame, (H, W, 3) uint8 as coded, once it is
+            written (a server's preview of the current frame).
 
     Returns:
         VideoResult (output path, frames, seconds, shots, notes).
@@ -400,7 +403,10 @@ def colorize_video(
         with VideoWriter(dst, reader, codec=codec, crf=crf, overwrite=overwrite, warn=note) as writer:
             done = 0
             for frame, rgb in clip.run(reader.frames(on_packet=writer.copy)):
-                writer.write(_as_output(rgb, np.dtype(np.uint8)), frame)
+                out = _as_output(rgb, np.dtype(np.uint8))
+                writer.write(out, frame)
+                if on_frame is not None:
+                    on_frame(out)
                 done += 1
                 if progress is not None:
                     progress(done, expected)

@@ -130,6 +130,7 @@ def _lifespan(settings: Settings):  # noqa: ANN202 - FastAPI's lifespan type is 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from deepcolor.serve.engine import Engine
         from deepcolor.serve.pool import WorkPool
+        from deepcolor.serve.videos import VideoJobs
 
         if settings.torch_threads is not None:  # once, before any model or session is made
             import torch
@@ -141,9 +142,11 @@ def _lifespan(settings: Settings):  # noqa: ANN202 - FastAPI's lifespan type is 
         app.state.pool = WorkPool(
             settings.workers, settings.queue or 0, settings.retry_after_s, capacity * settings.max_body_bytes
         )
+        app.state.videos = VideoJobs(settings, app.state.engine.colorizers["default"])
         try:
             yield
         finally:
+            app.state.videos.shutdown()
             app.state.pool.shutdown()
 
     return lifespan
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings: the server's configuration (None: the defaults).
     """
     from deepcolor.serve.routes import health_router, router
+    from deepcolor.serve.videos import video_router
 
     settings = settings or Settings()
     app = FastAPI(
@@ -200,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so the guard's refusals carry it too
     app.include_router(router)
+    app.include_router(video_router)
     app.include_router(health_router)
 
     @app.get("/", include_in_schema=False)

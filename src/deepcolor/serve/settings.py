@@ -75,6 +75,9 @@ class Settings:
             server through DNS rebinding.
         body_timeout_s: a request's whole body must arrive within this many seconds (else a 408); the body
             is read before the request takes a place in the pool, so a slow client never holds one.
+        max_video_seconds: longest clip a video job takes (``POST /api/videos``; longer ones get a 413).
+        video_queue: video jobs that may wait while one runs (one runs at a time, on a slot of its own).
+        video_keep_s: seconds a video job's result is kept after it ended, if nobody downloads it.
     """
 
     model: str = "default"
@@ -90,6 +93,9 @@ class Settings:
     host: str = "127.0.0.1"
     allowed_hosts: list[str] = field(default_factory=list)
     body_timeout_s: float = 60.0
+    max_video_seconds: float = 120.0
+    video_queue: int = 2
+    video_keep_s: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -106,6 +112,10 @@ class Settings:
             raise ValueError("token must not be empty")
         if not self.body_timeout_s > 0:
             raise ValueError(f"body_timeout_s must be > 0. Got {self.body_timeout_s}")
+        if not self.max_video_seconds > 0:
+            raise ValueError(f"max_video_seconds must be > 0. Got {self.max_video_seconds}")
+        if self.video_queue < 0:
+            raise ValueError(f"video_queue must be >= 0. Got {self.video_queue}")
 
     def host_allowed(self, host: str) -> bool:
         """Whether a request's Host header (its name, without the port) is one this server answers to:

@@ -26,12 +26,13 @@ function retryAfterSeconds(response) {
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) : 1;
 }
 
-// GET `path` (no form) or POST the form; the response when it is 2xx, else an ApiError.
+// GET `path` (no form) or POST the form (options.method: another, DELETE say); the response when it is 2xx,
+// else an ApiError.
 export async function api(path, form, options = {}) {
   const headers = {};
   if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
   const response = await fetch(path, {
-    method: form ? "POST" : "GET",
+    method: options.method || (form ? "POST" : "GET"),
     body: form || undefined,
     headers,
     signal: options.signal,

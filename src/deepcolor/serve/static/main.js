@@ -1,14 +1,21 @@
 // deepcolor's page: pick a photo, see it coloured at screen size, steer the colours with hints, download the
 // full-resolution result. Everything goes to this page's own server (the /api routes); nothing else is fetched.
 // Modules: api (requests), viewer (the photo, its preview, messages), hints (dots, hint files), picker (a
-// hint's colour), main (the controls and the start).
+// hint's colour), video (a clip's job: progress, preview, cancel, download), main (the controls and the start).
 import { api, describe, onUnauthorized, setToken } from "./api.js";
 import { drawHints, hintsEnabled, setupHints } from "./hints.js";
 import { closePicker, setupPicker } from "./picker.js";
+import { isVideo, openVideo, setupVideo } from "./video.js";
 import {
   buildForm, clearError, el, openPhoto, pixelAt, renderOverlay, saveBlob, scheduleRender, setBusy, setStatus,
   setupDrop, showError, state, swapUrl, tooLarge, updateSplit,
 } from "./viewer.js";
+
+// A dropped or chosen file: a clip starts a video job, anything else is opened as a photo.
+function openFile(file) {
+  if (file && isVideo(file)) openVideo(file);
+  else openPhoto(file);
+}
 
 function setMode(mode) {
   state.mode = mode;
@@ -81,10 +88,10 @@ function wireControls() {
   el.file.addEventListener("change", () => {
     const file = el.file.files[0];
     el.file.value = "";
-    openPhoto(file);
+    openFile(file);
   });
-  setupDrop(el.drop, openPhoto);
-  setupDrop(el.compare, openPhoto);
+  setupDrop(el.drop, openFile);
+  setupDrop(el.compare, openFile);
   window.addEventListener("dragover", (event) => event.preventDefault());
   window.addEventListener("drop", (event) => event.preventDefault());
 
@@ -162,6 +169,7 @@ async function start() {
 wireControls();
 setupHints();
 setupPicker();
+setupVideo();
 updateSplit(el.split.value);
 window.deepcolorPage = { pixelAt, state }; // for the browser tests
 start();
