@@ -81,12 +81,12 @@ def test_ray_engine_writes_the_local_engines_bytes(ray_address, tmp_path, monkey
 
 
 def test_usage_errors(ray_address, tmp_path):
-    write_photos(tmp_path / "in", 1)
+    write_photos(tmp_path / "in", 2)
     result = CliRunner().invoke(
         main,
         ["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--engine", "ray", "--hint", "1,1,red"],
     )
-    assert result.exit_code == 2 and "--hint is not available with --engine ray" in result.stderr
+    assert result.exit_code == 2 and "--hint is for a single input; 2 were given" in result.stderr
     result = CliRunner().invoke(
         main, ["decolorize", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--workers", "0"]
     )

@@ -8,6 +8,9 @@ runner's own rules (`Batch.output_paths`: the same output names, ``--overwrite``
 same one-line errors), sends only file names to the workers (`deepcolor.scale.colorize_dataset`), prints
 each row as it comes back (errors, warnings, a progress bar with files done, failed, images per second and
 ETA), writes the manifest as rows finish, and ends with the same summary line and exit code.
+Colorize's ``--hint`` / ``--hints`` / ``--reference`` are matched to inputs on the driver by the local
+engine's own `Guidance` and sent per row (hint strings, or the hint file's and reference's paths, read on
+the workers); ``--uncertainty`` maps are written by the workers beside their outputs.
 """
 
 from __future__ import annotations
@@ -28,14 +31,6 @@ from deepcolor.cli import batch
 F = TypeVar("F", bound=Callable[..., Any])
 ENGINES = ("local", "ray")
 DEFAULT_BATCH_SIZE = 8
-# Options of `colorize` that the Ray engine does not carry to the workers yet (their files are read on the
-# driver today): refused with a usage error rather than silently dropped.
-NOT_ON_RAY = {
-    "hints_path": "--hints",
-    "hint_strings": "--hint",
-    "reference_path": "--reference",
-    "uncertainty": "--uncertainty",
-}
 ENGINE_PARAMS = ("engine", "ray_address", "workers", "gpus_per_worker", "manifest")
 
 
@@ -209,32 +204,41 @@ def run_on_ray(
     manifest: Path | None,
 ) -> int:
     """The command's batch on Ray: plan here, process on the workers; returns the exit code."""
-    for name, flag in NOT_ON_RAY.items():
-        if kwargs.get(name):
-            raise click.UsageError(f"{flag} is not available with --engine ray yet; use --engine local")
     try:
         import ray  # noqa: F401
     except ImportError:
         raise click.UsageError("--engine ray needs Ray: pip install 'deepcolor[ray]'") from None
-    from deepcolor.cli.colorize import output_suffix
+    from deepcolor.cli.colorize import UNCERTAINTY_SUFFIX, Guidance, output_suffix
     from deepcolor.io.paths import OUTPUT_OF_RUN, display_path
     from deepcolor.scale import colorize_dataset, start_ray
     from deepcolor.scale.manifest import open_manifest
 
     options = _task_options(task, kwargs)
     fmt = kwargs.get("fmt")
+    uncertainty = task == "colorize" and bool(kwargs.get("uncertainty"))
+    if uncertainty:
+        options["uncertainty"] = True
+    suffixes = lambda path: [output_suffix(path, fmt)] + ([UNCERTAINTY_SUFFIX] if uncertainty else [])  # noqa: E731
     job = batch.Batch.from_cli(
         kwargs["inputs"],
         kwargs["output"],
         recursive=kwargs["recursive"],
         overwrite=kwargs["overwrite"],
         skip_existing=kwargs["skip_existing"],
-        output_suffixes=lambda path: [output_suffix(path, fmt)],
+        output_suffixes=suffixes,
     )
     verb = batch.past_tense(task)
     model = _model_label(task, kwargs)
     tally = {"ok": 0, "failed": 0, "skipped": 0, "exists": 0}
     images = [item for item in job.items if item.warning is None]
+    guidance = None
+    if task == "colorize":  # the local engine's matching of hints and references to inputs (no file read)
+        guidance = Guidance.from_cli(
+            kwargs["hints_path"],
+            kwargs["hint_strings"],
+            kwargs["reference_path"],
+            [item for item in images if item.error is None],
+        )
     writer = open_manifest(manifest)
     shown: dict[str, str] = {}  # absolute path -> as the user gave it, for messages
 
@@ -250,6 +254,8 @@ def run_on_ray(
         return f"{verb} {tally['ok']} of {len(images)} images{skipped}"
 
     todo: list[tuple[str, str]] = []
+    own: list[dict[str, Any] | None] = []  # per row of todo: its hints and reference
+    references: set[str] = set()  # as shown: a note naming one is not put under its input
     written: list[tuple[str, str]] = []  # (source, output) of the images done
     show = len(images) > 1 and batch.stderr_is_terminal()
     we_started = False
@@ -268,7 +274,7 @@ def run_on_ray(
                     bar.update(1)
                     continue
                 try:
-                    out = job.output_path(item, output_suffix(item.path, fmt))
+                    out, *maps = job.output_paths(item, *suffixes(item.path))
                 except batch.Skipped as skip:
                     record(source, "", "skipped", str(skip), 0.0, model)
                     bar.update(1)
@@ -282,7 +288,10 @@ def run_on_ray(
                     continue
                 absolute = (os.path.abspath(item.path), os.path.abspath(out))
                 shown[absolute[0]], shown[absolute[1]] = source, display_path(out)
+                for path in maps:  # the uncertainty map
+                    shown[os.path.abspath(path)] = display_path(path)
                 todo.append(absolute)
+                own.append(_row_guidance(guidance, item, shown, references))
             if todo:
                 we_started = start_ray(address)
                 dataset = colorize_dataset(
@@ -293,6 +302,7 @@ def run_on_ray(
                     device=kwargs.get("device", "auto"),
                     backend=kwargs.get("backend", "auto"),
                     options=options,
+                    row_options=own if any(own) else None,
                     workers=workers,
                     gpus_per_worker=gpus_per_worker,
                     batch_size=batch_size,
@@ -304,7 +314,8 @@ def run_on_ray(
                     reason = _shown(row["reason"], shown)
                     for note in filter(None, str(row["notes"]).split("\n")):
                         note = _shown(note, shown)
-                        batch.echo_warning(note if note.startswith(source + ":") else f"{source}: {note}")
+                        named = note.startswith(source + ":") or note.split(": ")[0] in references
+                        batch.echo_warning(note if named else f"{source}: {note}")
                     if row["status"] == "failed":
                         batch.echo_error(reason)
                     if row["status"] == "ok":
@@ -338,7 +349,37 @@ def run_on_ray(
 
         sizes = [(os.path.getsize(s), os.path.getsize(o)) for s, o in written]
         click.echo(savings_line(len(sizes), sum(i for i, _ in sizes), sum(o for _, o in sizes)), err=True)
-    return 1 if tally["failed"] or not images else 0
+    code = 1 if tally["failed"] or not images else 0
+    return max(code, guidance.report_unused()) if guidance is not None else code
+
+
+def _row_guidance(
+    guidance: Any, item: Any, shown: dict[str, str], references: set[str]
+) -> dict[str, Any] | None:
+    """One input's hints and reference as a row sends them (the local `Guidance.options_for`'s meaning,
+    its files named by absolute path and read on the worker), the names registered for messages."""
+    from deepcolor.io.paths import display_path
+
+    if guidance is None:
+        return None
+    own: dict[str, Any] = {}
+    given = guidance.hints.get(str(item.path))
+    if isinstance(given, Path):
+        own["hints_file"] = os.path.abspath(given)
+        shown[own["hints_file"]] = display_path(given)
+    elif given:
+        own["hints"], own["hint_source"] = list(given), "--hint"
+    reference = guidance.references.get(str(item.path))
+    if reference is not None:
+        own["reference"] = os.path.abspath(reference)
+        shown[own["reference"]] = display_path(reference)
+        references.add(display_path(reference))
+    elif guidance.reference_dir is not None:
+        batch.echo_warning(
+            f"{display_path(item.path)}: no reference photo named {item.path.stem}.* in "
+            f"{display_path(guidance.reference_dir)}; colorized without one"
+        )
+    return own or None
 
 
 def _shown(text: str, shown: dict[str, str]) -> str:

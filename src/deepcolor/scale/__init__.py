@@ -1,7 +1,7 @@
 """deepcolor on a Ray cluster: the same batch as the local engine, run by workers that load the model once.
 
 - `colorize_dataset(sources, outputs, task, ...) -> ray.data.Dataset` of result rows (source, output,
-  status ok | failed | skipped, reason, seconds, model, notes);
+  status ok | failed | skipped, reason, seconds, model, notes, uncertainty);
 - `RayColorizer`: the worker class (`Dataset.map_batches`), for Ray pipelines of your own;
 - `start_ray(address)`: a local Ray bound to 127.0.0.1, or join a cluster (``"auto"``, ``"HOST:PORT"``);
 - `deepcolor.scale.manifest`: the JSON Lines manifest both engines write (needs no Ray);

@@ -7,6 +7,7 @@ batches finish (``ds.iter_rows()``), in no fixed order.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -80,6 +81,7 @@ def colorize_dataset(
     device: str = "auto",
     backend: str = "auto",
     options: Mapping[str, Any] | None = None,
+    row_options: Sequence[Mapping[str, Any] | None] | None = None,
     workers: str | int | tuple[int, int] = 1,
     cpus_per_worker: float = 1.0,
     gpus_per_worker: float = 0.0,
@@ -98,6 +100,9 @@ def colorize_dataset(
         task: "colorize", "enhance" or "decolorize".
         model, device, backend, options, max_pixels, overwrite, skip_existing, memory_limit: as for
             `RayColorizer` (options: the task's options for every image).
+        row_options: per source, its own options on top of `options`, or None: colorize's ``hints`` (a hint
+            dict or ``"X,Y,COLOR"`` strings), ``hints_file``, ``hint_source``, ``reference`` (a path); sent
+            to the workers as a JSON string column, files named there are read on the workers.
         workers: the actor pool: N, or (MIN, MAX) / ``"MIN,MAX"`` for an autoscaling pool.
         cpus_per_worker, gpus_per_worker: resources each worker reserves (a fraction of a GPU shares one).
         batch_size: rows per batch handed to a worker, and most images in one forward pass.
@@ -105,7 +110,7 @@ def colorize_dataset(
 
     Returns:
         A `ray.data.Dataset` whose rows are ``source, output, status (ok | failed | skipped), reason,
-        seconds, model, notes``: one per source, a bad file a ``failed`` row rather than an error.
+        seconds, model, notes, uncertainty``: one per source, a bad file a ``failed`` row, not an error.
     """
     os.environ.update({k: v for k, v in _QUIET_ENV.items() if k not in os.environ})
     import ray.data
@@ -119,6 +124,11 @@ def colorize_dataset(
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="The minimum number of concurrent actors", category=UserWarning)
     items = [{"source": os.fspath(s), "output": os.fspath(o)} for s, o in zip(sources, outputs, strict=True)]
+    if row_options is not None:
+        if len(row_options) != len(items):
+            raise ValueError(f"one row_options per source. Got {len(row_options)} for {len(items)} sources")
+        for item, own in zip(items, row_options, strict=True):
+            item["options"] = json.dumps(dict(own)) if own else ""
     # A short list still reaches every worker: smaller batches rather than idle workers.
     batch_size = max(1, min(batch_size, math.ceil(len(items) / high)))
     blocks = max(1, math.ceil(len(items) / batch_size))

@@ -57,6 +57,18 @@ def exists(location: str) -> bool:
     return fs.exists(path)
 
 
+def remove(location: str) -> None:
+    """Remove the file at `location` (a file this process wrote); nothing when it is not there."""
+    try:
+        if not is_url(location):
+            os.remove(location)
+        else:
+            fs, path = _fs(location)
+            fs.rm(path)
+    except FileNotFoundError:
+        pass
+
+
 def modified_time(location: str) -> float | None:
     """The modification time (seconds since the epoch) of `location`, or None when unknown."""
     try:

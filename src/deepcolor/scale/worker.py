@@ -5,7 +5,14 @@ batch of rows (a dict of arrays: ``source``, ``output`` and, optionally, ``optio
 top of the shared options), and reads, decodes, processes and writes every row on the worker, returning one
 result row per input::
 
-    source, output, status ("ok" | "failed" | "skipped"), reason, seconds, model, notes
+    source, output, status ("ok" | "failed" | "skipped"), reason, seconds, model, notes, uncertainty
+
+Colorize's guidance comes per row in ``options`` (JSON, the local engine's meaning): ``hints`` (a hint
+dict or a list of ``"X,Y,COLOR"`` strings), ``hints_file`` (a JSON hint file, read on the worker),
+``hint_source`` (what hint errors name), ``reference`` (the path of a colour photo, read on the worker).
+A bad hint file or an unreadable reference fails its row alone. With the shared option ``uncertainty``,
+the map is written beside the output (`<stem>.uncertainty.png`, before the output itself) and its path
+is the row's ``uncertainty``.
 
 A bad input is a ``failed`` row with a one-line reason, never an exception: one bad scan must not fail a run
 (Ray Data's ``max_errored_blocks`` is 0 by default). The steps are the local engine's, so the bytes written
@@ -24,6 +31,7 @@ A `MemoryError` while processing fails that image the same way.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -45,7 +53,7 @@ BYTES_PER_PIXEL = 48
 # Decoded pixels held at once before a group goes through the network: bounds a worker's memory whatever
 # the batch size (16 images of 1 MP go together; one 12 MP scan goes alone).
 DEFAULT_CHUNK_PIXELS = 16_000_000
-RESULT_COLUMNS = ("source", "output", "status", "reason", "seconds", "model", "notes")
+RESULT_COLUMNS = ("source", "output", "status", "reason", "seconds", "model", "notes", "uncertainty")
 ITEM_ERRORS = (ImageError, ValueError, OSError, MemoryError)
 
 
@@ -64,6 +72,13 @@ def free_memory() -> int | None:
 def _suffix(location: str) -> str:
     """The extension of a path or URL (".png"): the output format, as the local engine takes it."""
     return Path(location.rpartition("/")[2]).suffix
+
+
+def uncertainty_location(output: str) -> str:
+    """``<output stem>.uncertainty.png`` beside `output` (a path or URL), as the local engine names it."""
+    head, sep, name = output.rpartition("/")
+    suffix = _suffix(name)
+    return f"{head}{sep}{name[: -len(suffix)] if suffix else name}.uncertainty.png"
 
 
 def _gib(n: float) -> str:
@@ -90,6 +105,7 @@ class _Row:
     reason: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    uncertainty: str = ""  # the uncertainty map written, when asked for
 
 
 class RayColorizer:
@@ -139,6 +155,7 @@ class RayColorizer:
         self.memory_limit = memory_limit
         self.started = time.time() if started is None else started
         self.chunk_pixels = chunk_pixels
+        self._reference: tuple[str, Any] | None = None  # the last reference read, reused by the next row
         if task == "decolorize":
             from deepcolor.decolor.api import DEFAULT_METHOD, check_method
 
@@ -185,6 +202,7 @@ class RayColorizer:
             "seconds": np.array([r.seconds for r in rows], dtype=np.float64),
             "model": np.array([self.model_name] * len(rows), dtype=object),
             "notes": np.array(["\n".join(r.notes) for r in rows], dtype=object),
+            "uncertainty": np.array([r.uncertainty for r in rows], dtype=object),
         }
 
     def _read(self, row: _Row, own: Any) -> tuple[Any, dict[str, Any]] | None:
@@ -196,12 +214,14 @@ class RayColorizer:
                 modified = files.modified_time(row.output)
                 if modified is not None and modified >= self.started - 1.0:
                     row.reason = "written by an earlier try of this batch"  # Ray retried it
+                    if self.options.get("uncertainty"):  # written before the output: there too
+                        row.uncertainty = uncertainty_location(row.output)
                 elif self.skip_existing:
                     row.status, row.reason = "skipped", "exists"
                 else:
                     raise ImageError(row.output, "exists; pass --overwrite to replace it")
                 return None
-            options = dict(json.loads(own)) if own else {}
+            options = self._guidance(row, dict(json.loads(own)) if own else {})
             location = row.source if files.is_url(row.source) else Path(row.source)
             data = files.read_bytes(row.source) if files.is_url(row.source) else None
             self._check_memory(row.source, data if data is not None else location)
@@ -213,6 +233,39 @@ class RayColorizer:
         except ITEM_ERRORS as error:
             row.status, row.reason = "failed", describe(row.source, error)
             return None
+
+    def _guidance(self, row: _Row, options: dict[str, Any]) -> dict[str, Any]:
+        """A row's own options with its hint file and reference read, as the local engine's `Guidance`
+        reads them (HintError, a ValueError, for a bad one: the row fails)."""
+        from deepcolor.hints.points import parse_hints, read_hint_file
+
+        hints_file = options.pop("hints_file", None)
+        if hints_file is not None:
+            options["hints"] = read_hint_file(hints_file)
+            options.setdefault("hint_source", hints_file)
+        elif options.get("hints") is not None:
+            options["hints"] = parse_hints(options["hints"], options.get("hint_source") or "hints")
+        if options.get("reference") is not None:
+            options["reference"] = self._read_reference(row, str(options["reference"]))
+        return options
+
+    def _read_reference(self, row: _Row, location: str) -> Any:
+        """The reference photo as a LoadedImage (kept while consecutive rows share it); a grey one is a
+        note. HintError when it cannot be read."""
+        from deepcolor.hints.points import HintError
+        from deepcolor.io import read_image
+
+        if self._reference is None or self._reference[0] != location:
+            self._reference = None
+            try:
+                data = files.read_bytes(location) if files.is_url(location) else Path(location)
+                image = read_image(data, name=location) if files.is_url(location) else read_image(data)
+            except ImageError as error:
+                raise HintError(f"reference {error}") from None
+            if image.is_gray:  # said when read, as the local engine says it
+                row.notes.append(f"{location}: the reference photo is grey; it has no colours to follow")
+            self._reference = (location, image)
+        return self._reference[1]
 
     def _check_memory(self, source: str, data: Any) -> None:
         from deepcolor.io.header import image_size
@@ -253,21 +306,39 @@ class RayColorizer:
             try:
                 if isinstance(result, BaseException):
                     raise result
-                data, notes = result
-                files.write_bytes(row.output, data, overwrite=self.overwrite)
+                data, notes, uncertainty = result
+                if uncertainty is not None:
+                    self._write_uncertainty(row, uncertainty)
+                try:
+                    files.write_bytes(row.output, data, overwrite=self.overwrite)
+                except ITEM_ERRORS:
+                    if row.uncertainty:  # both or neither, as the local engine
+                        files.remove(row.uncertainty)
+                        row.uncertainty = ""
+                    raise
                 row.notes += notes
             except ITEM_ERRORS as error:
                 row.status, row.reason = "failed", describe(row.source, error)
             row.seconds += share + time.perf_counter() - started
 
+    def _write_uncertainty(self, row: _Row, data: bytes) -> None:
+        """The uncertainty map beside the output (written first: an output in place means its map is too);
+        one left by an earlier try of this batch is replaced."""
+        location = uncertainty_location(row.output)
+        modified = files.modified_time(location) if files.exists(location) else None
+        ours = modified is not None and modified >= self.started - 1.0
+        files.write_bytes(location, data, overwrite=self.overwrite or ours)
+        row.uncertainty = location
+
     def _results(self, images: list[Any], per_image: list[dict[str, Any]], suffixes: list[str]) -> list[Any]:
-        """Per image, (the bytes of its output file, notes) or the exception that failed it."""
+        """Per image, (the bytes of its output file, notes, the bytes of its uncertainty map or None) or the
+        exception that failed it."""
         if self.task == "decolorize":
             return [
                 self._decolorize(image, own, suffix)
                 for image, own, suffix in zip(images, per_image, suffixes, strict=True)
             ]
-        from deepcolor.inference.images import encode_result, process_images
+        from deepcolor.inference.images import encode_result, process_images, write_uncertainty
 
         results = process_images(
             images,
@@ -284,7 +355,12 @@ class RayColorizer:
                 out.append(result)
                 continue
             try:
-                out.append((encode_result(result, suffix), list(result.notes)))
+                uncertainty = None
+                if result.uncertainty is not None:
+                    buffer = io.BytesIO()
+                    write_uncertainty(result.uncertainty, buffer)
+                    uncertainty = buffer.getvalue()
+                out.append((encode_result(result, suffix), list(result.notes), uncertainty))
             except ITEM_ERRORS as error:
                 out.append(error)
         return out
@@ -299,6 +375,6 @@ class RayColorizer:
                 options.get("method", self.model_name),
                 keep_channels=bool(options.get("keep_channels", False)),
             )
-            return encode_grey(grey, suffix, bit_depth=options.get("bit_depth")), []
+            return encode_grey(grey, suffix, bit_depth=options.get("bit_depth")), [], None
         except ITEM_ERRORS as error:
             return error
