@@ -150,3 +150,10 @@ def test_validation_set_takes_the_first_colour_images(tmp_path):
     path = write_shard(tmp_path / "v.tar", 12, size=20, grey_every=3)  # 0, 3, 6, 9 grey
     rgb, grey = load_validation_set(str(path), 5, 16)
     assert rgb.shape == (5, 16, 16, 3) and grey == 3  # skipped 0, 3, 6 on the way to 5 images
+
+
+def test_a_set_that_fills_whole_batches_streams_for_many_epochs(tmp_path):
+    # 8 images in batches of 4: every epoch ends on a whole batch, which is not an empty epoch
+    index = build_index(write_shard(tmp_path / "eight.tar", 8, size=20))
+    batches = iter(make_loader(ImageStream(index, 16, 4, seed=0, num_workers=1), 0))
+    assert len(take(batches, 12)) == 12  # six epochs

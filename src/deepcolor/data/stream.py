@@ -138,11 +138,13 @@ class ImageStream(IterableDataset):
         images: list[np.ndarray] = []
         grey = unreadable = 0
         empty_epochs = 0
+        usable = 0  # images this epoch gave (an epoch whose images filled whole batches is not empty)
         while True:
             if cursor >= len(sequence):
                 epoch, cursor = epoch + 1, 0
                 sequence = self._sequence(epoch, worker)
-                empty_epochs = empty_epochs + 1 if not images else 0
+                empty_epochs = empty_epochs + 1 if not usable else 0
+                usable = 0
                 if empty_epochs > 2 or not len(sequence):
                     raise RuntimeError("the training data yields no usable image (all grey or unreadable?)")
             record = int(sequence[cursor])
@@ -159,6 +161,7 @@ class ImageStream(IterableDataset):
                 grey += 1
                 continue
             images.append(crop)
+            usable += 1
             if len(images) == self.batch_size:
                 yield {
                     "rgb": torch.from_numpy(np.stack(images)),
