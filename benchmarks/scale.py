@@ -257,8 +257,8 @@ def main() -> None:
         f"{args.images} grey JPEG crops of the validation photos (longer side 96-384 px) through `deepcolor "
         f"colorize` (the shipped default model, CPU), each run a fresh process; medians of {args.repeats} "
         f"runs. Machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), Python "
-        f"{platform.python_version()}, shared with a training run that takes CPU time throughout: the "
-        "figures are lower and noisier than on an idle machine, and ratios between rows are what to read.",
+        f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f} at the end (other jobs on the "
+        "machine lower the figures and add noise: ratios between rows are what to read).",
         "",
         "Once started = the marginal rate: (N - N/10) / (wall of N - wall of the first N/10) over two runs; "
         "start-up = wall - N / that rate (process start, model load, Ray's start and its workers').",
