@@ -361,18 +361,18 @@ def colorize_video(
     colorizer = colorizer_for(model)
     reference_rgb = _reference(reference)
     timed = TimedHints.parse(hints)
+    settings = {  # the clip's colouring, whether it comes as frames or as a video file
+        "temporal": temporal,
+        "hints": timed,
+        "reference": reference_rgb,
+        "render_size": render_size,
+        "saturation": saturation,
+        "batch_size": batch_size,
+    }
     started = _time.perf_counter()
     if sequence or (sequence is None and src.is_dir()):
         files = sequence_frames(src)
-        clip = ClipColorizer(
-            colorizer,
-            temporal=temporal,
-            hints=timed,
-            reference=reference_rgb,
-            render_size=render_size,
-            saturation=saturation,
-            batch_size=batch_size,
-        )
+        clip = ClipColorizer(colorizer, **settings)
         with SequenceWriter(dst, overwrite=overwrite) as writer:
             done = 0
             for frame, rgb in clip.run(read_sequence(files, max_pixels)):
@@ -388,12 +388,7 @@ def colorize_video(
         info = reader.info
         clip = ClipColorizer(
             colorizer,
-            temporal=temporal,
-            hints=timed,
-            reference=reference_rgb,
-            render_size=render_size,
-            saturation=saturation,
-            batch_size=batch_size,
+            **settings,
             rotation=info.rotation,
             frame_duration=1.0 / float(info.rate) if info.rate else None,
         )

@@ -13,7 +13,7 @@ import contextvars
 import errno
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -121,7 +121,7 @@ def atomic_write(path: str | os.PathLike[str], overwrite: bool = True) -> Iterat
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # created 0600; give the file the usual permissions
         st = os.stat(tmp)
-        _move_into_place(tmp, target, overwrite)
+        move_into_place(tmp, target, overwrite)
         record = _RECORD.get()
         if record is not None:
             record.append(WrittenFile(target, st.st_dev, st.st_ino))
@@ -138,17 +138,32 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, overwrite: boo
         f.write(data)
 
 
-def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
+def _already_exists(target: Path) -> ImageError:
+    return ImageError(target, "already exists (not overwriting it)")
+
+
+def move_into_place(
+    tmp: Path,
+    target: Path,
+    overwrite: bool,
+    exists: Callable[[Path], Exception] | None = None,
+) -> None:
+    """Give the finished temporary file `tmp` the name `target`: replacing it when `overwrite`, else an
+    atomic "create if absent" (a hard link; a rename where the filesystem has no links), raising
+    `exists(target)` (default: an ImageError) when a file is already there. `tmp` is left for the caller to
+    remove."""
+    if exists is None:
+        exists = _already_exists
     if overwrite:
         os.replace(tmp, target)
         return
     try:
         os.link(tmp, target)  # atomic "create if absent"
     except FileExistsError:
-        raise ImageError(target, "already exists (not overwriting it)") from None
+        raise exists(target) from None
     except OSError as e:
         if e.errno not in _NO_LINK:
             raise
         if target.exists():
-            raise ImageError(target, "already exists (not overwriting it)") from None
+            raise exists(target) from None
         os.replace(tmp, target)

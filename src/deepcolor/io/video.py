@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from deepcolor.io.atomic import record_written
+from deepcolor.io.atomic import move_into_place, record_written
 from deepcolor.io.errors import ImageError
 from deepcolor.io.loaded import DEFAULT_MAX_PIXELS
 
@@ -297,18 +297,8 @@ def temporary_sibling(target: Path, suffix: str | None = None) -> Path:
     return target.parent / f".{target.stem}.{secrets.token_hex(4)}.tmp{ext}"
 
 
-def _move_into_place(tmp: Path, target: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, target)
-        return
-    try:
-        os.link(tmp, target)  # atomic "create if absent"
-    except FileExistsError:
-        raise VideoError(target, "exists; pass --overwrite to replace it") from None
-    except OSError:
-        if target.exists():
-            raise VideoError(target, "exists; pass --overwrite to replace it") from None
-        os.replace(tmp, target)
+def _exists(target: Path) -> VideoError:
+    return VideoError(target, "exists; pass --overwrite to replace it")
 
 
 def choose_codec(container: Any, codec: str | None, path: str | os.PathLike[str]) -> str:
@@ -531,7 +521,7 @@ class VideoWriter:
         self.container = None
         assert self.tmp is not None
         os.chmod(self.tmp, 0o666 & ~_umask())
-        _move_into_place(self.tmp, self.target, self.overwrite)
+        move_into_place(self.tmp, self.target, self.overwrite, _exists)
         self.tmp.unlink(missing_ok=True)
         self.tmp = None
         record_written(self.target)  # a batch cut short removes it; a manifest lists it
