@@ -318,3 +318,31 @@ def test_a_garbage_pt_model_gets_an_accurate_reason(tmp_path):
         f"deepcolor: {junk}: not a readable PyTorch checkpoint (neither the zip archive nor the pickle that "
         "torch.save writes)"
     )
+
+
+def test_summary_counts_toned_prints(tmp_path, model_file):
+    from deepcolor.data.degrade import tone_print
+
+    grey = _grey(48, 64)
+    rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.float32) / 255.0
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, tone in (("a.png", "sepia"), ("b.png", "cyanotype")):
+        Image.fromarray(np.round(tone_print(rgb, tone) * 255).astype(np.uint8)).save(folder / name)
+    Image.fromarray(grey).save(folder / "c.png")
+    from deepcolor.color.numpy import lab_to_rgb
+
+    # a real colour photo: red and green bands over the same lightness ramp (two hues at one L*)
+    l = np.broadcast_to(np.linspace(30, 80, 64), (48, 64))
+    a = np.where((np.arange(48) // 8 % 2 == 0)[:, None], 40.0, -40.0) * np.ones((48, 64))
+    colour = lab_to_rgb(np.stack([l, a, np.zeros_like(l)], axis=-1))
+    Image.fromarray(np.round(np.clip(colour, 0, 1) * 255).astype(np.uint8)).save(folder / "d.png")
+    code, _, stderr = _run(folder, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0, stderr
+    lines = stderr.strip().splitlines()
+    assert lines[-1] == "colorized 4 images (2 toned prints)", stderr
+    assert sum("toned print" in line for line in lines[:-1]) == 2
+    # no toned print, no remark in the summary
+    code, _, stderr = _run(folder / "c.png", folder / "d.png", "-o", tmp_path / "out2", "--model", model_file)
+    assert code == 0, stderr
+    assert stderr.strip().splitlines()[-1] == "colorized 2 images", stderr

@@ -234,15 +234,17 @@ def past_tense(verb: str) -> str:
     return verb + "ed"
 
 
-def summary_line(verb: str, done: int, total: int, skipped: int = 0) -> str:
+def summary_line(verb: str, done: int, total: int, skipped: int = 0, remark: str = "") -> str:
     """``colorized 20 images`` when all succeeded, else ``colorized 18 of 20 images; 2 failed``, with the
-    skipped ones counted apart: ``colorized 4 of 12 images; 8 skipped`` (``; 7 skipped, 1 failed``)."""
+    skipped ones counted apart: ``colorized 4 of 12 images; 8 skipped`` (``; 7 skipped, 1 failed``). A
+    `remark` about the images done goes in brackets after them: ``colorized 5 images (3 toned prints)``."""
     noun = "image" if total == 1 else "images"
+    remark = f" ({remark})" if remark else ""
     if done == total:
-        return f"{verb} {total} {noun}"
+        return f"{verb} {total} {noun}{remark}"
     failed = total - done - skipped
     counts = ([f"{skipped} skipped"] if skipped else []) + ([f"{failed} failed"] if failed else [])
-    return f"{verb} {done} of {total} {noun}; {', '.join(counts)}"
+    return f"{verb} {done} of {total} {noun}{remark}; {', '.join(counts)}"
 
 
 class Terminated(BaseException):
@@ -411,6 +413,7 @@ def run_batch(
     progress: bool | None = None,
     verb: str | None = None,
     on_result: Callable[[ItemResult], object] | None = None,
+    remark: Callable[[], str] | None = None,
 ) -> int:
     """Run `process` on every item; report each failure on one line; return the exit code.
 
@@ -425,6 +428,8 @@ def run_batch(
             is a terminal".
         verb: the summary's verb (``colorized``); None means the past tense of `desc`, else ``processed``.
         on_result: called with each item's `ItemResult` as soon as the item ends.
+        remark: called once at the end; what it returns (e.g. ``3 toned prints``) goes into the summary
+            line (`summary_line`), nothing when empty.
 
     Returns:
         0 when every image succeeded or was skipped, 1 when any failed (or there were no images).
@@ -432,7 +437,7 @@ def run_batch(
     Raises:
         SystemExit: 130 after Ctrl-C (SIGINT), 143 after SIGTERM, with one line saying how far it got.
     """
-    return _run(items, process, desc, progress, verb, on_result).code
+    return _run(items, process, desc, progress, verb, on_result, remark).code
 
 
 @dataclass
@@ -448,6 +453,7 @@ def _run(
     progress: bool | None,
     verb: str | None,
     on_result: Callable[[ItemResult], object] | None,
+    remark: Callable[[], str] | None = None,
 ) -> _Ran:
     step = process if isinstance(process, Chunked) else Chunked(process, list, lambda item, p, r: None, 1)
     outputs_of_run = [item for item in items if item.warning == OUTPUT_OF_RUN]
@@ -525,7 +531,7 @@ def _run(
             bar.update(1)
         flush(bar)
     if len(images) > 1 or tally.skipped:
-        _echo_line(summary_line(verb, tally.done, len(images), tally.skipped))
+        _echo_line(summary_line(verb, tally.done, len(images), tally.skipped, remark() if remark else ""))
     if tally.exists:
         _echo_line(
             f"{tally.exists} {'output exists' if tally.exists == 1 else 'outputs exist'} already: pass "
@@ -658,6 +664,7 @@ class Batch:
         desc: str | None = None,
         verb: str | None = None,
         on_result: Callable[[ItemResult], object] | None = None,
+        remark: Callable[[], str] | None = None,
     ) -> int:
         """`run_batch` over this batch's items; returns the exit code (0 or 1) and fills `results`.
 
@@ -665,7 +672,7 @@ class Batch:
         leaves none of its files behind: nothing partial, per item as per file. Only files that this
         process wrote are removed, and only while they are still the ones it wrote.
         """
-        ran = _run(self.items, process, desc, None, verb, on_result or _RESULT_HOOK.get())
+        ran = _run(self.items, process, desc, None, verb, on_result or _RESULT_HOOK.get(), remark)
         self.results = ran.results
         return ran.code
 

@@ -20,7 +20,7 @@ The model options (`model_options`) are shared with `deepcolor enhance` and `dee
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -137,15 +137,16 @@ def run_task(
     from deepcolor.inference.images import process_file
     from deepcolor.io import InputItem
 
+    notes = Notes()
+
     def process(item: InputItem) -> None:
         out_path = job.output_path(item, output_suffix(item.path, fmt))
         result = process_file(
             item.path, out_path, colorizer, task, max_pixels=max_pixels, overwrite=job.overwrite, **options
         )
-        for note in result.notes:
-            echo_note(f"{display_path(item.path)}: {note}", note)
+        notes.echo(item, result.notes)
 
-    return job.run(process, desc=task)
+    return job.run(process, desc=task, remark=notes.remark)
 
 
 def echo_note(message: str, note: str) -> None:
@@ -153,6 +154,27 @@ def echo_note(message: str, note: str) -> None:
     from deepcolor.inference.images import is_warning
 
     (batch.echo_warning if is_warning(note) else batch.echo_error)(message)
+
+
+@dataclass
+class Notes:
+    """The notes of a batch's results: printed per input as they come (`echo_note`), the toned prints
+    counted for the summary line (``colorized 5 images (3 toned prints)``)."""
+
+    toned: int = 0
+
+    def echo(self, item: Any, notes: Sequence[str]) -> None:
+        from deepcolor.inference.images import TONED_NOTE_PREFIX
+
+        self.toned += any(note.startswith(TONED_NOTE_PREFIX) for note in notes)
+        for note in notes:
+            echo_note(f"{display_path(item.path)}: {note}", note)
+
+    def remark(self) -> str:
+        """What the summary line says of the notes: ``3 toned prints``, or "" when there were none."""
+        if not self.toned:
+            return ""
+        return f"{self.toned} toned print{'' if self.toned == 1 else 's'}"
 
 
 @dataclass
@@ -173,12 +195,16 @@ def colorize_step(
     max_pixels: int,
     batch_size: int,
     clips: video.Clips | None = None,
+    notes: Notes | None = None,
     **options: Any,
 ) -> batch.Chunked[Prepared]:
     """The `batch.Chunked` step of `deepcolor colorize`: read and check each input (`prepare_item`), run a
     chunk through `deepcolor.inference.images.process_images`, write each result (`finish_item`). A video
-    input is colored whole in its prepare step by `clips` (`deepcolor.cli.video`) and passes the rest."""
+    input is colored whole in its prepare step by `clips` (`deepcolor.cli.video`) and passes the rest.
+    `notes` prints the results' notes and counts them for the summary (a new `Notes` when None)."""
     from deepcolor.inference.images import process_images
+
+    notes = notes if notes is not None else Notes()
 
     def infer(prepared: list[Prepared]) -> list[object]:
         images = [p for p in prepared if not isinstance(p, video.ClipDone)]
@@ -206,7 +232,7 @@ def colorize_step(
         prepare=prepare,
         infer=infer,
         finish=lambda item, prepared, result: (
-            None if isinstance(prepared, video.ClipDone) else finish_item(job, item, prepared, result)
+            None if isinstance(prepared, video.ClipDone) else finish_item(job, item, prepared, result, notes)
         ),
         size=batch_size,
     )
@@ -226,12 +252,13 @@ def prepare_item(
     return Prepared(image, options, output, maps[0] if maps else None)
 
 
-def finish_item(job: batch.Batch, item: Any, prepared: Prepared, result: Any) -> None:
-    """Write one result (and its uncertainty map), and print its notes as warnings."""
+def finish_item(
+    job: batch.Batch, item: Any, prepared: Prepared, result: Any, notes: Notes | None = None
+) -> None:
+    """Write one result (and its uncertainty map), and print its notes (counted by `notes` when given)."""
     from deepcolor.inference.images import write_result, write_uncertainty
 
-    for note in result.notes:
-        echo_note(f"{display_path(item.path)}: {note}", note)
+    (notes or Notes()).echo(item, result.notes)
     write_result(result, prepared.output, overwrite=job.overwrite)
     if prepared.uncertainty_output is not None and result.uncertainty is not None:
         write_uncertainty(result.uncertainty, prepared.uncertainty_output)
@@ -351,6 +378,7 @@ def command(
     clips = video.Clips(
         job, colorizer, guidance, max_pixels, render_size=render_size, saturation=saturation, **clip_options
     )
+    notes = Notes()
     step = colorize_step(
         job,
         colorizer,
@@ -359,11 +387,12 @@ def command(
         max_pixels,
         batch_size,
         clips,
+        notes,
         render_size=render_size,
         saturation=saturation,
         uncertainty=uncertainty,
     )
-    code = job.run(step, desc="colorize")
+    code = job.run(step, desc="colorize", remark=notes.remark)
     clips.summary()
     sys.exit(max(code, guidance.report_unused()))
 
