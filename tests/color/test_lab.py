@@ -177,3 +177,20 @@ def test_lab_to_rgb_matches_opencv_float32() -> None:
     np.testing.assert_allclose(
         to_numpy(color.lab_to_rgb(to_tensor(lab))), expected, atol=TOL_OPENCV_LAB_TO_RGB
     )
+
+
+def test_lab_to_rgb8_is_the_rounded_float_result_but_for_rare_boundary_values():
+    lab = torch.from_numpy(random_lab((300, 400), seed=3)).permute(2, 0, 1)[None].float()
+    lab[:, 1:] *= 0.3  # mostly inside the gamut, with the clipped ones kept
+    exact = np.floor(color.lab_to_rgb(lab.double()).numpy() * 255.0 + 0.5)
+    codes = color.lab_to_rgb8(lab)
+    assert codes.dtype == torch.uint8 and codes.shape == lab.shape
+    difference = np.abs(codes.numpy().astype(np.float64) - exact)
+    assert difference.max() <= 1
+    assert (difference > 0).mean() < 2e-3  # one code off only within 0.013 of a code boundary
+    grey = torch.zeros(1, 3, 1, 256, dtype=torch.float32)  # every grey level's L* gives back the level
+    levels = torch.arange(256, dtype=torch.float64) / 255.0
+    grey[0, 0, 0] = color.rgb_to_gray(levels.expand(1, 3, 1, -1), "lightness")[0, 0, 0].float() * 100
+    assert torch.equal(color.lab_to_rgb8(grey)[0, 0, 0], torch.arange(256, dtype=torch.uint8))
+    with pytest.raises(ValueError):
+        color.lab_to_rgb8(torch.zeros(2, 5, 5))

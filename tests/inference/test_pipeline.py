@@ -176,3 +176,31 @@ def test_a_module_being_trained_is_borrowed_not_switched_or_moved(monkeypatch):
     copy = create_model("autoencoder", base_width=4, depth=1)
     copy.load_state_dict(before)
     torch.testing.assert_close(ab, Colorizer(copy.eval(), device="cpu", render_size=32).predict_ab(l))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_lightness_of_integer_levels_equals_that_of_their_float_values(dtype):
+    top = np.iinfo(dtype).max
+    rng = np.random.default_rng(0)
+    levels = rng.integers(0, top + 1, size=(37, 53, 3)).astype(dtype)
+    levels[0, :3, :] = [[0, 0, 0], [top, top, top], [1, 1, 1]]
+    as_float = levels.astype(np.float32) / np.float32(top)
+    grey = levels[:, :, 0]
+    np.testing.assert_allclose(lightness(grey), lightness(as_float[:, :, 0]), atol=1e-3)
+    np.testing.assert_allclose(lightness(levels), lightness(as_float), atol=1e-4)
+    np.testing.assert_allclose(lightness(np.repeat(grey[:, :, None], 3, 2), gray=True), lightness(grey))
+
+
+def test_join_into_8_bit_codes_is_the_rounded_float_join():
+    colorizer = Colorizer(LeftRight(), device="cpu", render_size=20)
+    l = lightness(_detailed_grey(70, 50))
+    l_low, ab_low = colorizer.predict_low(l)
+    from deepcolor.inference.upsample import fit_guided
+
+    coefficients = fit_guided(l_low / 100.0, ab_low, (70, 50))
+    as_float = colorizer._join(l, coefficients, 1.2, None)
+    codes = colorizer._join(l, coefficients, 1.2, None, dtype=np.uint8)
+    assert codes.dtype == np.uint8 and codes.shape == (70, 50, 3)
+    assert np.abs(codes.astype(np.float64) - np.floor(as_float * 255.0 + 0.5)).max() <= 1
+    with pytest.raises(ValueError, match="float32 or uint8"):
+        colorizer._join(l, coefficients, 1.0, np.zeros((70, 50, 3), np.uint16))

@@ -6,7 +6,8 @@ the ranges of the other spaces are in each docstring and in docs/ARCHITECTURE.md
 `nn.Module` form (`RgbToLab`, ...). `deepcolor.color.numpy` has the same functions on (H, W, 3) arrays.
 
 Constants are scikit-image's (sRGB matrix, D65 white (0.95047, 1, 1.08883), Lab thresholds), so float64
-results match `skimage.color` to about 1e-12. `lab_to_rgb` clips out-of-gamut colours to [0, 1].
+results match `skimage.color` to about 1e-12. `lab_to_rgb` clips out-of-gamut colours to [0, 1];
+`lab_to_rgb8` gives 8-bit codes (for writing out; the gamma from a table).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from deepcolor.color.lab import (
     RgbToLab,
     XyzToLab,
     lab_to_rgb,
+    lab_to_rgb8,
     lab_to_xyz,
     rgb_to_lab,
     xyz_to_lab,
@@ -51,6 +53,7 @@ __all__ = [
     "gray_to_rgb",
     "hsv_to_rgb",
     "lab_to_rgb",
+    "lab_to_rgb8",
     "lab_to_xyz",
     "linear_to_srgb",
     "rgb_to_gray",

@@ -10,6 +10,8 @@ the white point is folded into the sRGB matrix, so sRGB -> Lab is: gamma, one ma
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -135,7 +137,8 @@ def _rgb_to_lab_no_grad(rgb: torch.Tensor) -> torch.Tensor:
     return mix(LAB_FROM_G, a, out=b)
 
 
-def _lab_to_rgb_no_grad(lab: torch.Tensor, clip: bool) -> torch.Tensor:
+def _lab_to_linear_no_grad(lab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Linear RGB of `lab`, and a spare buffer of its shape."""
     a = torch.empty(lab.shape, dtype=lab.dtype, device=lab.device)  # contiguous, whatever lab's layout
     b = torch.empty_like(a)
     mix(G_FROM_LAB, lab, out=a)  # a = g = f - 16/116
@@ -144,10 +147,47 @@ def _lab_to_rgb_no_grad(lab: torch.Tensor, clip: bool) -> torch.Tensor:
     torch.clamp(a, min=F_THRESHOLD - OFFSET, out=b).add_(OFFSET).pow_(3)
     torch.where(cube, b, a.div_(SLOPE), out=b)  # b = XYZ / white
     mix(LINEAR_FROM_T, b, out=a)  # a = linear RGB
+    return a, b
+
+
+def _lab_to_rgb_no_grad(lab: torch.Tensor, clip: bool) -> torch.Tensor:
+    a, b = _lab_to_linear_no_grad(lab)
     power = a > LINEAR_THRESHOLD
     torch.clamp(a, min=LINEAR_THRESHOLD, out=b).pow_(1.0 / 2.4).mul_(1.055).sub_(0.055)
     torch.where(power, b, a.mul_(12.92), out=b)  # b = sRGB
     return b.clamp_(0.0, 1.0) if clip else b
+
+
+# 8-bit sRGB codes of linear RGB on a grid of 2^18 levels over [0, 1]: the gamma (a power, the costliest step of
+# Lab -> sRGB) becomes a table lookup. A grid step moves sRGB by at most 255 * 12.92 / 2^18 = 0.013 of a code
+# (near black, less above), so a result differs from rounding the exact value only for values within that
+# distance of a code boundary, and then by one code.
+SRGB8_TABLE_SIZE = 1 << 18
+
+
+@functools.lru_cache(maxsize=4)
+def _srgb8_table(device: torch.device) -> torch.Tensor:
+    linear = torch.linspace(0.0, 1.0, SRGB8_TABLE_SIZE, dtype=torch.float64)
+    codes = _linear_to_srgb(linear).clamp_(0.0, 1.0).mul_(255.0).add_(0.5).floor_()
+    return codes.to(torch.uint8).to(device)
+
+
+def lab_to_rgb8(lab: torch.Tensor) -> torch.Tensor:
+    """CIELab (D65) -> 8-bit sRGB codes, for writing out: ``round(255 * lab_to_rgb(lab))`` with the gamma read
+    from a table (`SRGB8_TABLE_SIZE` levels of linear RGB): the same codes, but one code off for the rare
+    values that lie within 0.013 of a code boundary. Out-of-gamut colours are clipped. No autograd.
+
+    Args:
+        lab: (*, 3, H, W) L in [0, 100], a and b about [-128, 127], float.
+
+    Returns:
+        (*, 3, H, W) uint8 sRGB in [0, 255], on the device of `lab`.
+    """
+    check_image(lab)
+    with torch.no_grad():
+        linear, _ = _lab_to_linear_no_grad(lab)
+        index = linear.clamp_(0.0, 1.0).mul_(SRGB8_TABLE_SIZE - 1).add_(0.5).to(torch.int32)  # nearest level
+        return _srgb8_table(lab.device).index_select(0, index.view(-1)).view(lab.shape)
 
 
 class XyzToLab(nn.Module):

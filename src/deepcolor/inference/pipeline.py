@@ -45,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -105,11 +106,16 @@ def _grey_lightness(grey: torch.Tensor) -> torch.Tensor:
     return torch.addcmul(table[index], fraction, slope[index])
 
 
+# Integer sRGB levels: their scale to [0, 1], and their step in the grey table (65535 = 257 * 255).
+_INTEGER_LEVELS = {np.dtype(np.uint8): (1.0 / 255.0, 257), np.dtype(np.uint16): (1.0 / 65535.0, 1)}
+
+
 def lightness(rgb: np.ndarray, device: torch.device | str = "cpu", gray: bool = False) -> torch.Tensor:
     """CIE L* of an sRGB image, computed in bands of rows.
 
     Args:
-        rgb: (H, W, 3) sRGB or (H, W) grey (sRGB-encoded), float in [0, 1].
+        rgb: (H, W, 3) sRGB or (H, W) grey (sRGB-encoded), float in [0, 1], or uint8 / uint16 levels (as
+            decoded: no full-size float copy is made; a grey level is read from the table directly).
         device: where the result lives.
         gray: the three channels of `rgb` are known to be equal (a grey file read as RGB): L* comes from the
             first channel alone, through a table (same values, a third of the work).
@@ -123,16 +129,28 @@ def lightness(rgb: np.ndarray, device: torch.device | str = "cpu", gray: bool = 
         raise ValueError(f"Expected an (H, W) or (H, W, 3) image. Got shape {rgb.shape}")
     height, width = rgb.shape[:2]
     l = torch.empty(1, 1, height, width, dtype=torch.float32, device=device)
+    integer = _INTEGER_LEVELS.get(rgb.dtype)
 
     def work(start: int, stop: int) -> None:
         band = rgb[start:stop]
         if band.ndim == 2 or gray:
             grey = band if band.ndim == 2 else band[:, :, 0]
+            if integer is not None:  # an exact table entry per level
+                table = _grey_table(torch.device(device))[0]
+                index = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.int32)).to(device)
+                if integer[1] != 1:
+                    index.mul_(integer[1])
+                torch.index_select(table, 0, index.view(-1), out=l[0, 0, start:stop].view(-1))
+                return
             grey = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32)).to(device)
             l[0, 0, start:stop] = _grey_lightness(grey)
-        else:  # (T, W, 3) -> (1, 3, T, W), contiguous for the colour module's matrix products
-            band = torch.from_numpy(np.ascontiguousarray(band, dtype=np.float32)).to(device)
-            l[:, :, start:stop] = rgb_to_gray(band.permute(2, 0, 1).contiguous()[None], "lightness").mul_(100)
+            return
+        band = np.ascontiguousarray(band, dtype=np.float32)
+        if integer is not None:
+            band *= np.float32(integer[0])
+        # (T, W, 3) -> (1, 3, T, W), contiguous for the colour module's matrix products
+        band = torch.from_numpy(band).to(device)
+        l[:, :, start:stop] = rgb_to_gray(band.permute(2, 0, 1).contiguous()[None], "lightness").mul_(100)
 
     for_each_band(height, width, work, device)
     return l
@@ -164,6 +182,8 @@ class Colorizer:
             else DEFAULT_RENDER_SIZE.
         radius: guided-filter window radius, in pixels at the render size.
         eps: guided-filter regularisation, in (L* / 100)^2.
+        denoise_grain: show the network a denoised L* where a photo is measurably grainy (`grain.py`; a
+            clean photo is unchanged, the output's L* is always the input's); False never does.
 
     Raises:
         CheckpointError (a ValueError): the model cannot be found or loaded; the message is one line.
@@ -178,6 +198,7 @@ class Colorizer:
         radius: int = DEFAULT_RADIUS,
         eps: float = DEFAULT_EPS,
         weights_dir: os.PathLike[str] | None = None,
+        denoise_grain: bool = True,
     ) -> None:
         from deepcolor.device import pick_device
 
@@ -199,6 +220,7 @@ class Colorizer:
         self.chroma_gain = float(self.predictor.meta.get("chroma_gain", 1.0))
         self.radius = radius
         self.eps = eps
+        self.denoise_grain = denoise_grain
         # point hints are also spread edge-aware around themselves after the network (hints/propagate.py),
         # unless the network carries them itself (a learnt `hint_spread` head: the spread on top of it had
         # cost 10 hints 0.8 dB on BSD100's first 50)
@@ -279,7 +301,16 @@ class Colorizer:
             raise ValueError(f"L must have a shape of (B, 1, H, W). Got {tuple(l.shape)}")
         l_low = to_render_size(l.to(self.device, torch.float32), render_size or self.render_size)
         low = self._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
-        return l_low, self._predict_rendered(l_low, low)
+        return l_low, self._predict_rendered(self._network_input(l, l_low), low)
+
+    def _network_input(self, l: torch.Tensor, l_low: torch.Tensor) -> torch.Tensor:
+        """What the network sees of L* at the render size: `l_low`, denoised per image where the photo is
+        measurably grainy (`grain.py`; `denoise_grain=False` never). The guide stays `l_low`."""
+        if not self.denoise_grain:
+            return l_low
+        from deepcolor.inference.grain import denoise_for_network
+
+        return torch.cat([denoise_for_network(l[i : i + 1], l_low[i : i + 1]) for i in range(l_low.shape[0])])
 
     def _predict_rendered(self, l_low: torch.Tensor, low: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The network on L* already at the render size (B, 1, h, w), with conditions at that size ->
@@ -310,6 +341,8 @@ class Colorizer:
         render_sizes: Sequence[int | None] | None = None,
         conditions: Sequence[Mapping[str, torch.Tensor] | None] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        *,
+        ls_low: Sequence[torch.Tensor | None] | None = None,
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """`predict_low` for several images of any sizes, through the network in batches.
 
@@ -322,6 +355,8 @@ class Colorizer:
             render_sizes: per image, the longer side seen by the network (None: this Colorizer's default).
             conditions: per image, its conditions at full resolution as in `predict_low` (batch 1), or None.
             batch_size: most images in one forward pass.
+            ls_low: per image, its L* already at the render size (`to_render_size(l, render_size)`, on this
+                Colorizer's device) where the caller has it, or None: not resized again.
 
         Returns:
             Per image, in order: (l_low (1, 1, h, w), ab_low (1, 2, h, w)).
@@ -329,29 +364,35 @@ class Colorizer:
         count = len(ls)
         render_sizes = list(render_sizes) if render_sizes is not None else [None] * count
         conditions = list(conditions) if conditions is not None else [None] * count
-        if len(render_sizes) != count or len(conditions) != count:
+        given_lows = list(ls_low) if ls_low is not None else [None] * count
+        if len(render_sizes) != count or len(conditions) != count or len(given_lows) != count:
             raise ValueError(
-                f"ls, render_sizes and conditions must have one entry per image. "
-                f"Got {count}, {len(render_sizes)}, {len(conditions)}"
+                f"ls, render_sizes, conditions and ls_low must have one entry per image. "
+                f"Got {count}, {len(render_sizes)}, {len(conditions)}, {len(given_lows)}"
             )
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Got {batch_size}")
         lows: list[torch.Tensor] = []
+        seen: list[torch.Tensor] = []  # what the network sees (`_network_input`)
         lows_conditions: list[dict[str, torch.Tensor]] = []
         groups: dict[tuple[Any, ...], list[int]] = {}
-        for index, (l, size, given) in enumerate(zip(ls, render_sizes, conditions, strict=True)):
+        for index, (l, size, given, l_low) in enumerate(
+            zip(ls, render_sizes, conditions, given_lows, strict=True)
+        ):
             if l.dim() != 4 or l.shape[:2] != (1, 1):
                 raise ValueError(f"each L must have a shape of (1, 1, H, W). Got {tuple(l.shape)}")
-            l_low = to_render_size(l.to(self.device, torch.float32), size or self.render_size)
+            if l_low is None:
+                l_low = to_render_size(l.to(self.device, torch.float32), size or self.render_size)
             low = self._conditions_at(l, tuple(l_low.shape[-2:]), given) if given else {}
             lows.append(l_low)
+            seen.append(self._network_input(l, l_low))
             lows_conditions.append(low)
             groups.setdefault((tuple(l_low.shape), tuple(sorted(low))), []).append(index)
         results: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * count
         for (_, names), members in groups.items():
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
-                l_low = torch.cat([lows[i] for i in chunk])
+                l_low = torch.cat([seen[i] for i in chunk])
                 low = {name: torch.cat([lows_conditions[i][name] for i in chunk]) for name in names}
                 ab_low = self._predict_rendered(l_low, low)
                 for row, index in enumerate(chunk):
@@ -521,26 +562,31 @@ class Colorizer:
         saturation: float,
         out: np.ndarray | None,
         l_out: torch.Tensor | None = None,
+        dtype: npt.DTypeLike = np.float32,
     ) -> np.ndarray:
-        """sRGB of Lab(l_out or l, ab from `coefficients` guided by l), band by band into `out`."""
-        from deepcolor.color import lab_to_rgb
+        """sRGB of Lab(l_out or l, ab from `coefficients` guided by l), band by band into `out`: float32 in
+        [0, 1], or 8-bit codes when `out` (or, without one, `dtype`) is uint8 (`lab_to_rgb8`: what a video
+        encoder takes, without a full-size float copy)."""
+        from deepcolor.color import lab_to_rgb, lab_to_rgb8
 
         height, width = l.shape[-2:]
         if out is None:
-            out = np.empty((height, width, 3), dtype=np.float32)
-        if out.shape != (height, width, 3) or out.dtype != np.float32:
+            out = np.empty((height, width, 3), dtype=dtype)
+        if out.shape != (height, width, 3) or out.dtype not in (np.float32, np.uint8):
             raise ValueError(
-                f"out must be a ({height}, {width}, 3) float32 array. Got {out.shape} {out.dtype}"
+                f"out must be a ({height}, {width}, 3) float32 or uint8 array. Got {out.shape} {out.dtype}"
             )
+        to_rgb = lab_to_rgb8 if out.dtype == np.uint8 else lab_to_rgb
         l_out = l if l_out is None else l_out
 
         def work(start: int, stop: int) -> None:
             guide = l[:, :, start:stop].to(self.device, torch.float32)
-            ab = coefficients.apply_rows(guide / 100.0, start)
+            lab = guide.new_empty(guide.shape[0], 3, stop - start, width)
+            lab[:, :1] = l_out[:, :, start:stop]
+            ab = coefficients.apply_rows(guide / 100.0, start, out=lab[:, 1:])
             if saturation != 1.0:
                 ab.mul_(saturation)
-            lab = torch.cat([l_out[:, :, start:stop].to(self.device, torch.float32), ab], dim=1)
-            out[start:stop] = lab_to_rgb(lab)[0].permute(1, 2, 0).cpu().numpy()
+            torch.from_numpy(out[start:stop]).copy_(to_rgb(lab)[0].permute(1, 2, 0).cpu())
 
         for_each_band(height, width, work, self.device)
         return out

@@ -83,15 +83,19 @@ class GuidedCoefficients:
     def channels(self) -> int:
         return self.coef.shape[1] // (4 if self.clamped else 2)
 
-    def apply_rows(self, guide_rows: torch.Tensor, start: int) -> torch.Tensor:
+    def apply_rows(
+        self, guide_rows: torch.Tensor, start: int, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Output for full-resolution rows [start, start + guide_rows.shape[-2]).
 
         Args:
             guide_rows: (B, 1, T, W) the full-resolution guide of those rows, same scale as the fitted guide.
             start: index of the first row in the full-resolution image.
+            out: optional (B, C, T, W) tensor of the guide's dtype to write into (e.g. the a*b* channels of a
+                Lab band, which then needs no concatenation).
 
         Returns:
-            (B, C, T, W) filtered output for those rows.
+            (B, C, T, W) filtered output for those rows (`out` when given).
         """
         batch, _, rows, width = guide_rows.shape
         c = self.channels
@@ -99,7 +103,10 @@ class GuidedCoefficients:
         i0, i1, weight = _source_index(
             self.full_height, coef.shape[-2], start, start + rows, torch.device("cpu")
         )
-        out = guide_rows.new_empty(batch, c, rows, width)
+        if out is None:
+            out = guide_rows.new_empty(batch, c, rows, width)
+        elif tuple(out.shape) != (batch, c, rows, width):
+            raise ValueError(f"out must have a shape of {(batch, c, rows, width)}. Got {tuple(out.shape)}")
         # Rows between the same two low-resolution rows k0, k1 form a run. Within it, bilinear interpolation
         # of the coefficients followed by A * guide + B equals interpolating the two evaluations
         # A_k * guide + B_k, k = k0, k1, with the coefficients of a run broadcast along its rows: no

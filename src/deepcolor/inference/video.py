@@ -75,8 +75,10 @@ class VideoResult:
 class _Pending:
     frame: Frame
     l: torch.Tensor  # (1, 1, H, W) L*
+    l_low: torch.Tensor | None  # (1, 1, h, w) L* at the render size, where the flow needed it
     motion: Motion
     points: list[PointHint]
+    codes: bool  # the frame came as 8-bit codes: so does its result
 
 
 class ClipColorizer:
@@ -132,7 +134,9 @@ class ClipColorizer:
             guidance_conditions(colorizer, 8, 8, [(0, 0, "#808080")], None, "hints")  # the model takes hints?
 
     def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
-        """Each frame with its colour result, (H, W, 3) float32 sRGB in [0, 1], in order."""
+        """Each frame with its colour result, (H, W, 3) sRGB, in order: uint8 codes for a frame that came
+        as uint8 (a decoded video: what the encoder takes, with no full-size float copy), else float32 in
+        [0, 1]."""
         batch: list[_Pending] = []
         for frame in frames:
             batch.append(self._prepare(frame))
@@ -150,13 +154,11 @@ class ClipColorizer:
             and np.array_equal(rgb[:, :, 0], rgb[:, :, 2])
         ):
             rgb = rgb[:, :, 0]  # a grey frame (old film): L* of one channel, through a table
-        if rgb.dtype == np.uint8:
-            rgb = rgb.astype(np.float32) * np.float32(1.0 / 255.0)
-        elif rgb.dtype == np.uint16:
-            rgb = rgb.astype(np.float32) * np.float32(1.0 / 65535.0)
-        l = lightness(rgb, self.colorizer.device)
+        codes = rgb.dtype == np.uint8
+        l = lightness(rgb, self.colorizer.device)  # integer levels taken as they are decoded
         height, width = l.shape[-2:]
         motion = Motion.new_shot()
+        l_low = None
         if self.temporal or self.hints:
             l_low = to_render_size(l, self.render_size)
             motion = self.tracker.observe(grey_u8(l_low[0, 0].cpu().numpy()))
@@ -183,7 +185,7 @@ class ClipColorizer:
                 x, y = displayed_to_coded(p.x, p.y, width, height, self.rotation)
                 self._active.append(PointHint(x, y, p.rgb, p.radius))
         frame.rgb = None  # only its L* is needed from here on: a batch holds no decoded pixels
-        return _Pending(frame, l, motion, list(self._active))
+        return _Pending(frame, l, l_low, motion, list(self._active), codes)
 
     def _conditions(self, item: _Pending) -> dict[str, torch.Tensor] | None:
         out: dict[str, torch.Tensor] = {}
@@ -205,6 +207,7 @@ class ClipColorizer:
             [self.render_size] * len(batch),
             [self._conditions(item) for item in batch],
             batch_size=self.batch_size,
+            ls_low=[item.l_low for item in batch],
         )
         for item, (l_low, ab_low) in zip(batch, predictions, strict=True):
             if self.temporal:
@@ -220,11 +223,13 @@ class ClipColorizer:
                     radius=colorizer.radius,
                     eps=colorizer.eps,
                 )
-            rgb = colorizer._join(item.l, coefficients, self.saturation, None)
-            yield item.frame, rgb
+            dtype = np.uint8 if item.codes else np.float32
+            yield item.frame, colorizer._join(item.l, coefficients, self.saturation, None, dtype=dtype)
 
 
 def _as_output(rgb: np.ndarray, like: np.dtype) -> np.ndarray:
+    if rgb.dtype == like:
+        return rgb
     if like == np.uint8:
         return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     if like == np.uint16:
