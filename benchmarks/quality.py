@@ -44,6 +44,8 @@ FLOOR_RATIO = 0.6
 AIM_RATIO = 0.8
 AIM_PSNR = 24.5
 AIM_CIEDE2000 = 9.5
+CNN_RATIO = 0.9
+GAN_CIEDE_MARGIN = 0.5
 
 
 @dataclass
@@ -52,6 +54,40 @@ class Check:
     what: str
     value: str
     passed: bool
+
+
+def family_checks(
+    model: ModelSummary, family: str, gray: ModelSummary, summary: dict[str, ModelSummary],
+    aliases: dict[str, str],
+) -> list[Check]:
+    """The families issue's goals: `cnn` the vivid one (colourfulness >= 90% of the truth's, CIEDE2000 no
+    worse than gray); `gan` the realistic one (the lowest Frechet distance of the three, more colourful than
+    the default, CIEDE2000 within 0.5 of it, no more blotches)."""
+    ratio = model.colorfulness_ratio
+    if family == "cnn":
+        return [
+            Check("family", f"cnn: colourfulness >= {CNN_RATIO:.0%} of truth", f"{ratio:.0%}",
+                  ratio >= CNN_RATIO),
+            Check("family", "cnn: CIEDE2000 no worse than gray",
+                  f"{model.ciede2000:.2f} vs {gray.ciede2000:.2f}", model.ciede2000 <= gray.ciede2000),
+        ]
+    default = summary.get("default")
+    if family != "gan" or default is None:
+        return []
+    peers = [summary[n] for n in ("default", aliases.get("cnn", "")) if n in summary]
+    lowest = min(p.frechet_lite0 for p in peers)
+    return [
+        Check("family", "gan: lowest Frechet distance (Lite0) of the three",
+              f"{model.frechet_lite0:.2f} vs {lowest:.2f}", model.frechet_lite0 < lowest),
+        Check("family", "gan: more colourful than the default",
+              f"{model.colorfulness_pred:.1f} vs {default.colorfulness_pred:.1f}",
+              model.colorfulness_pred > default.colorfulness_pred),
+        Check("family", f"gan: CIEDE2000 within {GAN_CIEDE_MARGIN} of the default",
+              f"{model.ciede2000:.2f} vs {default.ciede2000:.2f}",
+              model.ciede2000 <= default.ciede2000 + GAN_CIEDE_MARGIN),
+        Check("family", "gan: no more blotches than the default",
+              f"{model.blotches:.2f}% vs {default.blotches:.2f}%", model.blotches <= default.blotches),
+    ]
 
 
 def checks_for(
@@ -100,14 +136,16 @@ def shipped() -> tuple[list[str], dict[str, str]]:
 def markdown_table(result: EvaluationResult) -> list[str]:
     lines = [
         "| model | images | PSNR dB | SSIM | CIEDE2000 | AuC | colourf. | truth | gap | ratio | \\|gap\\| "
-        "| agree | FD-lite0 | s/img |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| blotches % | agree | FD-lite0 | s/img |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
     for s in result.summary.values():
         lines.append(
             f"| {s.model} | {s.images} | {s.psnr:.2f} | {s.ssim:.4f} | {s.ciede2000:.2f} | {s.auc:.4f} | "
             f"{s.colorfulness_pred:.1f} | {s.colorfulness_true:.1f} | {s.colorfulness_gap:+.1f} | "
-            f"{s.colorfulness_ratio:.2f} | {s.colorfulness_abs_gap:.1f} | {s.semantic_agreement:.2f} | "
+            f"{s.colorfulness_ratio:.2f} | {s.colorfulness_abs_gap:.1f} | {s.blotches:.2f} | "
+            f"{s.semantic_agreement:.2f} | "
             f"{s.frechet_lite0:.2f} | {s.seconds:.3f} |"
         )
     return lines
@@ -187,6 +225,9 @@ def main() -> int:
             if label == GRAY:
                 continue
             checks = checks_for(summary, gray, previous if label == "default" else None, data.name)
+            family = next((f for f in ("cnn", "gan") if aliases.get(f) == label), None)
+            if family:
+                checks += family_checks(summary, family, gray, result.summary, aliases)
             report += [f"### {label} on {data.name}", "", "| goal | check | value | |",
                        "| --- | --- | ---: | --- |"]
             for c in checks:

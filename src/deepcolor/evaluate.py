@@ -20,6 +20,7 @@ first. Metrics (see `deepcolor.metrics.colorization` for their exact definitions
 | colorfulness_gap | mean of (pred - truth) per image; negative: duller than the truth | near 0 |
 | colorfulness_ratio | mean(pred) / mean(truth) over the images | near 1 |
 | colorfulness_abs_gap | mean of abs(pred - truth) per image (the gap DDColor's tables report) | lower |
+| blotches | share of the truth's neutral pixels (chroma < 10) painted with chroma > 30, per image, % | lower |
 | semantic_agreement | share of images whose ImageNet top-1 (Lite0) equals the truth's | higher |
 | frechet_lite0 | Frechet distance of Lite0 pooled features, output vs truth (not FID) | lower |
 | seconds | mean seconds per image colorizing (network in batches, upsampling, sRGB; 0 for gray) | lower |
@@ -68,6 +69,7 @@ from deepcolor.metrics.colorization import (
     auc_ab,
     ciede2000,
     colorfulness,
+    false_colour,
     psnr,
     quantize_8bit,
     ssim,
@@ -87,6 +89,7 @@ PER_IMAGE_FIELDS = (
     "auc",
     "colorfulness_pred",
     "colorfulness_true",
+    "blotches",
     "seconds",
 )
 SUMMARY_FIELDS = (
@@ -101,6 +104,7 @@ SUMMARY_FIELDS = (
     "colorfulness_gap",
     "colorfulness_ratio",
     "colorfulness_abs_gap",
+    "blotches",
     "semantic_agreement",
     "frechet_lite0",
     "seconds",
@@ -145,6 +149,7 @@ class ModelSummary:
     colorfulness_ratio: float
     seconds: float  # mean seconds per image spent predicting ab (0 for gray)
     colorfulness_abs_gap: float = math.nan
+    blotches: float = math.nan  # % of the truth's neutral pixels painted saturated
     semantic_agreement: float = math.nan
     frechet_lite0: float = math.nan
 
@@ -293,6 +298,7 @@ def _score(
         "auc": auc_ab(pred_lab[:, 1:], truth_lab[:, 1:]).item(),
         "colorfulness_pred": colorfulness(pred_rgb).item(),
         "colorfulness_true": colorfulness(truth_rgb).item(),
+        "blotches": 100.0 * false_colour(pred_lab[:, 1:], truth_lab[:, 1:]).item(),
     }
     return scores, pred_rgb
 
@@ -594,6 +600,7 @@ def _summarise(label: str, rows: list[dict[str, Any]]) -> ModelSummary:
         colorfulness_ratio=pred / true if true > 0 else math.nan,
         seconds=mean("seconds"),
         colorfulness_abs_gap=float(np.mean(np.abs(gaps))) if rows else math.nan,
+        blotches=mean("blotches"),
     )
 
 
@@ -614,6 +621,7 @@ def format_table(result: EvaluationResult) -> str:
         "gap",
         "ratio",
         "|gap|",
+        "blotch%",
         "agree",
         "FD-lite0",
         "s/img",
@@ -633,6 +641,7 @@ def format_table(result: EvaluationResult) -> str:
                 f"{s.colorfulness_gap:+.1f}",
                 f"{s.colorfulness_ratio:.2f}",
                 f"{s.colorfulness_abs_gap:.1f}",
+                f"{s.blotches:.2f}",
                 f"{s.semantic_agreement:.2f}",
                 f"{s.frechet_lite0:.2f}",
                 f"{s.seconds:.3f}",

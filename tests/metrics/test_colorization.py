@@ -241,3 +241,19 @@ def test_auc_bad_input() -> None:
         auc_ab(torch.zeros(3, 4, 4), torch.zeros(3, 4, 4))
     with pytest.raises(ValueError, match="positive"):
         auc_ab(torch.zeros(2, 4, 4), torch.zeros(2, 4, 4), max_threshold=0)
+
+
+def test_false_colour_counts_saturated_paint_on_neutral_truth_only() -> None:
+    from deepcolor.metrics import false_colour
+
+    truth = torch.zeros(2, 2, 4, 5)
+    truth[:, 0, :2] = 40.0  # the top two rows are saturated in the truth: never counted
+    pred = torch.zeros(2, 2, 4, 5)
+    pred[0, 1, 2, :2] = 35.0  # 2 of the 10 neutral pixels painted with chroma 35
+    pred[0, 1, 3, :1] = 25.0  # chroma 25: not saturated
+    pred[0, 0, :2] = -50.0  # wrong colour where the truth is saturated: not a blotch
+    pred[1, 0, 2:, :] = 31.0  # every neutral pixel painted
+    share = false_colour(pred, truth)
+    assert share.shape == (2,)
+    assert share[0].item() == pytest.approx(0.2) and share[1].item() == pytest.approx(1.0)
+    assert false_colour(torch.full((1, 2, 3, 3), 50.0), torch.full((1, 2, 3, 3), 50.0)).item() == 0.0

@@ -1,6 +1,7 @@
 """The pretrained encoder and the colorizers built on it: weights, folded stem, every family x encoder."""
 
 import importlib.util
+import math
 
 import numpy as np
 import pytest
@@ -145,3 +146,26 @@ def test_short_overfit_on_a_few_images_lowers_the_loss(name):
     assert np.mean(losses[-10:]) < (0.8 if name == "cnn" else 0.5) * np.mean(losses[:5])
     if name == "gan":
         assert rows[5]["loss_adv"] == 0 and rows[-1]["loss_adv"] > 0 and rows[-1]["loss_d"] > 0
+
+
+def test_saturation_head_changes_chroma_only_and_starts_as_the_identity():
+    torch.manual_seed(0)
+    plain = create_model("autoencoder", encoder="efficientnet-lite0", **SMALL).eval()
+    gained = create_model("autoencoder", encoder="efficientnet-lite0", saturation_width=4, max_saturation=2.0, **SMALL)
+    missing, unexpected = gained.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("saturation.") for k in missing)
+    gained.eval()
+    l_norm = torch.rand(1, 1, 48, 64) - 0.5
+    with torch.no_grad():
+        before = plain.predict_ab(l_norm)
+        assert torch.equal(gained.predict_ab(l_norm), before)  # zero-initialised: the same output
+        gained.saturation[-1].bias.fill_(5.0)  # a large gain everywhere: capped at max_saturation
+        after = gained.predict_ab(l_norm)
+    ratio = after.norm(dim=1) / before.norm(dim=1).clamp_min(1e-8)
+    unclipped = after.abs().amax(dim=1) < 0.999
+    hue = torch.atan2(after[:, 1], after[:, 0]) - torch.atan2(before[:, 1], before[:, 0])
+    wrapped = torch.remainder(hue + math.pi, 2 * math.pi) - math.pi
+    strong = (before.norm(dim=1) > 1e-3) & unclipped
+    assert wrapped[strong].abs().max() < 1e-4  # the hue is the regression's
+    expected = math.exp(math.log(2.0) * math.tanh(5.0))
+    assert ratio[unclipped].min() > expected - 0.01 and ratio[unclipped].max() < expected + 0.01

@@ -1,4 +1,4 @@
-"""Colorization metrics: PSNR, SSIM, CIEDE2000, colourfulness and the AuC of ab error.
+"""Colorization metrics: PSNR, SSIM, CIEDE2000, colourfulness, the AuC of ab error and false colour.
 
 Pure functions on tensors, batched over any leading dimensions, keeping dtype and device. Images are
 `(*, C, H, W)`: sRGB in [0, 1] (C = 3; grey C = 1 where stated), CIELab `(*, 3, H, W)` with L* in [0, 100],
@@ -20,6 +20,9 @@ What each metric is computed on (so that figures from different tools can be com
 - `auc_ab`: Zhang, Isola and Efros (2016): the fraction of pixels whose ab error (L2 in a*b*) is within a
   threshold t, integrated over t in [0, 150] and divided by 150. The integral is taken exactly:
   int_0^T P(err <= t) dt / T = mean(max(0, 1 - err / T)), which the 151-step sweep of the paper approximates.
+- `false_colour`: blotches, the share of the truth's near-neutral pixels (chroma < 10) that the prediction
+  paints saturated (chroma > 30): confident wrong colour on backdrops, skies and white walls (0 for an image
+  without neutral pixels).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import math
 
 import torch
 
-__all__ = ["auc_ab", "ciede2000", "colorfulness", "psnr", "quantize_8bit", "ssim"]
+__all__ = ["auc_ab", "ciede2000", "colorfulness", "false_colour", "psnr", "quantize_8bit", "ssim"]
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -272,3 +275,20 @@ def auc_ab(
         raise ValueError(f"max_threshold must be positive. Got {max_threshold}")
     err = torch.linalg.vector_norm(ab_pred - ab_true, dim=-3)  # (*, H, W)
     return (1.0 - err / max_threshold).clamp(min=0.0).mean(dim=(-2, -1))
+
+
+def false_colour(
+    ab_pred: torch.Tensor, ab_true: torch.Tensor, saturated: float = 30.0, neutral: float = 10.0
+) -> torch.Tensor:
+    """Blotches: the share of the truth's neutral pixels (chroma < `neutral`) whose prediction has chroma
+    > `saturated`, one figure per image in [0, 1] (0 where the truth has no neutral pixel).
+
+    Args:
+        ab_pred: (*, 2, H, W) predicted a*b*.
+        ab_true: (*, 2, H, W) true a*b*.
+    """
+    _check_pair(ab_pred, ab_true, 2)
+    grey = torch.linalg.vector_norm(ab_true, dim=-3) < neutral
+    painted = (torch.linalg.vector_norm(ab_pred, dim=-3) > saturated) & grey
+    count = grey.flatten(-2).sum(dim=-1)
+    return painted.flatten(-2).sum(dim=-1).to(ab_pred.dtype) / count.clamp(min=1).to(ab_pred.dtype)

@@ -61,6 +61,10 @@ class EncoderUNetColorizer(nn.Module):
             most like it (`attend_hints`; 0: none).
         confidence_power: with decode "confident_mean", the exponent on the bin distribution's confidence
             1 - H / log Q (0: the annealed mean everywhere).
+        saturation_width: channels of a saturation head (0: none): from the decoder's stride-2 map it predicts a
+            per-pixel gain in [1 / max_saturation, max_saturation] on the regressed ab (the hue stays the regression's;
+            zero-initialised, so a new head changes nothing). The gan family's adversary trains only this.
+        max_saturation: the saturation head's largest gain.
     """
 
     def __init__(
@@ -77,6 +81,8 @@ class EncoderUNetColorizer(nn.Module):
         hint_spread: int = 0,
         hint_attention: int = 0,
         confidence_power: float = 0.5,
+        saturation_width: int = 0,
+        max_saturation: float = 2.0,
     ) -> None:
         super().__init__()
         self._frozen: list[str] = []  # children kept in eval mode and out of training (freeze_except)
@@ -93,6 +99,8 @@ class EncoderUNetColorizer(nn.Module):
             "hint_spread": hint_spread,
             "hint_attention": hint_attention,
             "confidence_power": confidence_power,
+            "saturation_width": saturation_width,
+            "max_saturation": max_saturation,
         }
         if decode not in DECODES:
             raise ValueError(f"decode must be one of {DECODES}. Got {decode!r}")
@@ -143,6 +151,18 @@ class EncoderUNetColorizer(nn.Module):
         if hint_attention and not hint_spread:
             raise ValueError("hint_attention needs a hint carrier (hint_spread > 0)")
         self.hint_spreader = HintSpreader(w4, int(hint_spread), int(hint_attention)) if hint_spread else None
+        if max_saturation < 1.0:
+            raise ValueError(f"max_saturation must be >= 1. Got {max_saturation}")
+        self.max_log_gain = math.log(max_saturation)
+        self.saturation = None
+        if saturation_width:
+            self.saturation = nn.Sequential(
+                nn.Conv2d(w2 + 2, int(saturation_width), 3, padding=1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(int(saturation_width), 1, 3, padding=1),
+            )
+            nn.init.zeros_(self.saturation[-1].weight)
+            nn.init.zeros_(self.saturation[-1].bias)
 
     @property
     def num_bins(self) -> int:
@@ -248,7 +268,13 @@ class EncoderUNetColorizer(nn.Module):
                 F.avg_pool2d(l_norm, 4, ceil_mode=True),
             )
             pre = pre + F.interpolate(correction, size=size, mode="bilinear", align_corners=False)
-        return torch.tanh(pre), steps
+        ab_norm = torch.tanh(pre)
+        if self.saturation is not None:  # a gain on the chroma only: the hue stays the regression's
+            raw = self.saturation(torch.cat([steps[-1], coarse], dim=1))
+            gain = torch.exp(self.max_log_gain * torch.tanh(raw))
+            gain = F.interpolate(gain, size=size, mode="bilinear", align_corners=False)
+            ab_norm = (ab_norm * gain).clamp(-1.0, 1.0)
+        return ab_norm, steps
 
     def predict_distribution(self, l_norm: torch.Tensor, **conditions: Any) -> torch.Tensor:
         """Per-pixel probabilities over the bins (B, Q, H/4, W/4), summing to 1 over Q. Runs the decoder only

@@ -62,11 +62,13 @@ class PatchDiscriminator(nn.Module):
         return self.net(pair)
 
 
-# The realistic family on the shipped default's trunk: its decoder fine-tuned adversarially, NoGAN style
-# (configs/gan-lite0.yaml, docs/models/gan-lite0.md)
+# The realistic family on the shipped default's trunk: NoGAN style, the default's regression first, then an
+# adversary that sets only how much chroma each region gets (a saturation head; the hue stays the
+# regression's): configs/gan-lite0.yaml, docs/models/gan-lite0.md
+GAN_LITE0 = {**AUTOENCODER_LITE0, "saturation_width": 16, "max_saturation": 2.0}
 register_variant(
     "gan-lite0",
     "gan",
-    AUTOENCODER_LITE0,
-    "the realistic one: the default's trunk, its decoder fine-tuned against a PatchGAN critic (NoGAN)",
+    GAN_LITE0,
+    "the realistic one: the default's trunk and hue, the chroma of each region set against a PatchGAN critic",
 )

@@ -121,6 +121,9 @@ class TrainConfig:
     sample_every: int = 250
     num_samples: int = 8
     best_metric: str = "val_l1"  # val_l1 (lower is better) | val_psnr (higher is better)
+    # also keep the weights of every validation step (step000150.safetensors, ...): to choose afterwards on
+    # what the loop's check does not measure (colourfulness, blotches, Frechet distance)
+    keep_val_weights: bool = False
     progress: bool = True
 
     def resolve_path(self, path: str) -> str:

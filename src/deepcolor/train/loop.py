@@ -35,6 +35,7 @@ from deepcolor.data import (
     rgb_batch_to_lab,
 )
 from deepcolor.errors import DeepcolorError
+from deepcolor.metrics.colorization import colorfulness
 from deepcolor.models import create_model, save_weights
 from deepcolor.models.checkpoint import read_weights
 from deepcolor.models.encoders import WeightsMissing
@@ -142,10 +143,11 @@ def _setup_prior(model: nn.Module, config: TrainConfig, run_dir: Path, info: dis
 def evaluate(
     model: nn.Module, rgb: torch.Tensor, device: torch.device, batch_size: int = 100
 ) -> dict[str, float]:
-    """Mean L1 on a*b* (Lab units) and mean PSNR (dB, sRGB [0, 1]) of `predict_ab` on (N, H, W, 3) uint8."""
+    """Mean L1 on a*b* (Lab units), mean PSNR (dB, sRGB [0, 1]) and the colourfulness ratio (mean of the
+    predictions' over mean of the truths', Hasler and Suesstrunk) of `predict_ab` on (N, H, W, 3) uint8."""
     was_training = model.training
     model.eval()
-    l1_sum = psnr_sum = 0.0
+    l1_sum = psnr_sum = colour_pred = colour_true = 0.0
     for start in range(0, rgb.shape[0], batch_size):
         chunk = rgb[start : start + batch_size]
         l_norm, ab_norm = rgb_batch_to_lab(chunk, device)
@@ -155,9 +157,12 @@ def evaluate(
         truth = chunk.to(device).permute(0, 3, 1, 2).float() / 255.0
         mse = (rgb_pred - truth).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
         psnr_sum += (10.0 * torch.log10(1.0 / mse)).sum().item()
+        colour_pred += colorfulness(rgb_pred.clamp(0.0, 1.0)).sum().item()
+        colour_true += colorfulness(truth).sum().item()
     model.train(was_training)
     n = rgb.shape[0]
-    return {"val_l1": l1_sum / n, "val_psnr": psnr_sum / n}
+    ratio = colour_pred / colour_true if colour_true > 0 else 0.0
+    return {"val_l1": l1_sum / n, "val_psnr": psnr_sum / n, "val_colourfulness": ratio}
 
 
 @torch.no_grad()
@@ -514,6 +519,12 @@ class _Run:
                 **scores,
             }
         )
+        if config.keep_val_weights and self.info.is_main:
+            save_weights(
+                self.eval_model,
+                self.run_dir / f"step{self.step:06d}.safetensors",
+                {"step": self.step, **scores, "config": config.to_dict()},
+            )
         value = scores[config.best_metric]
         higher_better = config.best_metric == "val_psnr"
         best = self.best_metric
@@ -525,7 +536,10 @@ class _Run:
                 self.run_dir / "best.safetensors",
                 {"step": self.step, **scores, "config": config.to_dict()},
             )
-        return f"step {self.step}: val L1 {scores['val_l1']:.3f}  PSNR {scores['val_psnr']:.2f} dB"
+        return (
+            f"step {self.step}: val L1 {scores['val_l1']:.3f}  PSNR {scores['val_psnr']:.2f} dB  "
+            f"colourfulness {scores['val_colourfulness']:.2f} of the truth's"
+        )
 
     def loop(self, stops: StopRequests) -> Path:
         """Train to `max_steps` (or until a stop is requested), validating, saving and sampling on the way."""
