@@ -139,3 +139,100 @@ def test_the_upload_size_limit_holds(make_client, tmp_path):
     small = make_client(max_upload_mb=0.001)
     response = small.post("/api/videos", files=files(b"\x00" * 4096, "big.mp4"))
     assert response.status_code == 413
+
+
+# ------------------------------------------------------------------------------------- hints and reference
+
+
+def result_frames(client, job_id: str) -> list[np.ndarray]:
+    body = wait_for(client, job_id, ("done", "failed"))
+    assert body["state"] == "done", body
+    result = client.get(f"/api/videos/{job_id}/result")
+    assert result.status_code == 200, result.text
+    with av.open(io.BytesIO(result.content)) as container:
+        return [frame.to_ndarray(format="rgb24").astype(np.float64) for frame in container.decode(video=0)]
+
+
+def hinted_clip(tmp_path: Path) -> bytes:
+    frames = [grey(f) for f in pan_frames(8, size=(48, 64))]
+    return write_clip(tmp_path / "hinted.mp4", frames, rate=25).read_bytes()
+
+
+def test_a_hinted_job_differs_from_an_unhinted_one_where_the_hint_is(client, tmp_path):
+    data = hinted_clip(tmp_path)
+    plain = client.post("/api/videos", files=files(data, "plain.mp4"))
+    assert plain.status_code == 202, plain.text
+    plain_frames = result_frames(client, plain.json()["id"])
+    hints = '{"points": [{"x": 40, "y": 20, "color": "#1f4fe0", "radius": 3, "frame": 2}]}'
+    hinted = client.post("/api/videos", files=files(data, "hinted.mp4"), data={"hints": hints})
+    assert hinted.status_code == 202, hinted.text
+    hinted_frames = result_frames(client, hinted.json()["id"])
+    assert len(hinted_frames) == len(plain_frames) == 8
+    blue = np.array([0x1F, 0x4F, 0xE0], dtype=np.float64)
+
+    def patch(frames: list[np.ndarray], t: int) -> np.ndarray:
+        return frames[t][18:23, 38:43].reshape(-1, 3).mean(axis=0)
+
+    # the hint acts from its frame on: bluer there than without it, and frame 0 (before it) is untouched
+    for t in (2, 3):
+        hinted_blue = patch(hinted_frames, t)[2] - patch(hinted_frames, t)[0]
+        plain_blue = patch(plain_frames, t)[2] - patch(plain_frames, t)[0]
+        assert hinted_blue > plain_blue + 20, (t, patch(hinted_frames, t), patch(plain_frames, t), blue)
+    before = float(np.abs(hinted_frames[0] - plain_frames[0]).mean())
+    assert before < 0.25 * float(np.abs(hinted_frames[3] - plain_frames[3]).mean()), before
+
+
+def test_hints_as_a_file_part_and_by_time_are_taken(client, tmp_path):
+    hints = b'{"points": [{"x": 10, "y": 10, "color": "red", "time": 0.04}]}'
+    response = client.post(
+        "/api/videos",
+        files={**files(hinted_clip(tmp_path), "c.mp4"), "hints": ("h.json", hints, "application/json")},
+    )
+    assert response.status_code == 202, response.text
+    assert len(result_frames(client, response.json()["id"])) == 8
+
+
+@pytest.mark.parametrize(
+    ("hints", "reason"),
+    [
+        ('{"points": [{"x": 1, "y": 2, "color": "red"}', "malformed JSON"),
+        ('{"points": [{"x": 1, "y": 2, "color": "nocolour"}]}', "nocolour"),
+        ('{"points": [{"x": 1, "y": 2, "color": "red", "frame": -1}]}', "frame"),
+        ('{"points": [{"x": 1, "y": 2, "color": "red", "frame": 1, "time": 0.1}]}', "both frame and time"),
+        ('{"points": [{"x": 64, "y": 2, "color": "red"}]}', "outside the frame (64 x 48)"),
+        ('{"points": [{"x": 1, "y": 2, "color": "red", "frame": 8}]}', "past the clip's last frame (7)"),
+        ('{"points": [{"x": 1, "y": 2, "color": "red", "time": 5}]}', "past the clip's end"),
+    ],
+)
+def test_bad_hints_are_a_422_with_a_reason(client, tmp_path, hints, reason):
+    response = client.post("/api/videos", files=files(hinted_clip(tmp_path), "c.mp4"), data={"hints": hints})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error.startswith("hints: ") and reason in error and "\n" not in error
+    assert list(client.app.state.videos.root.iterdir()) == []  # nothing kept
+
+
+def test_a_reference_steers_the_job_and_a_bad_one_is_refused(client, tmp_path):
+    from .helpers import encode
+
+    data = hinted_clip(tmp_path)
+    plain = result_frames(client, client.post("/api/videos", files=files(data, "p.mp4")).json()["id"])
+    red = np.zeros((40, 40, 3), dtype=np.uint8)
+    red[..., 0] = 200
+    red[..., 1:] = 30
+    response = client.post(
+        "/api/videos",
+        files={**files(data, "r.mp4"), "reference": ("red.png", encode(red), "image/png")},
+    )
+    assert response.status_code == 202, response.text
+    steered = result_frames(client, response.json()["id"])
+    redness = [float(np.mean(f[..., 0] - f[..., 2])) for f in (plain[4], steered[4])]
+    assert redness[1] > redness[0] + 3, redness
+
+    bad = client.post(
+        "/api/videos", files={**files(data, "r.mp4"), "reference": ("ref.png", b"not an image", "image/png")}
+    )
+    assert bad.status_code == 415, bad.text
+    assert bad.json()["error"].startswith("ref.png") or "ref.png" in bad.json()["error"]
+    text = client.post("/api/videos", files=files(data, "r.mp4"), data={"reference": "red"})
+    assert text.status_code == 422 and "reference" in text.json()["error"]

@@ -1,7 +1,9 @@
 """Video jobs: a clip uploaded to ``POST /api/videos`` is colorized in the background, its progress and a
 preview of the current frame polled, its result downloaded once, or the job cancelled.
 
-    POST   /api/videos               multipart `file` (the clip), optional `temporal` -> 202 {"id", ...}
+    POST   /api/videos               multipart `file` (the clip), optional `temporal`, `hints` (as for
+                                     /api/colorize, points may give "frame" or "time"), `reference` (a
+                                     colour photo) -> 202 {"id", ...}
     GET    /api/videos/{id}          state (queued|running|done|failed|cancelled), frames done / total
     GET    /api/videos/{id}/preview  the latest colour frame, JPEG (404 before the first)
     GET    /api/videos/{id}/result   the colour clip, same container; the job's files go once it is sent
@@ -11,10 +13,13 @@ The upload is read whole (the upload size limit, `Settings.max_upload_mb`) befor
 the job's own temporary folder under a name the server makes (nothing a client sends is used as a path; its
 file name is only a label, and its extension picks the container when it is a known video extension), and
 probed there: not a video, no video stream, frames over `--max-pixels` or a clip longer than
-`--max-video-seconds` are a 4xx with one line. Jobs run one at a time on a slot of their own
-(`Settings.video_queue` more may wait, beyond that a 503), so photos still get through the work pool while a
-clip runs. A job's folder is removed after its result is downloaded, when it is cancelled, and an hour
-(`Settings.video_keep_s`) after it ended; every folder is removed when the server stops.
+`--max-video-seconds` are a 4xx with one line. Hints and a reference are checked as the photo API checks them
+(the library parses them, `deepcolor.hints.timed`; the engine decodes the reference) and against the clip
+(points inside its frames as displayed, frames and times inside the clip) before the job is queued. Jobs run
+one at a time on a slot of their own (`Settings.video_queue` more may wait, beyond that a 503), so photos
+still get through the work pool while a clip runs. A job's folder is removed after its result is downloaded,
+when it is cancelled, and an hour (`Settings.video_keep_s`) after it ended; every folder is removed when the
+server stops.
 """
 
 from __future__ import annotations
@@ -39,9 +44,12 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from deepcolor.errors import DeepcolorError
+from deepcolor.hints.points import load_hint_json
+from deepcolor.hints.timed import TimedHints
+from deepcolor.serve.engine import MAX_HINTS, Engine, _library
 from deepcolor.serve.errors import ClientError, one_line
 from deepcolor.serve.forms import Form, Upload
-from deepcolor.serve.routes import _ERRORS, _check_token, _file, _form, _pool
+from deepcolor.serve.routes import _ERRORS, _check_token, _engine, _file, _form, _pool, _text_fields
 from deepcolor.serve.settings import Settings
 
 log = logging.getLogger("deepcolor.serve")
@@ -62,6 +70,8 @@ class VideoJob:
     suffix: str
     folder: Path
     temporal: bool = True
+    hints: TimedHints | None = None
+    reference: np.ndarray | None = None  # (H, W, 3) float sRGB, decoded at admission
     state: str = "queued"
     done: int = 0
     total: int | None = None
@@ -147,12 +157,26 @@ class VideoJobs:
 
     # -------------------------------------------------------------------------------------------- starting
 
-    def admit(self, upload: Upload, temporal: bool) -> VideoJob:
-        """Write the upload into a new job's folder and probe it; a ClientError (and no folder) when it is
-        not a clip this server takes. Runs on a thread (it writes and probes a file)."""
+    def admit(self, upload: Upload, options: VideoOptions, engine: Engine) -> VideoJob:
+        """Check the guidance, write the upload into a new job's folder and probe it; a ClientError (and no
+        folder) when it is not a clip this server takes or the guidance is bad. Runs on a thread (it decodes
+        the reference, writes and probes a file); `engine` decodes the reference as for photos."""
         from deepcolor.io.video import VideoError, VideoReader
 
-        job = VideoJob(secrets.token_hex(12), upload.filename, _suffix(upload.filename), Path(), temporal)
+        hints = self._hints(options.hints)
+        reference = None
+        if options.reference is not None:
+            self._guided("reference")
+            reference = _library(engine._reference, options.reference, False)
+        job = VideoJob(
+            secrets.token_hex(12),
+            upload.filename,
+            _suffix(upload.filename),
+            Path(),
+            options.temporal,
+            hints,
+            reference,
+        )
         job.folder = Path(tempfile.mkdtemp(prefix="job-", dir=self.root))
         try:
             job.source.write_bytes(upload.data)
@@ -172,10 +196,33 @@ class VideoJobs:
                     f"{job.label}: the clip is {seconds:.1f} s long, over this server's limit of {limit:g} s",
                 )
             job.total = info.frames
+            if hints:
+                _check_hints_fit(hints, info, seconds)
         except BaseException:
             shutil.rmtree(job.folder, ignore_errors=True)
             raise
         return job
+
+    def _guided(self, field_name: str) -> None:
+        """A 422 when the server's model takes no guidance (the engine's rule: hint and reference inputs)."""
+        takes = {spec.name for spec in self.colorizer.conditions}
+        if not {"hints", "global_hints"} <= takes:
+            raise ClientError(
+                422, f"{field_name}: model {self.colorizer.name!r} takes no colour hints or reference"
+            )
+
+    def _hints(self, text: str | None) -> TimedHints | None:
+        """The hints field, parsed by the library as a clip's hint file (points may give frame / time)."""
+        if text is None:
+            return None
+        timed = _library(lambda: TimedHints.parse(load_hint_json(text, "hints"), "hints"))
+        count = sum(len(points) for points in timed.by_frame.values()) + len(timed.by_time)
+        if count > MAX_HINTS:
+            raise ClientError(422, f"hints: {count} points; at most {MAX_HINTS}")
+        if not timed:
+            return None
+        self._guided("hints")
+        return timed
 
     def submit(self, job: VideoJob) -> None:
         """Queue an admitted job (a 503, its folder removed, when every waiting place is taken)."""
@@ -218,6 +265,8 @@ class VideoJobs:
                 job.output,
                 model=self.colorizer,
                 temporal=job.temporal,
+                hints=job.hints,
+                reference=job.reference,
                 progress=progress,
                 on_frame=on_frame,
                 max_pixels=self.settings.max_pixels,
@@ -303,25 +352,59 @@ def _jobs(request: Request) -> VideoJobs:
     return request.app.state.videos
 
 
-def _temporal(form: Form) -> bool:
-    unknown = sorted(set(form.fields) - {"temporal"} | set(form.files) - {"file"})
+@dataclass
+class VideoOptions:
+    """A video job's options as the form gave them (checked in `VideoJobs.admit`)."""
+
+    temporal: bool = True
+    hints: str | None = None  # the hints field's JSON text
+    reference: Upload | None = None
+
+
+def _options(form: Form) -> VideoOptions:
+    """The form's options: `temporal`, `hints` (text, or a file part as for the photo API), `reference`."""
+    fields = _text_fields(form, ("file", "reference"))
+    unknown = sorted(set(fields) - {"temporal", "hints"})
     if unknown:
-        raise ClientError(422, f"unknown field {unknown[0]!r} (a video job takes 'file' and 'temporal')")
-    text = form.fields.get("temporal", "true").strip().lower()
+        raise ClientError(
+            422,
+            f"unknown field {unknown[0]!r} (a video job takes 'file', 'temporal', 'hints' and 'reference')",
+        )
+    text = fields.get("temporal", "true").strip().lower()
     if text not in ("true", "false", "1", "0"):
         raise ClientError(422, f"temporal: expected true or false. Got {text[:20]!r}")
-    return text in ("true", "1")
+    return VideoOptions(text in ("true", "1"), fields.get("hints"), _file(form, "reference", required=False))
+
+
+def _check_hints_fit(hints: TimedHints, info: Any, seconds: float | None) -> None:
+    """422 for a point outside the clip's frames as displayed, or a frame / time past the clip's end."""
+    width, height = (info.height, info.width) if (info.rotation // 90) % 2 else (info.width, info.height)
+    timed = [(f"frame {frame}", p) for frame, points in hints.by_frame.items() for p in points]
+    timed += [(f"time {t:g} s", p) for t, p in hints.by_time]
+    for when, p in timed:
+        if not (0 <= p.x <= width - 1 and 0 <= p.y <= height - 1):
+            raise ClientError(
+                422, f"hints: point ({p.x:g}, {p.y:g}) of {when} is outside the frame ({width} x {height})"
+            )
+    last = hints.last_frame()
+    if info.frames and last >= info.frames:
+        raise ClientError(422, f"hints: frame {last} is past the clip's last frame ({info.frames - 1})")
+    latest = max((t for t, _ in hints.by_time), default=None)
+    if latest is not None and seconds is not None and latest > seconds:
+        raise ClientError(422, f"hints: time {latest:g} s is past the clip's end ({seconds:.2f} s)")
 
 
 @video_router.post("/videos", status_code=202)
 async def start_video(request: Request) -> dict[str, Any]:
-    """Upload a clip (multipart field `file`; `temporal`: true (default) or false) to be colorized in the
-    background: 202 with the job's id and state; poll ``GET /api/videos/{id}``."""
+    """Upload a clip (multipart field `file`; `temporal`: true (default) or false; `hints`: JSON as for
+    /api/colorize, each point optionally with "frame" or "time", carried through its shot; `reference`: a
+    colour photo that steers the whole clip) to be colorized in the background: 202 with the job's id and
+    state; poll ``GET /api/videos/{id}``."""
     async with _pool(request).buffer() as received:
         form = await _form(request, received)
-        temporal = _temporal(form)
+        options = _options(form)
         upload = _file(form)
-        job = await asyncio.to_thread(_jobs(request).admit, upload, temporal)
+        job = await asyncio.to_thread(_jobs(request).admit, upload, options, _engine(request))
     _jobs(request).submit(job)
     return job.body()
 

@@ -1,8 +1,9 @@
 // A video dropped or chosen on the page: uploaded to POST /api/videos as a job, its progress and a preview of
 // the current frame polled from GET /api/videos/{id}[/preview], cancelled with DELETE, its result downloaded
-// once (the server removes it after that). The photo tools are left as they are.
+// once (the server removes it after that). The photo tools are left as they are; the reference photo chosen
+// there, if any, steers the clip too.
 import { api, describe } from "./api.js";
-import { saveBlob, showError, clearError, tooLarge } from "./viewer.js";
+import { saveBlob, showError, clearError, tooLarge, state } from "./viewer.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -100,9 +101,11 @@ export async function openVideo(file) {
   ui.progress.removeAttribute("value");
   ui.download.disabled = true;
   ui.cancel.disabled = true;
-  say("Uploading…");
   const form = new FormData();
   form.append("file", file, file.name);
+  const reference = state.reference && state.features.reference ? state.reference : null;
+  if (reference) form.append("reference", reference, reference.name);
+  say(reference ? `Uploading… (following the colours of ${reference.name})` : "Uploading…");
   try {
     const body = await (await api("/api/videos", form)).json();
     job.id = body.id;
