@@ -301,16 +301,31 @@ class Colorizer:
             raise ValueError(f"L must have a shape of (B, 1, H, W). Got {tuple(l.shape)}")
         l_low = to_render_size(l.to(self.device, torch.float32), render_size or self.render_size)
         low = self._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
-        return l_low, self._predict_rendered(self._network_input(l, l_low), low)
+        seen, gains = self._network_input(l, l_low)
+        ab_low = self._predict_rendered(seen, low)
+        if gains is not None and "hints" not in low:  # hints set the colour themselves
+            ab_low = ab_low * gains.view(-1, 1, 1, 1).to(ab_low)
+        return l_low, ab_low
 
-    def _network_input(self, l: torch.Tensor, l_low: torch.Tensor) -> torch.Tensor:
-        """What the network sees of L* at the render size: `l_low`, denoised per image where the photo is
-        measurably grainy (`grain.py`; `denoise_grain=False` never). The guide stays `l_low`."""
+    def _network_input(
+        self, l: torch.Tensor, l_low: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What the network sees of L* (B, 1, h, w) at the render size: `l_low`, denoised per image where
+        the photo is measurably grainy (`grain.py`; `denoise_grain=False` never), and the factor (B,) on
+        the network's a*b* per image (None when no image was denoised). The guide stays `l_low`."""
         if not self.denoise_grain:
-            return l_low
-        from deepcolor.inference.grain import denoise_for_network
+            return l_low, None
+        from deepcolor.inference.grain import DENOISED_CHROMA_GAIN, denoise_for_network
 
-        return torch.cat([denoise_for_network(l[i : i + 1], l_low[i : i + 1]) for i in range(l_low.shape[0])])
+        rows, gains = [], []
+        for index in range(l_low.shape[0]):
+            row = l_low[index : index + 1]
+            seen = denoise_for_network(l[index : index + 1], row)
+            rows.append(seen)
+            gains.append(1.0 if seen is row else DENOISED_CHROMA_GAIN)
+        if all(gain == 1.0 for gain in gains):
+            return l_low, None
+        return torch.cat(rows), torch.tensor(gains)
 
     def _predict_rendered(self, l_low: torch.Tensor, low: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The network on L* already at the render size (B, 1, h, w), with conditions at that size ->
@@ -373,7 +388,8 @@ class Colorizer:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1. Got {batch_size}")
         lows: list[torch.Tensor] = []
-        seen: list[torch.Tensor] = []  # what the network sees (`_network_input`)
+        seen: list[torch.Tensor] = []  # what the network sees, and the factor on its a*b* (`_network_input`)
+        gains: list[float] = []
         lows_conditions: list[dict[str, torch.Tensor]] = []
         groups: dict[tuple[Any, ...], list[int]] = {}
         for index, (l, size, given, l_low) in enumerate(
@@ -385,7 +401,9 @@ class Colorizer:
                 l_low = to_render_size(l.to(self.device, torch.float32), size or self.render_size)
             low = self._conditions_at(l, tuple(l_low.shape[-2:]), given) if given else {}
             lows.append(l_low)
-            seen.append(self._network_input(l, l_low))
+            l_seen, gain = self._network_input(l, l_low)
+            seen.append(l_seen)
+            gains.append(1.0 if gain is None else float(gain[0]))
             lows_conditions.append(low)
             groups.setdefault((tuple(l_low.shape), tuple(sorted(low))), []).append(index)
         results: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * count
@@ -395,6 +413,9 @@ class Colorizer:
                 l_low = torch.cat([seen[i] for i in chunk])
                 low = {name: torch.cat([lows_conditions[i][name] for i in chunk]) for name in names}
                 ab_low = self._predict_rendered(l_low, low)
+                factors = [1.0 if "hints" in low else gains[i] for i in chunk]  # hints set the colour
+                if any(factor != 1.0 for factor in factors):
+                    ab_low = ab_low * torch.tensor(factors).view(-1, 1, 1, 1).to(ab_low)
                 for row, index in enumerate(chunk):
                     results[index] = (lows[index], ab_low[row : row + 1])
         return results  # type: ignore[return-value]
