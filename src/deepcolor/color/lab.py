@@ -158,10 +158,10 @@ def _lab_to_rgb_no_grad(lab: torch.Tensor, clip: bool) -> torch.Tensor:
     return b.clamp_(0.0, 1.0) if clip else b
 
 
-# 8-bit sRGB codes of linear RGB on a grid of 2^18 levels over [0, 1]: the gamma (a power, the costliest step of
-# Lab -> sRGB) becomes a table lookup. A grid step moves sRGB by at most 255 * 12.92 / 2^18 = 0.013 of a code
-# (near black, less above), so a result differs from rounding the exact value only for values within that
-# distance of a code boundary, and then by one code.
+# 8-bit sRGB codes of linear RGB on a grid of 2^18 levels over [0, 1]: the gamma (a power, the costliest step
+# of Lab -> sRGB) becomes a table lookup. A grid step moves sRGB by at most 255 * 12.92 / 2^18 = 0.013 of a
+# code (near black, less above), so a result differs from rounding the exact value only for values within
+# that distance of a code boundary, and then by one code.
 SRGB8_TABLE_SIZE = 1 << 18
 
 
