@@ -194,3 +194,8 @@ def test_lab_to_rgb8_is_the_rounded_float_result_but_for_rare_boundary_values():
     assert torch.equal(color.lab_to_rgb8(grey)[0, 0, 0], torch.arange(256, dtype=torch.uint8))
     with pytest.raises(ValueError):
         color.lab_to_rgb8(torch.zeros(2, 5, 5))
+    # computed in a caller's buffers (reused from frame to frame): the same codes
+    work = torch.empty(lab.shape)
+    assert torch.equal(color.lab_to_rgb8(lab.clone(), work=work), codes)
+    with pytest.raises(ValueError, match="work must be"):
+        color.lab_to_rgb8(lab, work=torch.empty(1, 3, 2, 2))

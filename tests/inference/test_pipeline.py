@@ -204,5 +204,10 @@ def test_join_into_8_bit_codes_is_the_rounded_float_join():
     codes = colorizer._join(l, coefficients, 1.2, None, dtype=np.uint8)
     assert codes.dtype == np.uint8 and codes.shape == (70, 50, 3)
     assert np.abs(codes.astype(np.float64) - np.floor(as_float * 255.0 + 0.5)).max() <= 1
+    workspace: dict = {}
+    for _ in range(2):  # the bands' buffers made, then reused
+        again = colorizer._join(l, coefficients, 1.2, None, dtype=np.uint8, workspace=workspace)
+        np.testing.assert_array_equal(again, codes)
+    assert workspace
     with pytest.raises(ValueError, match="float32 or uint8"):
         colorizer._join(l, coefficients, 1.0, np.zeros((70, 50, 3), np.uint16))

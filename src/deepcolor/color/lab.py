@@ -137,10 +137,14 @@ def _rgb_to_lab_no_grad(rgb: torch.Tensor) -> torch.Tensor:
     return mix(LAB_FROM_G, a, out=b)
 
 
-def _lab_to_linear_no_grad(lab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Linear RGB of `lab`, and a spare buffer of its shape."""
-    a = torch.empty(lab.shape, dtype=lab.dtype, device=lab.device)  # contiguous, whatever lab's layout
-    b = torch.empty_like(a)
+def _lab_to_linear_no_grad(
+    lab: torch.Tensor, a: torch.Tensor | None = None, b: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Linear RGB of `lab` (in `a`), and a spare buffer of its shape (`b`, which may be `lab` itself)."""
+    if a is None:
+        a = torch.empty(lab.shape, dtype=lab.dtype, device=lab.device)  # contiguous, whatever lab's layout
+    if b is None:
+        b = torch.empty_like(a)
     mix(G_FROM_LAB, lab, out=a)  # a = g = f - 16/116
     torch.maximum(a, G_LOWER.to(device=a.device, dtype=a.dtype)[:, :, None], out=a)  # f(Z) >= 0
     cube = a > F_THRESHOLD - OFFSET
@@ -172,22 +176,34 @@ def _srgb8_table(device: torch.device) -> torch.Tensor:
     return codes.to(torch.uint8).to(device)
 
 
-def lab_to_rgb8(lab: torch.Tensor) -> torch.Tensor:
+def lab_to_rgb8(lab: torch.Tensor, work: torch.Tensor | None = None) -> torch.Tensor:
     """CIELab (D65) -> 8-bit sRGB codes, for writing out: ``round(255 * lab_to_rgb(lab))`` with the gamma read
     from a table (`SRGB8_TABLE_SIZE` levels of linear RGB): the same codes, but one code off for the rare
     values that lie within 0.013 of a code boundary. Out-of-gamut colours are clipped. No autograd.
 
     Args:
         lab: (*, 3, H, W) L in [0, 100], a and b about [-128, 127], float.
+        work: optional contiguous tensor of `lab`'s shape and dtype (not `lab`) to compute in; `lab` is then
+            overwritten too, and no image-sized buffer is made. Reused from frame to frame, this saves what a
+            fresh buffer costs (the OS hands out zeroed pages: as much as a pass over the image).
 
     Returns:
         (*, 3, H, W) uint8 sRGB in [0, 255], on the device of `lab`.
     """
     check_image(lab)
+    if work is not None and (work.shape != lab.shape or work.dtype != lab.dtype or not work.is_contiguous()):
+        raise ValueError(
+            f"work must be a contiguous {lab.dtype} tensor of shape {tuple(lab.shape)}. "
+            f"Got {work.dtype} {tuple(work.shape)}"
+        )
     with torch.no_grad():
-        linear, _ = _lab_to_linear_no_grad(lab)
-        index = linear.clamp_(0.0, 1.0).mul_(SRGB8_TABLE_SIZE - 1).add_(0.5).to(torch.int32)  # nearest level
-        return _srgb8_table(lab.device).index_select(0, index.view(-1)).view(lab.shape)
+        linear, spare = _lab_to_linear_no_grad(lab, work, None if work is None else lab)
+        linear.clamp_(0.0, 1.0).mul_(SRGB8_TABLE_SIZE - 1).add_(0.5)
+        if spare.element_size() == 4:  # the nearest level (x + 0.5 truncated), in the spare buffer
+            index = spare.view(torch.int32).copy_(linear)
+        else:
+            index = linear.to(torch.int32)
+        return _srgb8_table(lab.device).index_select(0, index.reshape(-1)).view(lab.shape)
 
 
 class XyzToLab(nn.Module):

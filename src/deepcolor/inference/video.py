@@ -124,6 +124,8 @@ class ClipColorizer:
         self.shots = 0
         self._active: list[PointHint] = []  # hints carried in the current shot, in coded pixels
         self._global: torch.Tensor | None = None
+        self._workspace: dict[tuple[int, int, int], tuple[torch.Tensor, ...]] = {}  # the join's buffers
+        self._workspace_size: torch.Size | None = None
         if reference is not None:
             from deepcolor.inference.guidance import guidance_conditions
 
@@ -224,7 +226,13 @@ class ClipColorizer:
                     eps=colorizer.eps,
                 )
             dtype = np.uint8 if item.codes else np.float32
-            yield item.frame, colorizer._join(item.l, coefficients, self.saturation, None, dtype=dtype)
+            if self._workspace_size != item.l.shape:  # another frame size: other bands
+                self._workspace.clear()
+                self._workspace_size = item.l.shape
+            rgb = colorizer._join(
+                item.l, coefficients, self.saturation, None, dtype=dtype, workspace=self._workspace
+            )
+            yield item.frame, rgb
 
 
 def _as_output(rgb: np.ndarray, like: np.dtype) -> np.ndarray:
