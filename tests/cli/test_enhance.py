@@ -66,3 +66,18 @@ def test_usage_errors(tmp_path, model_file):
     assert _run(source, "-o", tmp_path / "o", "--model", model_file, "--clahe-limit", "0")[0] == 2
     code, _, stderr = _run(source, "-o", tmp_path / "o", "--model", tmp_path / "missing.pt")
     assert code == 2 and stderr.strip() == f"deepcolor: {tmp_path / 'missing.pt'}: no such model file"
+
+
+def test_summary_counts_toned_prints(tmp_path, model_file):
+    from deepcolor.data.degrade import tone_print
+
+    y, x = np.mgrid[0:48, 0:64]
+    grey = np.clip(60 + 120 * x / 64 + 30 * ((x // 3 + y // 3) % 2), 0, 255).astype(np.float32) / 255.0
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.round(tone_print(rgb, "sepia") * 255).astype(np.uint8)).save(folder / "a.png")
+    Image.fromarray(np.round(grey * 255).astype(np.uint8)).save(folder / "b.png")
+    code, _, stderr = _run(folder, "-o", tmp_path / "out", "--model", model_file)
+    assert code == 0, stderr
+    assert stderr.strip().splitlines()[-1] == "enhanced 2 images (1 toned print)", stderr
