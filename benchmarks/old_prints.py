@@ -65,14 +65,18 @@ def main() -> None:
     parser.add_argument("--unsure-fade", action="store_true", help="only the table of item 5")
     parser.add_argument("--sheet", type=Path, default=None, help="also write the demo sheet here (PNG)")
     parser.add_argument(
-        "--no-denoise-grain", action="store_true", help="the network sees grainy L* as it is (as before)"
+        "--no-denoise-grain", action="store_true",
+        help="the damaged scans are colorized without --grainy too (the network sees grainy L* as it is)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     sets = args.data or [DATA / "val" / "bsd100", DATA / "val" / "wallpapers"]
-    colorizer = Colorizer(args.model, device="cpu", denoise_grain=not args.no_denoise_grain)
+    # clean photos go through the default path; the damaged scans as a user with a grainy scan runs them,
+    # `deepcolor colorize --grainy` (Colorizer(denoise_grain=True))
+    colorizer = Colorizer(args.model, device="cpu")
+    grainy_colorizer = Colorizer(args.model, device="cpu", denoise_grain=not args.no_denoise_grain)
 
     def tensor(rgb: np.ndarray) -> torch.Tensor:
         rgb = np.round(np.clip(rgb, 0, 1) * 255.0) / 255.0
@@ -85,8 +89,9 @@ def main() -> None:
         own_l = torch.cat([truth_lab[:, :1], lab[:, 1:]], dim=1)
         return ciede2000(lab, truth_lab).mean().item(), ciede2000(own_l, truth_lab).mean().item()
 
-    def colorize(rgb: np.ndarray, task: str = "colorize") -> np.ndarray:
-        return process_image(image_from_array(rgb.copy()), colorizer, task).rgb
+    def colorize(rgb: np.ndarray, task: str = "colorize", grainy: bool = False) -> np.ndarray:
+        used = grainy_colorizer if grainy else colorizer
+        return process_image(image_from_array(rgb.copy()), used, task).rgb
 
     print(f"model {colorizer.name}, render size {colorizer.render_size}, seed {args.seed}\n")
     if args.sheet is not None:
@@ -140,9 +145,10 @@ def main() -> None:
                 toned_grey = lab_to_rgb(np.stack([toned_l, 0 * toned_l, 0 * toned_l], axis=-1))
                 de["colorize on toned grey"].append(delta_e(colorize(toned_grey), truth_lab))
                 damaged_grey = degrade_scan(grey, rng)
-                damaged = colorize(damaged_grey)
-                for name, image in (("clean grey", grey), ("damaged grey", damaged_grey)):
-                    if colorizer.denoise_grain:
+                damaged = colorize(damaged_grey, grainy=True)
+                for name, image, used in (("clean grey", grey, colorizer), ("damaged grey", damaged_grey,
+                                                                            grainy_colorizer)):
+                    if used.denoise_grain:
                         denoised[name] += noise_level(lightness(image.astype(np.float32))) >= NOISE_GATE
                 cf["truth"].append(colorfulness(tensor(truth)).item())
                 for name, out in (("clean grey", clean), ("damaged grey", damaged)):

@@ -20,7 +20,7 @@ first. Metrics (see `deepcolor.metrics.colorization` for their exact definitions
 | colorfulness_gap | mean of (pred - truth) per image; negative: duller than the truth | near 0 |
 | colorfulness_ratio | mean(pred) / mean(truth) over the images | near 1 |
 | colorfulness_abs_gap | mean of abs(pred - truth) per image (the gap DDColor's tables report) | lower |
-| blotches | share of the truth's neutral pixels (chroma < 10) painted with chroma > 30, per image, % | lower |
+| blotches | % of the truth's neutral pixels (chroma < 10) painted with chroma > 30, per image | lower |
 | semantic_agreement | share of images whose ImageNet top-1 (Lite0) equals the truth's | higher |
 | frechet_lite0 | Frechet distance of Lite0 pooled features, output vs truth (not FID) | lower |
 | seconds | mean seconds per image colorizing (network in batches, upsampling, sRGB; 0 for gray) | lower |

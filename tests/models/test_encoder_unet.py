@@ -151,7 +151,9 @@ def test_short_overfit_on_a_few_images_lowers_the_loss(name):
 def test_saturation_head_changes_chroma_only_and_starts_as_the_identity():
     torch.manual_seed(0)
     plain = create_model("autoencoder", encoder="efficientnet-lite0", **SMALL).eval()
-    gained = create_model("autoencoder", encoder="efficientnet-lite0", saturation_width=4, max_saturation=2.0, **SMALL)
+    gained = create_model(
+        "autoencoder", encoder="efficientnet-lite0", saturation_width=4, max_saturation=2.0, **SMALL
+    )
     missing, unexpected = gained.load_state_dict(plain.state_dict(), strict=False)
     assert not unexpected and missing and all(k.startswith("saturation.") for k in missing)
     gained.eval()

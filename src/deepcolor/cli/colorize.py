@@ -94,12 +94,12 @@ format_option = click.option(
 )
 
 
-def load_colorizer(model: str, device: str, backend: str) -> Any:
+def load_colorizer(model: str, device: str, backend: str, denoise_grain: bool = False) -> Any:
     """A Colorizer, or exit 2 with one line naming the model and the problem."""
     from deepcolor.inference import Colorizer
 
     try:
-        return Colorizer(model, device=device, backend=backend)
+        return Colorizer(model, device=device, backend=backend, denoise_grain=denoise_grain)
     except ValueError as error:  # CheckpointError, and pick_device's unavailable device
         batch.echo_error(str(error))
         sys.exit(2)
@@ -313,6 +313,13 @@ def finish_item(
     help="Images read and run through the network together (more is faster on a GPU, and holds more images "
     "in memory).",
 )
+@click.option(
+    "--grainy",
+    is_flag=True,
+    help="The inputs are grainy scans (old film, fast film, a print scanned at its grain): where a photo "
+    "measures grainy, the network sees its lightness denoised, so the grain gets no colour (the output keeps "
+    "its own lightness). Off by default: finely textured clean photos can measure as grainy.",
+)
 @video.video_options  # --temporal/--no-temporal, --codec, --crf, --sequence (deepcolor.cli.video)
 def command(
     inputs: tuple[str, ...],
@@ -332,6 +339,7 @@ def command(
     reference_path: Path | None,
     uncertainty: bool,
     batch_size: int,
+    grainy: bool,
     **clip_options: Any,
 ) -> None:
     """Colorize grey photos at their full resolution.
@@ -351,7 +359,7 @@ def command(
                 output,
                 overwrite,
                 skip_existing,
-                load_colorizer(model, device, backend),
+                load_colorizer(model, device, backend, grainy),
                 lambda items: Guidance.from_cli(hints_path, hint_strings, reference_path, items),
                 max_pixels,
                 render_size=render_size,
@@ -374,7 +382,7 @@ def command(
     )
     images = [item for item in job.items if item.error is None and item.warning is None]
     guidance = Guidance.from_cli(hints_path, hint_strings, reference_path, images)
-    colorizer = load_colorizer(model, device, backend)
+    colorizer = load_colorizer(model, device, backend, grainy)
     clips = video.Clips(
         job, colorizer, guidance, max_pixels, render_size=render_size, saturation=saturation, **clip_options
     )

@@ -35,10 +35,10 @@ mean a*b* of the restoration is 8.6 from the original's (11.3 with Pillow's auto
 mean a*b* is no better a guide (11.1 from the original's), so following the model more closely made it worse
 (prior 0.2: 10.01; shifting the mean a*b* onto the model's: 10.67), as did fitting only how the cast changes
 with lightness (10.4-10.8), and levels and curves in linear light, a dye-density model whose overall contrast
-is then unknown (first 25 photos: 14.0 without an overall gamma, 10.7-10.9 with one fixed, against 9.50); scaling the chroma onto the
-model's did not change it (9.60-9.65). Clipping less at the levels (0.2% instead of 0.5%) and a prior of 0.35
-instead of 0.5, chosen on both whole sets with the benchmark's fading, lowered it a little on both
-(benchmarks/results/enhance.md).
+is then unknown (first 25 photos: 14.0 without an overall gamma, 10.7-10.9 with one fixed, against 9.50);
+scaling the chroma onto the model's did not change it (9.60-9.65). Clipping less at the levels (0.2% instead
+of 0.5%) and a prior of 0.35 instead of 0.5, chosen on both whole sets with the benchmark's fading, lowered it
+a little on both (benchmarks/results/enhance.md).
 
 `strength` is how far the photo moves toward its restoration (0: unchanged; the transform is scaled from
 the identity, `ColourTransform.scaled`). No per-pixel blend follows: on the faded validation photos it added

@@ -61,10 +61,13 @@ class EncoderUNetColorizer(nn.Module):
             most like it (`attend_hints`; 0: none).
         confidence_power: with decode "confident_mean", the exponent on the bin distribution's confidence
             1 - H / log Q (0: the annealed mean everywhere).
-        saturation_width: channels of a saturation head (0: none): from the decoder's stride-2 map it predicts a
-            per-pixel gain in [1 / max_saturation, max_saturation] on the regressed ab (the hue stays the regression's;
-            zero-initialised, so a new head changes nothing). The gan family's adversary trains only this.
+        saturation_width: channels of a saturation head (0: none): from the decoder's stride-2 map it
+            predicts a per-pixel gain in [1 / max_saturation, max_saturation] on the regressed ab (the hue
+            stays the regression's; zero-initialised, so a new head changes nothing). The gan family's
+            adversary trains only this.
         max_saturation: the saturation head's largest gain.
+        saturation_entropy: the saturation head also reads the bin distribution's normalised entropy (how
+            unsure the model is), so that it can fade what the model does not know.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class EncoderUNetColorizer(nn.Module):
         confidence_power: float = 0.5,
         saturation_width: int = 0,
         max_saturation: float = 2.0,
+        saturation_entropy: bool = False,
     ) -> None:
         super().__init__()
         self._frozen: list[str] = []  # children kept in eval mode and out of training (freeze_except)
@@ -101,6 +105,7 @@ class EncoderUNetColorizer(nn.Module):
             "confidence_power": confidence_power,
             "saturation_width": saturation_width,
             "max_saturation": max_saturation,
+            "saturation_entropy": saturation_entropy,
         }
         if decode not in DECODES:
             raise ValueError(f"decode must be one of {DECODES}. Got {decode!r}")
@@ -155,9 +160,10 @@ class EncoderUNetColorizer(nn.Module):
             raise ValueError(f"max_saturation must be >= 1. Got {max_saturation}")
         self.max_log_gain = math.log(max_saturation)
         self.saturation = None
+        self.saturation_entropy = bool(saturation_entropy)
         if saturation_width:
             self.saturation = nn.Sequential(
-                nn.Conv2d(w2 + 2, int(saturation_width), 3, padding=1),
+                nn.Conv2d(w2 + 2 + int(self.saturation_entropy), int(saturation_width), 3, padding=1),
                 nn.ReLU(inplace=True),
                 nn.Conv2d(int(saturation_width), 1, 3, padding=1),
             )
@@ -270,7 +276,15 @@ class EncoderUNetColorizer(nn.Module):
             pre = pre + F.interpolate(correction, size=size, mode="bilinear", align_corners=False)
         ab_norm = torch.tanh(pre)
         if self.saturation is not None:  # a gain on the chroma only: the hue stays the regression's
-            raw = self.saturation(torch.cat([steps[-1], coarse], dim=1))
+            parts = [steps[-1], coarse]
+            if self.saturation_entropy:
+                logits = self.class_head(steps[-2]).float()
+                probs = torch.softmax(logits, dim=1)
+                entropy = -(probs * torch.log(probs.clamp_min(1e-12))).sum(dim=1, keepdim=True)
+                entropy = entropy / math.log(probs.shape[1])
+                size2 = coarse.shape[-2:]
+                parts.append(F.interpolate(entropy, size=size2, mode="bilinear", align_corners=False))
+            raw = self.saturation(torch.cat([p.to(coarse.dtype) for p in parts], dim=1))
             gain = torch.exp(self.max_log_gain * torch.tanh(raw))
             gain = F.interpolate(gain, size=size, mode="bilinear", align_corners=False)
             ab_norm = (ab_norm * gain).clamp(-1.0, 1.0)

@@ -65,7 +65,7 @@ class PatchDiscriminator(nn.Module):
 # The realistic family on the shipped default's trunk: NoGAN style, the default's regression first, then an
 # adversary that sets only how much chroma each region gets (a saturation head; the hue stays the
 # regression's): configs/gan-lite0.yaml, docs/models/gan-lite0.md
-GAN_LITE0 = {**AUTOENCODER_LITE0, "saturation_width": 16, "max_saturation": 2.0}
+GAN_LITE0 = {**AUTOENCODER_LITE0, "saturation_width": 16, "max_saturation": 2.0, "saturation_entropy": True}
 register_variant(
     "gan-lite0",
     "gan",

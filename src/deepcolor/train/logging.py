@@ -15,7 +15,15 @@ from PIL import Image, ImageDraw, ImageFont
 from deepcolor.io.atomic import atomic_write_bytes
 
 BASE_COLUMNS = ["step", "epoch", "lr", "loss"]
-TAIL_COLUMNS = ["grad_norm", "images_per_s", "grey_dropped", "val_l1", "val_psnr", "val_colourfulness", "elapsed_s"]
+TAIL_COLUMNS = [
+    "grad_norm",
+    "images_per_s",
+    "grey_dropped",
+    "val_l1",
+    "val_psnr",
+    "val_colourfulness",
+    "elapsed_s",
+]
 
 
 class MetricsLog:
