@@ -4,6 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -220,3 +221,31 @@ def test_a_loaded_model_is_folded_and_channels_last_and_agrees_with_the_module_a
     assert probs.shape[-2:] == (18, 12)
     torch.testing.assert_close(probs, borrowed.distribution(l_norm, hints=hints), atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(probs.sum(dim=1), torch.ones(1, 18, 12))
+
+
+def test_the_shipped_gan_is_the_default_with_more_chroma_in_the_same_hue():
+    """`--model gan` (gan-lite0): the default's tensors plus a saturation head; its a*b* has the default's hue
+    at every pixel, its chroma scaled by at most 2 either way."""
+    from skimage import data as samples
+
+    from deepcolor.inference import lightness
+    from deepcolor.inference.weights import WEIGHTS_DIR
+    from deepcolor.models.checkpoint import read_weights
+
+    gan, default = (
+        read_weights(WEIGHTS_DIR / f"{n}.safetensors").state for n in ("gan-lite0", "autoencoder-lite0")
+    )
+    extra = set(gan) - set(default)
+    assert extra and all(k.startswith("saturation.") for k in extra) and set(default) <= set(gan)
+    assert all(torch.equal(gan[k], default[k]) for k in default)
+    photo = samples.astronaut()[::4, ::4].astype(np.float32) / 255.0
+    l = lightness(photo)
+    ab_gan = Colorizer("gan", device="cpu", backend="torch").predict_ab(l, render_size=128)
+    ab_default = Colorizer("autoencoder-lite0", device="cpu", backend="torch").predict_ab(l, render_size=128)
+    chroma_gan, chroma_default = ab_gan.norm(dim=1), ab_default.norm(dim=1)
+    sure = chroma_default > 3.0
+    cosine = (ab_gan * ab_default).sum(dim=1)[sure] / (chroma_gan * chroma_default)[sure]
+    assert cosine.min() > 0.99  # the same hue (the guided upsampling may blend neighbours a little)
+    ratio = chroma_gan[sure] / chroma_default[sure]
+    assert 0.45 < ratio.min() and ratio.max() < 2.2
+    assert not torch.allclose(ab_gan, ab_default, atol=0.5)  # the head does change the chroma
