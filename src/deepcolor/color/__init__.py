@@ -21,10 +21,12 @@ from deepcolor.color.lab import (
     RgbToLab,
     XyzToLab,
     lab_to_rgb,
-    lab_to_rgb8,
     lab_to_xyz,
     rgb_to_lab,
     xyz_to_lab,
+)
+from deepcolor.color.lab import (
+    lab_to_rgb8 as lab_to_rgb8,  # not in __all__: an 8-bit output step, not a differentiable conversion
 )
 from deepcolor.color.rgb import LinearToSrgb, SrgbToLinear, linear_to_srgb, srgb_to_linear
 from deepcolor.color.xyz import RgbToXyz, XyzToRgb, rgb_to_xyz, xyz_to_rgb
@@ -53,7 +55,6 @@ __all__ = [
     "gray_to_rgb",
     "hsv_to_rgb",
     "lab_to_rgb",
-    "lab_to_rgb8",
     "lab_to_xyz",
     "linear_to_srgb",
     "rgb_to_gray",
