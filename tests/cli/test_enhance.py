@@ -81,3 +81,19 @@ def test_summary_counts_toned_prints(tmp_path, model_file):
     code, _, stderr = _run(folder, "-o", tmp_path / "out", "--model", model_file)
     assert code == 0, stderr
     assert stderr.strip().splitlines()[-1] == "enhanced 2 images (1 toned print)", stderr
+
+
+def test_grainy_flag_reaches_the_colorizer_of_a_grainy_grey_scan(tmp_path, model_file):
+    y, x = np.mgrid[0:96, 0:128].astype(np.float32)
+    smooth = 60 + 100 * x / 128 + 40 * ((x - 40) ** 2 + (y - 48) ** 2 < 25**2)
+    grain = np.random.default_rng(0).normal(0, 14, smooth.shape)
+    source = tmp_path / "scan.png"
+    Image.fromarray(np.clip(smooth + grain, 0, 255).astype(np.uint8)).save(source)
+    outputs = {}
+    for name, extra in (("plain", []), ("grainy", ["--grainy"])):
+        code, _, stderr = _run(
+            source, "-o", tmp_path / name, "--model", model_file, "--render-size", 96, *extra
+        )
+        assert code == 0, stderr
+        outputs[name] = read_image(tmp_path / name / "scan.png").rgb
+    assert not np.array_equal(outputs["plain"], outputs["grainy"])  # a grey scan is colorized: denoised input

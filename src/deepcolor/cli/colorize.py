@@ -93,6 +93,14 @@ format_option = click.option(
     help="Output format [default: the input's, PNG when it cannot be written].",
 )
 
+grainy_option = click.option(
+    "--grainy",
+    is_flag=True,
+    help="The inputs are grainy scans (old film, fast film, a print scanned at its grain): where a photo "
+    "measures grainy, the network sees its lightness denoised, so the grain gets no colour (the output keeps "
+    "its own lightness). Off by default: finely textured clean photos can measure as grainy.",
+)
+
 
 def load_colorizer(model: str, device: str, backend: str, denoise_grain: bool = False) -> Any:
     """A Colorizer, or exit 2 with one line naming the model and the problem."""
@@ -313,13 +321,7 @@ def finish_item(
     help="Images read and run through the network together (more is faster on a GPU, and holds more images "
     "in memory).",
 )
-@click.option(
-    "--grainy",
-    is_flag=True,
-    help="The inputs are grainy scans (old film, fast film, a print scanned at its grain): where a photo "
-    "measures grainy, the network sees its lightness denoised, so the grain gets no colour (the output keeps "
-    "its own lightness). Off by default: finely textured clean photos can measure as grainy.",
-)
+@grainy_option
 @video.video_options  # --temporal/--no-temporal, --codec, --crf, --sequence (deepcolor.cli.video)
 def command(
     inputs: tuple[str, ...],

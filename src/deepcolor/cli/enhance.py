@@ -17,7 +17,14 @@ from pathlib import Path
 import click
 
 from deepcolor.cli import batch
-from deepcolor.cli.colorize import format_option, load_colorizer, model_options, output_suffix, run_task
+from deepcolor.cli.colorize import (
+    format_option,
+    grainy_option,
+    load_colorizer,
+    model_options,
+    output_suffix,
+    run_task,
+)
 from deepcolor.cli.ray_engine import engine_options
 
 # deepcolor.inference.enhance's defaults, spelled out so that --help does not import torch (a test checks).
@@ -52,6 +59,7 @@ DEFAULT_CLAHE_LIMIT = 0.01
     show_default=True,
     help="CLAHE clip limit (higher = stronger local contrast).",
 )
+@grainy_option
 @format_option
 def command(
     inputs: tuple[str, ...],
@@ -68,6 +76,7 @@ def command(
     mode: str,
     clahe: bool,
     clahe_limit: float,
+    grainy: bool,
     fmt: str | None,
 ) -> None:
     """Restore faded colour prints, revive dull colours.
@@ -86,7 +95,7 @@ def command(
         skip_existing=skip_existing,
         output_suffixes=lambda path: [output_suffix(path, fmt)],
     )
-    colorizer = load_colorizer(model, device, backend)
+    colorizer = load_colorizer(model, device, backend, grainy)
     options = {
         "strength": strength,
         "mode": mode,
