@@ -68,6 +68,15 @@ def make_rgb(height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
     return np.clip(rgb * 0.9 + 0.05 + noise, 0.0, 1.0).astype(np.float32)
 
 
+def grainy_grey_scan(height: int = 96, width: int = 128, grain: float = 14.0, seed: int = 0) -> np.ndarray:
+    """(H, W) uint8: smooth shapes on a ramp (flat areas, as most photos have) under strong film-like grain,
+    which `deepcolor.inference.grain` measures as grainy."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    smooth = 60 + 100 * x / width + 40 * ((x - 0.3 * width) ** 2 + (y - height / 2) ** 2 < (0.2 * width) ** 2)
+    noise = np.random.default_rng(seed).normal(0, grain, smooth.shape)
+    return np.clip(smooth + noise, 0, 255).astype(np.uint8)
+
+
 def to_uint8(a: np.ndarray) -> np.ndarray:
     return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
 

@@ -349,12 +349,11 @@ def test_summary_counts_toned_prints(tmp_path, model_file):
 
 
 def test_grainy_flag_denoises_what_the_network_sees_and_is_off_by_default(tmp_path, model_file):
-    y, x = np.mgrid[0:96, 0:128].astype(np.float32)
-    smooth = 60 + 100 * x / 128 + 40 * ((x - 40) ** 2 + (y - 48) ** 2 < 25**2)
-    grain = np.random.default_rng(0).normal(0, 14, smooth.shape)
+    from conftest import grainy_grey_scan
+
     source = tmp_path / "in" / "scan.png"
     source.parent.mkdir()
-    Image.fromarray(np.clip(smooth + grain, 0, 255).astype(np.uint8)).save(source)
+    Image.fromarray(grainy_grey_scan()).save(source)
     outputs = {}
     for name, extra in (("plain", []), ("grainy", ["--grainy"])):
         code, _, stderr = _run(

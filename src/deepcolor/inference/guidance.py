@@ -13,7 +13,6 @@ one (`predict_distribution`: the pretrained-encoder models) run through PyTorch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -210,7 +209,7 @@ def uncertainty_map(
     """How unsure the model is per pixel: the entropy of its ab distribution divided by its maximum
     (log Q), (H, W) float32 in [0, 1] at the full resolution of L* (1, 1, H, W); 0 = one colour is certain."""
     probs = distribution(colorizer, l, render_size, conditions)
-    entropy = -(probs * probs.clamp_min(1e-12).log()).sum(dim=1, keepdim=True) / math.log(probs.shape[1])
+    entropy = ab_bins.normalized_entropy(probs)
     full = F.interpolate(entropy, size=tuple(l.shape[-2:]), mode="bilinear", align_corners=False)
     return full[0, 0].clamp(0, 1).cpu().numpy().astype(np.float32)
 

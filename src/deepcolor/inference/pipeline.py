@@ -164,6 +164,14 @@ def to_render_size(l: torch.Tensor, render_size: int | None) -> torch.Tensor:
     return F.interpolate(l, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
+
+def _denoised_gain(ab_low: torch.Tensor, gains: list[float], low: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The network's a*b* (B, 2, h, w) times each image's factor for a denoised input
+    (`Colorizer._network_input`), except with point hints: they set the colour themselves."""
+    if "hints" in low or all(gain == 1.0 for gain in gains):
+        return ab_low
+    return ab_low * torch.tensor(gains).view(-1, 1, 1, 1).to(ab_low)
+
 class Colorizer:
     """A loaded colorization model and the inference path around it.
 
@@ -304,19 +312,14 @@ class Colorizer:
         l_low = to_render_size(l.to(self.device, torch.float32), render_size or self.render_size)
         low = self._conditions_at(l, tuple(l_low.shape[-2:]), conditions) if conditions else {}
         seen, gains = self._network_input(l, l_low)
-        ab_low = self._predict_rendered(seen, low)
-        if gains is not None and "hints" not in low:  # hints set the colour themselves
-            ab_low = ab_low * gains.view(-1, 1, 1, 1).to(ab_low)
-        return l_low, ab_low
+        return l_low, _denoised_gain(self._predict_rendered(seen, low), gains, low)
 
-    def _network_input(
-        self, l: torch.Tensor, l_low: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _network_input(self, l: torch.Tensor, l_low: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
         """What the network sees of L* (B, 1, h, w) at the render size: `l_low`, denoised per image where
-        the photo is measurably grainy (`grain.py`; `denoise_grain=False` never), and the factor (B,) on
-        the network's a*b* per image (None when no image was denoised). The guide stays `l_low`."""
+        the photo is measurably grainy (`grain.py`; `denoise_grain=False` never), and the factor on the
+        network's a*b* per image (1.0 where it was not denoised). The guide stays `l_low`."""
         if not self.denoise_grain:
-            return l_low, None
+            return l_low, [1.0] * l_low.shape[0]
         from deepcolor.inference.grain import DENOISED_CHROMA_GAIN, denoise_for_network
 
         rows, gains = [], []
@@ -325,9 +328,7 @@ class Colorizer:
             seen = denoise_for_network(l[index : index + 1], row)
             rows.append(seen)
             gains.append(1.0 if seen is row else DENOISED_CHROMA_GAIN)
-        if all(gain == 1.0 for gain in gains):
-            return l_low, None
-        return torch.cat(rows), torch.tensor(gains)
+        return (l_low if all(gain == 1.0 for gain in gains) else torch.cat(rows)), gains
 
     def _predict_rendered(self, l_low: torch.Tensor, low: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The network on L* already at the render size (B, 1, h, w), with conditions at that size ->
@@ -403,9 +404,9 @@ class Colorizer:
                 l_low = to_render_size(l.to(self.device, torch.float32), size or self.render_size)
             low = self._conditions_at(l, tuple(l_low.shape[-2:]), given) if given else {}
             lows.append(l_low)
-            l_seen, gain = self._network_input(l, l_low)
+            l_seen, (gain,) = self._network_input(l, l_low)
             seen.append(l_seen)
-            gains.append(1.0 if gain is None else float(gain[0]))
+            gains.append(gain)
             lows_conditions.append(low)
             groups.setdefault((tuple(l_low.shape), tuple(sorted(low))), []).append(index)
         results: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * count
@@ -414,10 +415,7 @@ class Colorizer:
                 chunk = members[start : start + batch_size]
                 l_low = torch.cat([seen[i] for i in chunk])
                 low = {name: torch.cat([lows_conditions[i][name] for i in chunk]) for name in names}
-                ab_low = self._predict_rendered(l_low, low)
-                factors = [1.0 if "hints" in low else gains[i] for i in chunk]  # hints set the colour
-                if any(factor != 1.0 for factor in factors):
-                    ab_low = ab_low * torch.tensor(factors).view(-1, 1, 1, 1).to(ab_low)
+                ab_low = _denoised_gain(self._predict_rendered(l_low, low), [gains[i] for i in chunk], low)
                 for row, index in enumerate(chunk):
                     results[index] = (lows[index], ab_low[row : row + 1])
         return results  # type: ignore[return-value]

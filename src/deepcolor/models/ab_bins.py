@@ -8,6 +8,7 @@ a in [-90, 100], b in [-110, 90] (Zhang's published set of 313 also keeps some b
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -55,6 +56,13 @@ def soft_encode(
     weights = torch.exp(-near_d2 / (2.0 * sigma**2))
     weights = weights / weights.sum(dim=1, keepdim=True)
     return torch.zeros_like(d2).scatter_(1, near_idx, weights)
+
+
+def normalized_entropy(probs: torch.Tensor) -> torch.Tensor:
+    """Entropy of bin distributions (B, Q, h, w) over dim 1, divided by its maximum log Q: (B, 1, h, w) in
+    [0, 1], 0 where one bin is certain, 1 for the uniform distribution."""
+    entropy = -(probs * probs.clamp_min(1e-12).log()).sum(dim=1, keepdim=True)
+    return entropy / math.log(probs.shape[1])
 
 
 def annealed_mean(probs: torch.Tensor, centers: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:

@@ -222,8 +222,8 @@ class EncoderUNetColorizer(nn.Module):
         global_hints: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """l_norm (B, 1, H, W) -> (ab_norm (B, 2, H, W) in [-1, 1], logits (B, Q, H/4, W/4))."""
-        ab_norm, steps = self._regress(l_norm, hints, global_hints)
-        return ab_norm, self.class_head(steps[-2])
+        ab_norm, steps, logits = self._regress(l_norm, hints, global_hints)
+        return ab_norm, self.class_head(steps[-2]) if logits is None else logits
 
     def _features(
         self,
@@ -254,8 +254,10 @@ class EncoderUNetColorizer(nn.Module):
         l_norm: torch.Tensor,
         hints: torch.Tensor | None = None,
         global_hints: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The regression head's ab_norm and the decoder's maps (the class head reads the stride-4 one)."""
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor | None]:
+        """The regression head's ab_norm, the decoder's maps (the class head reads the stride-4 one) and the
+        class head's logits where they were needed on the way (the saturation head reads their entropy),
+        else None."""
         hints, steps = self._features(l_norm, hints, global_hints)
         size = tuple(l_norm.shape[-2:])
         coarse = self.coarse_head(steps[-1])
@@ -275,20 +277,19 @@ class EncoderUNetColorizer(nn.Module):
             )
             pre = pre + F.interpolate(correction, size=size, mode="bilinear", align_corners=False)
         ab_norm = torch.tanh(pre)
-        if self.saturation is not None:  # a gain on the chroma only: the hue stays the regression's
-            parts = [steps[-1], coarse]
-            if self.saturation_entropy:
-                logits = self.class_head(steps[-2]).float()
-                probs = torch.softmax(logits, dim=1)
-                entropy = -(probs * torch.log(probs.clamp_min(1e-12))).sum(dim=1, keepdim=True)
-                entropy = entropy / math.log(probs.shape[1])
-                size2 = coarse.shape[-2:]
-                parts.append(F.interpolate(entropy, size=size2, mode="bilinear", align_corners=False))
-            raw = self.saturation(torch.cat([p.to(coarse.dtype) for p in parts], dim=1))
-            gain = torch.exp(self.max_log_gain * torch.tanh(raw))
-            gain = F.interpolate(gain, size=size, mode="bilinear", align_corners=False)
-            ab_norm = (ab_norm * gain).clamp(-1.0, 1.0)
-        return ab_norm, steps
+        if self.saturation is None:
+            return ab_norm, steps, None
+        # a gain on the chroma only: the hue stays the regression's
+        parts = [steps[-1], coarse]
+        logits = self.class_head(steps[-2]) if self.saturation_entropy else None
+        if logits is not None:
+            entropy = ab_bins.normalized_entropy(torch.softmax(logits.float(), dim=1))
+            parts.append(F.interpolate(entropy, size=coarse.shape[-2:], mode="bilinear", align_corners=False))
+        raw = self.saturation(torch.cat([p.to(coarse.dtype) for p in parts], dim=1))
+        gain = F.interpolate(
+            torch.exp(self.max_log_gain * torch.tanh(raw)), size=size, mode="bilinear", align_corners=False
+        )
+        return (ab_norm * gain).clamp(-1.0, 1.0), steps, logits
 
     def predict_distribution(self, l_norm: torch.Tensor, **conditions: Any) -> torch.Tensor:
         """Per-pixel probabilities over the bins (B, Q, H/4, W/4), summing to 1 over Q. Runs the decoder only
@@ -309,9 +310,8 @@ class EncoderUNetColorizer(nn.Module):
         if self.decode == "annealed_mean":
             return annealed
         if self.decode == "confident_mean":
-            probs = torch.softmax(logits.float(), dim=1)
-            entropy = -(probs * torch.log(probs.clamp_min(1e-12))).sum(dim=1, keepdim=True)
-            confidence = (1.0 - entropy / math.log(probs.shape[1])).clamp(0.0, 1.0) ** self.confidence_power
+            entropy = ab_bins.normalized_entropy(torch.softmax(logits.float(), dim=1))
+            confidence = (1.0 - entropy).clamp(0.0, 1.0) ** self.confidence_power
             weight = F.interpolate(confidence, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
             return torch.lerp(ab_norm.float(), annealed, weight).to(ab_norm.dtype)
         return torch.lerp(ab_norm.float(), annealed, self.annealed_mix).to(ab_norm.dtype)
